@@ -1,0 +1,42 @@
+# The README's commands. `make demo` and `make test` set up a fresh machine by themselves.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@echo "==> setting up $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --progress-bar off -e '.[dev]'
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+demo: $(STAMP) ## Run the whole product on the embedded broker and database
+	$(BIN)/ioc demo
+
+test: $(STAMP) lint ## Lint, type-check, then run the whole test suite
+	$(BIN)/pytest
+
+test-fast: $(STAMP) ## Only the unit tests (no broker, no database)
+	$(BIN)/pytest tests/unit -m "not integration"
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove the virtual environment and local data
+	rm -rf $(VENV) .ioc-data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The HTTP API, the live channel, /metrics and the operations-wall page."""

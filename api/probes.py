@@ -1,0 +1,54 @@
+"""Readiness probes: is the broker reachable, is the database answering, right now."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+from aiokafka.client import AIOKafkaClient
+
+log = logging.getLogger("ioc.api.probes")
+
+
+class BrokerProbe:
+    """A metadata request to the broker, the cheapest call that proves it really answers."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self._client: AIOKafkaClient | None = None
+
+    async def check(self, timeout: float = 2.0) -> str | None:
+        """None when reachable, else what went wrong."""
+        try:
+            if self._client is None:
+                client = AIOKafkaClient(
+                    bootstrap_servers=self.bootstrap_servers,
+                    request_timeout_ms=int(timeout * 1000),
+                    client_id="ioc-api-probe",
+                )
+                await asyncio.wait_for(client.bootstrap(), timeout)
+                self._client = client
+            ok = await asyncio.wait_for(self._client.fetch_all_metadata(), timeout)
+            return None if ok and ok.brokers() else "broker returned no metadata"
+        except (TimeoutError, OSError, Exception) as exc:  # noqa: BLE001 - any failure means not ready
+            await self.close()
+            return f"broker unreachable: {type(exc).__name__}: {exc}".rstrip(": ")
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            try:
+                await client.close()
+            except Exception:
+                log.debug("closing broker probe client failed", exc_info=True)
+
+
+async def check_database(pool: asyncpg.Pool, timeout: float = 2.0) -> str | None:
+    """None when the database answers a query, else what went wrong."""
+    try:
+        async with asyncio.timeout(timeout):
+            await pool.fetchval("SELECT 1")
+        return None
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        return f"database unreachable: {type(exc).__name__}: {exc}".rstrip(": ")

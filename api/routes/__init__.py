@@ -1,0 +1,1 @@
+"""One module per resource; routes stay thin and call query functions."""

@@ -1,0 +1,1 @@
+"""Shared code of the IOC pipeline: registry, settings, command line, embedded runtime, simulator."""

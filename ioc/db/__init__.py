@@ -1,0 +1,1 @@
+"""Database access shared by the worker and the API: the pool and the schema's migrations."""

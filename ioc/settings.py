@@ -1,0 +1,151 @@
+"""Settings, one object per concern, read once at the entry point and passed inward.
+
+Every setting has a default and an `IOC_` environment variable; the README lists them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_CONFIG = SettingsConfigDict(env_prefix="IOC_", extra="ignore", frozen=True)
+
+
+class BrokerSettings(BaseSettings):
+    """Where the Kafka-protocol broker is and how topics are laid out."""
+
+    model_config = _CONFIG
+
+    kafka_url: str | None = Field(
+        default=None,
+        description="Broker URL, e.g. kafka://127.0.0.1:9092 (comma-separated hosts allowed). "
+        "Unset: the embedded broker is started.",
+    )
+    partitions: int = Field(default=4, ge=1, description="Partitions of each topic created.")
+    replication_factor: int = Field(default=1, ge=1)
+    embedded_broker_port: int = Field(
+        default=0, ge=0, le=65535, description="Port of the embedded broker; 0 picks a free one."
+    )
+    consumer_group: str = Field(default="ioc-worker")
+    session_timeout_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("kafka_url")
+    @classmethod
+    def _kafka_scheme(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("kafka://"):
+            raise ValueError("IOC_KAFKA_URL must look like kafka://host:port[,host:port]")
+        return v
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The `host:port,...` form aiokafka wants."""
+        if self.kafka_url is None:
+            raise RuntimeError("no broker URL: start the embedded broker first")
+        return self.kafka_url.removeprefix("kafka://")
+
+
+class DatabaseSettings(BaseSettings):
+    """PostgreSQL (or TimescaleDB) connection and pool."""
+
+    model_config = _CONFIG
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql:// URL. Unset: the embedded PostgreSQL server is started.",
+    )
+    db_pool_min: int = Field(default=1, ge=0)
+    db_pool_max: int = Field(default=8, ge=1)
+    db_timescale: Literal["auto", "on", "off"] = Field(
+        default="auto", description="Use TimescaleDB features: auto detects the extension."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _pg_scheme(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("IOC_DATABASE_URL must be a postgresql:// URL")
+        return v
+
+
+class IngestSettings(BaseSettings):
+    """What the worker accepts and how it batches."""
+
+    model_config = _CONFIG
+
+    grace_period_s: float = Field(
+        default=2 * 3600, gt=0, description="Events older than this behind the partition's newest are late."
+    )
+    future_tolerance_s: float = Field(default=300, ge=0)
+    batch_max_records: int = Field(default=5000, ge=1)
+    batch_max_wait_ms: int = Field(default=200, ge=1)
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+
+    @property
+    def grace_period(self) -> timedelta:
+        return timedelta(seconds=self.grace_period_s)
+
+    @property
+    def future_tolerance(self) -> timedelta:
+        return timedelta(seconds=self.future_tolerance_s)
+
+
+class KpiSettings(BaseSettings):
+    """Definitions the KPIs depend on."""
+
+    model_config = _CONFIG
+
+    offline_after_s: float = Field(default=60, gt=0)
+    meeting_max_duration_s: float = Field(default=12 * 3600, gt=0)
+    timezone: str = Field(default="Asia/Ho_Chi_Minh")
+    registry_file: Path | None = Field(
+        default=None, description="Site, agency and service registry (JSON); unset: the shipped province."
+    )
+
+
+class ApiSettings(BaseSettings):
+    """The HTTP API and wall page."""
+
+    model_config = _CONFIG
+
+    api_host: str = Field(default="127.0.0.1")
+    api_port: int = Field(default=8000, ge=0, le=65535)
+
+
+class RuntimeSettings(BaseSettings):
+    """Process-wide things: where data lives, how loud the logs are."""
+
+    model_config = _CONFIG
+
+    data_dir: Path = Field(default=Path(".ioc-data"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="WARNING")
+    log_format: Literal["json", "text"] = Field(default="text")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings, grouped by concern."""
+
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    kpi: KpiSettings = field(default_factory=KpiSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+
+    def with_services(self, *, kafka_url: str | None, database_url: str | None) -> Settings:
+        """A copy pointing at concrete services (used once the embedded ones are up)."""
+        broker = self.broker.model_copy(update={"kafka_url": kafka_url or self.broker.kafka_url})
+        db_url = SecretStr(database_url) if database_url else self.database.database_url
+        database = self.database.model_copy(update={"database_url": db_url})
+        return replace(self, broker=broker, database=database)
+
+    @property
+    def database_url(self) -> str:
+        if self.database.database_url is None:
+            raise RuntimeError("no database URL: start the embedded database first")
+        return self.database.database_url.get_secret_value()

@@ -1,0 +1,136 @@
+"""What one consumed batch means, decided without I/O.
+
+Given raw records and each partition's state, `admit` sorts every record into accepted,
+duplicate or dead-lettered (with the contract's reason), and returns everything the sink must
+store in one transaction and the dead-letter producer must send. Keeping this pure makes the
+contract's rules testable data-in, data-out.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import orjson
+
+from schemas.decode import Rejection, decode, judge_time
+from schemas.events import Event
+from streams.ingest.dedupe import DedupeMemory, fingerprint
+
+
+class RawRecord(Protocol):
+    """The fields of a consumed Kafka record we use (aiokafka's ConsumerRecord has them)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+@dataclass(slots=True)
+class PartitionState:
+    """What the worker knows of one partition it owns, restored from the database on assignment."""
+
+    topic: str
+    partition: int
+    next_offset: int = 0
+    newest_event_at: datetime | None = None
+    seen: DedupeMemory = field(default_factory=DedupeMemory)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    topic: str
+    partition: int
+    offset: int
+    fingerprint: int
+    event: Event
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """Everything a batch changes, to be stored atomically."""
+
+    accepted: list[Accepted] = field(default_factory=list)
+    deadletters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
+    # (topic, outcome) -> records; outcome is "accepted", "duplicate" or a rejection reason
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    touched: set[tuple[str, int]] = field(default_factory=set)
+
+    @property
+    def size(self) -> int:
+        return sum(self.outcomes.values())
+
+
+def deadletter_value(record: RawRecord, rejection: Rejection, rejected_at: datetime) -> bytes:
+    """The dead-letter record of the contract: enough to find and replay the original."""
+    key = record.key.decode("utf-8", "replace") if record.key is not None else None
+    return orjson.dumps(
+        {
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "key": key,
+            "value_b64": base64.b64encode(record.value or b"").decode("ascii"),
+            "reason": str(rejection.reason),
+            "detail": rejection.detail,
+            "rejected_at": rejected_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        }
+    )
+
+
+def admit(
+    records: Iterable[RawRecord],
+    states: dict[tuple[str, int], PartitionState],
+    *,
+    now: datetime,
+    grace: timedelta,
+    future_tolerance: timedelta,
+) -> BatchResult:
+    """Judge each record in order; updates `states` (offsets, newest time, duplicate memory)."""
+    result = BatchResult()
+    hour = int(now.timestamp()) // 3600
+    for rec in records:
+        tp = (rec.topic, rec.partition)
+        state = states[tp]
+        result.touched.add(tp)
+        state.next_offset = rec.offset + 1
+        decoded = decode(rec.topic, rec.key, rec.value if rec.value is not None else b"")
+        if isinstance(decoded, Rejection):
+            _reject(result, rec, decoded, now)
+            continue
+        fp = fingerprint(decoded.event_id)
+        if fp in state.seen:
+            result.outcomes[(rec.topic, "duplicate")] += 1
+            continue
+        verdict = judge_time(
+            decoded.occurred_at,
+            now=now,
+            newest_on_partition=state.newest_event_at,
+            grace=grace,
+            future_tolerance=future_tolerance,
+        )
+        if verdict is not None:
+            _reject(result, rec, verdict, now)
+            continue
+        state.seen.add(fp, hour=hour)
+        if state.newest_event_at is None or decoded.occurred_at > state.newest_event_at:
+            state.newest_event_at = decoded.occurred_at
+        result.accepted.append(Accepted(rec.topic, rec.partition, rec.offset, fp, decoded))
+        result.outcomes[(rec.topic, "accepted")] += 1
+    return result
+
+
+def _reject(result: BatchResult, rec: RawRecord, rejection: Rejection, now: datetime) -> None:
+    result.deadletters.append((rec.key, deadletter_value(rec, rejection, now)))
+    result.outcomes[(rec.topic, str(rejection.reason))] += 1

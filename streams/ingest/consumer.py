@@ -1,0 +1,267 @@
+"""The high-volume path: a Faust service that consumes the source topics in batches.
+
+Per-event Faust streams top out near 5,000 events/s here while aiokafka's `getmany` delivers
+~300,000 (shared/ENVIRONMENT.md), so ingest consumes batches itself and ties partition
+ownership, offsets and state together: on assignment it resumes from the offsets stored in
+the database; on revocation it finishes the batch in hand first; every batch is stored with
+its offsets in one transaction (streams/sink.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
+
+import asyncpg
+import mode
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from ioc.clock import Clock, SystemClock
+from ioc.settings import Settings
+from schemas.topics import DEADLETTER, SOURCE_TOPIC_NAMES
+from streams import sink
+from streams.ingest.batch import BatchResult, PartitionState, admit
+from streams.metrics import WorkerMetrics
+
+log = logging.getLogger("ioc.streams.ingest")
+T = TypeVar("T")
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, service: IngestService) -> None:
+        self.service = service
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self.service.release(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self.service.acquire(list(assigned))
+
+
+class IngestService(mode.Service):
+    """Consume, judge, dead-letter and store the source topics, batch by batch."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        metrics: WorkerMetrics,
+        clock: Clock | None = None,
+        topics: tuple[str, ...] = SOURCE_TOPIC_NAMES,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.settings = settings
+        self.metrics = metrics
+        self.clock: Clock = clock or SystemClock()
+        self.topics = topics
+        self.group = settings.broker.consumer_group
+        self.states: dict[tuple[str, int], PartitionState] = {}
+        self._lock = asyncio.Lock()
+        self._pool: asyncpg.Pool | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("ingest service not started")
+        return self._consumer
+
+    async def on_start(self) -> None:
+        from ioc.db.pool import create_pool
+
+        self._pool = await create_pool(self.settings.database)
+        bootstrap = self.settings.broker.bootstrap_servers
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", linger_ms=5, client_id="ioc-deadletter"
+        )
+        await self._producer.start()
+        session_ms = int(self.settings.broker.session_timeout_s * 1000)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=self.group,
+            client_id="ioc-ingest",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=max(1000, session_ms // 3),
+            rebalance_timeout_ms=session_ms,
+            max_poll_interval_ms=3_600_000,  # a database outage pauses consumption, not membership
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=32 * 1024 * 1024,
+        )
+        self.consumer.subscribe(list(self.topics), listener=_Rebalance(self))
+        await self.consumer.start()
+
+    async def on_stop(self) -> None:
+        if self._consumer is not None:
+            await self.consumer.stop()  # revokes: the batch in hand is finished first
+        if self._producer is not None:
+            await self._producer.stop()
+        if self._pool is not None:
+            await self._pool.close()
+
+    # -- partition ownership -------------------------------------------------------------
+
+    async def acquire(self, assigned: list[TopicPartition]) -> None:
+        """Take partitions over from the positions stored in the database."""
+        since = int(self.clock.now().timestamp()) // 3600 - 25
+        async with self._lock:
+            for tp in assigned:
+                state = await self._with_db(
+                    functools.partial(
+                        sink.load_partition,
+                        group=self.group,
+                        topic=tp.topic,
+                        partition=tp.partition,
+                        since_hour=since,
+                    )
+                )
+                self.states[(tp.topic, tp.partition)] = state
+                self.consumer.seek(tp, state.next_offset)
+            self.metrics.partitions.set(len(self.states))
+        log.info("assigned %d partitions", len(assigned))
+
+    async def release(self, revoked: list[TopicPartition]) -> None:
+        """Give partitions up once the batch in hand is stored."""
+        async with self._lock:
+            for tp in revoked:
+                self.states.pop((tp.topic, tp.partition), None)
+                with contextlib.suppress(KeyError):
+                    self.metrics.lag.remove(tp.topic, str(tp.partition))
+            self.metrics.partitions.set(len(self.states))
+        log.info("revoked %d partitions", len(revoked))
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    @mode.Service.task
+    async def _consume(self) -> None:
+        ingest = self.settings.ingest
+        while not self.should_stop:
+            batch = await self.consumer.getmany(
+                timeout_ms=ingest.batch_max_wait_ms, max_records=ingest.batch_max_records
+            )
+            async with self._lock:
+                records = []
+                for tp, rs in batch.items():
+                    if (tp.topic, tp.partition) in self.states and rs:
+                        self._check_sequence(tp, rs[0].offset)
+                        records.extend(rs)
+                if records:
+                    await self._handle(records)
+                self._update_lag()
+
+    def _check_sequence(self, tp: TopicPartition, first_offset: int) -> None:
+        """Detect a broker that lost its log (the embedded broker keeps nothing across runs)."""
+        state = self.states[(tp.topic, tp.partition)]
+        if first_offset < state.next_offset:
+            log.warning(
+                "broker log of %s[%d] restarts at offset %d below the stored %d: broker was reset,"
+                " reading the partition from its beginning",
+                tp.topic,
+                tp.partition,
+                first_offset,
+                state.next_offset,
+            )
+            self.metrics.broker_resets.labels(tp.topic).inc()
+            state.next_offset = first_offset
+            state.newest_event_at = None
+
+    async def _handle(self, records: list[object]) -> None:
+        started = time.perf_counter()
+        now = self.clock.now()
+        ingest = self.settings.ingest
+        result = admit(
+            records,  # type: ignore[arg-type]
+            self.states,
+            now=now,
+            grace=ingest.grace_period,
+            future_tolerance=ingest.future_tolerance,
+        )
+        await self._send_deadletters(result)
+        minute = now.replace(second=0, microsecond=0)
+        hour = int(now.timestamp()) // 3600
+        await self._with_db(
+            functools.partial(
+                sink.store_batch,
+                group=self.group,
+                result=result,
+                states=self.states,
+                arrival_minute=minute,
+                hour=hour,
+            ),
+            timed=True,
+        )
+        # The broker's committed offsets are informational (lag tools); the database is the truth.
+        offsets = {
+            TopicPartition(t, p): OffsetAndMetadata(self.states[(t, p)].next_offset, "")
+            for (t, p) in result.touched
+        }
+        try:
+            await self.consumer.commit(offsets)
+        except Exception as exc:  # noqa: BLE001 - a failed informational commit is not fatal
+            log.info("broker offset commit failed (database offsets are kept): %s", exc)
+        self._count(result)
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    async def _send_deadletters(self, result: BatchResult) -> None:
+        if not result.deadletters:
+            return
+        if self._producer is None:
+            raise RuntimeError("ingest service not started")
+        futures = [
+            await self._producer.send(DEADLETTER, value=value, key=key)
+            for key, value in result.deadletters
+        ]
+        await asyncio.gather(*futures)
+
+    def _count(self, result: BatchResult) -> None:
+        m = self.metrics
+        for (topic, outcome), n in result.outcomes.items():
+            m.consumed.labels(topic).inc(n)
+            if outcome == "accepted":
+                m.accepted.labels(topic).inc(n)
+            elif outcome == "duplicate":
+                m.duplicates.labels(topic).inc(n)
+            else:
+                m.rejected.labels(topic, outcome).inc(n)
+
+    def _update_lag(self) -> None:
+        for tp in self.consumer.assignment():
+            hw = self.consumer.highwater(tp)
+            state = self.states.get((tp.topic, tp.partition))
+            if hw is not None and state is not None:
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, hw - state.next_offset))
+
+    async def _with_db(
+        self, work: Callable[[Conn], Awaitable[T]], *, timed: bool = False
+    ) -> T:
+        """Run `work(conn)` in the database, retrying with backoff until it succeeds or we stop."""
+        if self._pool is None:
+            raise RuntimeError("ingest service not started")
+        delay = 0.2
+        while True:
+            started = time.perf_counter()
+            try:
+                async with self._pool.acquire() as conn:
+                    out = await work(conn)
+                if timed:
+                    self.metrics.db_write_seconds.observe(time.perf_counter() - started)
+                return out
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                self.metrics.db_write_errors.inc()
+                log.warning("database write failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter only
+                delay = min(delay * 2, 10.0)
+                if self.should_stop:
+                    raise
+

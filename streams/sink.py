@@ -1,0 +1,99 @@
+"""The database sink: one transaction per batch holds its effects and the offsets they cover.
+
+Because the offsets and the effects commit together, a batch is either wholly in the database
+or not at all, and a worker that takes over a partition resumes exactly after the last stored
+batch: replaying records never counts anything twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from streams.ingest.batch import BatchResult, PartitionState
+
+
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+async def load_partition(
+    conn: Conn, *, group: str, topic: str, partition: int, since_hour: int
+) -> PartitionState:
+    """The stored position, newest event time and duplicate memory of one partition."""
+    state = PartitionState(topic, partition)
+    row = await conn.fetchrow(
+        "SELECT next_offset, newest_event_at FROM ingest_offsets"
+        " WHERE consumer_group = $1 AND topic = $2 AND partition = $3",
+        group,
+        topic,
+        partition,
+    )
+    if row is not None:
+        state.next_offset = row["next_offset"]
+        state.newest_event_at = row["newest_event_at"]
+    rows = await conn.fetch(
+        "SELECT fingerprint, accepted_hour FROM accepted_events"
+        " WHERE topic = $1 AND partition = $2 AND accepted_hour >= $3",
+        topic,
+        partition,
+        since_hour,
+    )
+    state.seen.load((r["fingerprint"], r["accepted_hour"]) for r in rows)
+    return state
+
+
+async def store_batch(
+    conn: Conn,
+    *,
+    group: str,
+    result: BatchResult,
+    states: dict[tuple[str, int], PartitionState],
+    arrival_minute: datetime,
+    hour: int,
+) -> None:
+    """Write one batch's effects and positions atomically."""
+    async with conn.transaction():
+        if result.outcomes:
+            keys = list(result.outcomes)
+            await conn.execute(
+                """INSERT INTO ingest_minute (topic, bucket, outcome, records)
+                   SELECT t, $1, o, n FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(t, o, n)
+                   ON CONFLICT (topic, bucket, outcome)
+                   DO UPDATE SET records = ingest_minute.records + EXCLUDED.records""",
+                arrival_minute,
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [result.outcomes[k] for k in keys],
+            )
+        if result.accepted:
+            await conn.execute(
+                """INSERT INTO accepted_events (topic, partition, fingerprint, accepted_hour)
+                   SELECT t, p, f, $4 FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(t, p, f)
+                   ON CONFLICT DO NOTHING""",
+                [a.topic for a in result.accepted],
+                [a.partition for a in result.accepted],
+                [a.fingerprint for a in result.accepted],
+                hour,
+            )
+        touched = [states[tp] for tp in result.touched]
+        await conn.execute(
+            """INSERT INTO ingest_offsets (consumer_group, topic, partition, next_offset, newest_event_at)
+               SELECT $1, t, p, o, n
+               FROM unnest($2::text[], $3::int[], $4::bigint[], $5::timestamptz[]) AS u(t, p, o, n)
+               ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+               SET next_offset = EXCLUDED.next_offset,
+                   newest_event_at = EXCLUDED.newest_event_at,
+                   updated_at = now()""",
+            group,
+            [s.topic for s in touched],
+            [s.partition for s in touched],
+            [s.next_offset for s in touched],
+            [s.newest_event_at for s in touched],
+        )
+
+
+async def purge_dedupe(conn: Conn, *, before_hour: int) -> int:
+    """Drop fingerprints older than the duplicate window; returns rows removed."""
+    status: str = await conn.execute("DELETE FROM accepted_events WHERE accepted_hour < $1", before_hour)
+    return int(status.rsplit(maxsplit=1)[-1])

@@ -1,0 +1,100 @@
+"""The contract's admission rules over a batch, data in, data out."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import timedelta
+
+import orjson
+
+from streams.ingest.batch import PartitionState, admit
+from tests.factories import BASE_TIME, encode, key_of, topic_of, valid_event
+
+NOW = BASE_TIME + timedelta(minutes=1)
+GRACE = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Rec:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def records(*events: dict[str, object] | bytes, topic: str = "ioc.vc.telemetry") -> list[Rec]:
+    out = []
+    for i, ev in enumerate(events):
+        if isinstance(ev, bytes):
+            out.append(Rec(topic, 0, i, b"k", ev))
+        else:
+            out.append(Rec(topic_of(str(ev["type"])), 0, i, key_of(ev), encode(ev)))
+    return out
+
+
+def run(recs: list[Rec], states: dict[tuple[str, int], PartitionState] | None = None):  # type: ignore[no-untyped-def]
+    states = states if states is not None else {}
+    for r in recs:
+        states.setdefault((r.topic, r.partition), PartitionState(r.topic, r.partition))
+    return admit(recs, states, now=NOW, grace=GRACE, future_tolerance=timedelta(minutes=5)), states
+
+
+def test_valid_events_are_accepted_and_offsets_advance() -> None:
+    hb = [valid_event("vc.heartbeat") for _ in range(3)]
+    result, states = run(records(*hb))
+    assert [a.event.event_id for a in result.accepted] == [e["event_id"] for e in hb]
+    assert result.outcomes == {("ioc.vc.telemetry", "accepted"): 3}
+    assert states[("ioc.vc.telemetry", 0)].next_offset == 3
+    assert states[("ioc.vc.telemetry", 0)].newest_event_at == BASE_TIME
+
+
+def test_duplicate_changes_nothing_even_across_batches() -> None:
+    ev = valid_event("vc.heartbeat")
+    first, states = run(records(ev, ev))
+    assert len(first.accepted) == 1
+    assert first.outcomes[("ioc.vc.telemetry", "duplicate")] == 1
+    again, _ = run(records(ev), states)
+    assert again.accepted == [] and again.outcomes[("ioc.vc.telemetry", "duplicate")] == 1
+
+
+def test_bad_record_is_dead_lettered_with_everything_needed_to_replay() -> None:
+    bad = b'{"not": "an event"'
+    result, _ = run(records(bad))
+    assert result.accepted == []
+    (key, value), = result.deadletters
+    dl = orjson.loads(value)
+    assert dl["topic"] == "ioc.vc.telemetry" and dl["partition"] == 0 and dl["offset"] == 0
+    assert dl["key"] == "k" and base64.b64decode(dl["value_b64"]) == bad
+    assert dl["reason"] == "not_object" and dl["detail"]
+    assert dl["rejected_at"].endswith("Z")
+    assert key == b"k"
+
+
+def test_late_is_judged_against_the_partitions_newest_event() -> None:
+    new = valid_event("vc.heartbeat", occurred_at=BASE_TIME)
+    old = valid_event("vc.heartbeat", occurred_at=BASE_TIME - GRACE - timedelta(seconds=1))
+    edge = valid_event("vc.heartbeat", occurred_at=BASE_TIME - GRACE)
+    result, _ = run(records(new, old, edge))
+    assert result.outcomes[("ioc.vc.telemetry", "late")] == 1
+    assert [a.event.event_id for a in result.accepted] == [new["event_id"], edge["event_id"]]
+    assert orjson.loads(result.deadletters[0][1])["reason"] == "late"
+
+
+def test_future_events_are_rejected_and_not_remembered() -> None:
+    ev = valid_event("vc.heartbeat", occurred_at=NOW + timedelta(minutes=6))
+    result, states = run(records(ev))
+    assert result.outcomes[("ioc.vc.telemetry", "future")] == 1
+    assert states[("ioc.vc.telemetry", 0)].newest_event_at is None
+    assert len(states[("ioc.vc.telemetry", 0)].seen) == 0
+
+
+def test_a_rejected_duplicate_is_still_judged_fresh_later() -> None:
+    """Only accepted events enter the duplicate memory."""
+    ev = valid_event("vc.heartbeat", occurred_at=NOW + timedelta(minutes=6))
+    _, states = run(records(ev))
+    later = admit(
+        records(ev), states, now=NOW + timedelta(minutes=2), grace=GRACE, future_tolerance=timedelta(minutes=5)
+    )
+    assert len(later.accepted) == 1
