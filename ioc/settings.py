@@ -105,6 +105,18 @@ class KpiSettings(BaseSettings):
     registry_file: Path | None = Field(
         default=None, description="Site, agency and service registry (JSON); unset: the shipped province."
     )
+    dimension_retention_days: float = Field(default=90, gt=0)
+    minute_retention_days: float = Field(
+        default=35, gt=0, description="Minute buckets kept; hourly rollups are kept 10x longer."
+    )
+
+    @property
+    def offline_after(self) -> timedelta:
+        return timedelta(seconds=self.offline_after_s)
+
+    @property
+    def meeting_max_duration(self) -> timedelta:
+        return timedelta(seconds=self.meeting_max_duration_s)
 
 
 class ApiSettings(BaseSettings):

@@ -15,9 +15,7 @@ class SourceStatus(BaseModel):
     accepted_5m: int = Field(description="Events accepted in the last 5 minutes")
     rejected_5m: int = Field(description="Records dead-lettered in the last 5 minutes")
     duplicates_5m: int = Field(description="Duplicates ignored in the last 5 minutes")
-    consumer_lag: int | None = Field(
-        default=None, description="Records not yet consumed, where known"
-    )
+    consumer_lag: int | None = Field(default=None, description="Records not yet consumed, where known")
     stale: bool = Field(description="No event newer than the staleness threshold")
 
 

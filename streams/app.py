@@ -9,9 +9,11 @@ import faust
 import mode
 from prometheus_client import start_http_server
 
+from ioc.kpi.query import context_from
 from ioc.settings import Settings
 from schemas.topics import ALL_TOPIC_NAMES, DEADLETTER
 from streams.ingest.consumer import IngestService
+from streams.maintenance import Maintenance
 from streams.metrics import WorkerMetrics
 
 log = logging.getLogger("ioc.streams")
@@ -98,6 +100,7 @@ def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) ->
         app,
         setup,
         ingest,
+        Maintenance(settings, context_from(settings.kpi)),
         MetricsServer(metrics, settings.ingest.worker_metrics_port),
         loglevel=settings.runtime.log_level,
         quiet=True,

@@ -11,8 +11,11 @@ from datetime import datetime
 
 import asyncpg
 
+from schemas.events import Event
+from streams import kpi_store
+from streams.effects import batch_effects
 from streams.ingest.batch import BatchResult, PartitionState
-
+from streams.portal.effects import lookups_needed
 
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
@@ -54,6 +57,8 @@ async def store_batch(
 ) -> None:
     """Write one batch's effects and positions atomically."""
     async with conn.transaction():
+        if result.accepted:
+            await _store_effects(conn, [a.event for a in result.accepted])
         if result.outcomes:
             keys = list(result.outcomes)
             await conn.execute(
@@ -91,6 +96,16 @@ async def store_batch(
             [s.next_offset for s in touched],
             [s.newest_event_at for s in touched],
         )
+
+
+async def _store_effects(conn: Conn, events: list[Event]) -> None:
+    """Look up what the batch needs from stored state, compute its effects, write them."""
+    needed, own = lookups_needed(events)
+    known = await kpi_store.known_applications(conn, needed) if needed else {}
+    known.update(own)
+    held = await kpi_store.take_held(conn, own) if own else []
+    fx = batch_effects(events, known_applications=known, held=held, submitted_now=own)
+    await kpi_store.write_effects(conn, fx)
 
 
 async def purge_dedupe(conn: Conn, *, before_hour: int) -> int:

@@ -40,6 +40,7 @@ async def database_url(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg_server.url)
     await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
     url = _with_database(pg_server.url, name)
     conn = await asyncpg.connect(url)
     try:
@@ -47,8 +48,11 @@ async def database_url(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
     finally:
         await conn.close()
     yield url
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    admin = await asyncpg.connect(pg_server.url)
+    try:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 @pytest.fixture

@@ -219,8 +219,7 @@ class IngestService(mode.Service):
         if self._producer is None:
             raise RuntimeError("ingest service not started")
         futures = [
-            await self._producer.send(DEADLETTER, value=value, key=key)
-            for key, value in result.deadletters
+            await self._producer.send(DEADLETTER, value=value, key=key) for key, value in result.deadletters
         ]
         await asyncio.gather(*futures)
 
@@ -242,9 +241,7 @@ class IngestService(mode.Service):
             if hw is not None and state is not None:
                 self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, hw - state.next_offset))
 
-    async def _with_db(
-        self, work: Callable[[Conn], Awaitable[T]], *, timed: bool = False
-    ) -> T:
+    async def _with_db(self, work: Callable[[Conn], Awaitable[T]], *, timed: bool = False) -> T:
         """Run `work(conn)` in the database, retrying with backoff until it succeeds or we stop."""
         if self._pool is None:
             raise RuntimeError("ingest service not started")
@@ -264,4 +261,3 @@ class IngestService(mode.Service):
                 delay = min(delay * 2, 10.0)
                 if self.should_stop:
                     raise
-

@@ -1,0 +1,117 @@
+"""What accepted events change, accumulated per batch before one write.
+
+Per-source modules (streams/vc, streams/eoffice, streams/portal) turn each event into
+contributions through the small vocabulary here: add to a sum or a sketch in a minute bucket
+under some dimensions, mark an endpoint present in a minute, merge an entity row. Many
+events collapse into few rows, so the sink writes per batch what changed, not per event.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ioc.kpi.sketch import bin_of
+from schemas.kpis import UNKNOWN
+
+Dims = tuple[str, str, str, str]
+"""(district, site_level, agency, service_level); '' where a dimension does not apply."""
+
+DIMENSION_NAMES = ("district", "site_level", "agency", "service_level")
+
+
+def minute_of(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+def hour_of(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(slots=True)
+class Pending:
+    """A contribution held under 'unknown' dimensions until its entity tells the real ones."""
+
+    entity_id: str
+    bucket: datetime
+    metric: str
+    bin: int | None
+    value: float
+    dims: Dims
+
+
+@dataclass(slots=True)
+class Effects:
+    """Everything one batch of accepted events changes, merged per row."""
+
+    sums: defaultdict[tuple[str, datetime, Dims], float] = field(default_factory=lambda: defaultdict(float))
+    sketches: defaultdict[tuple[str, datetime, Dims, int], float] = field(
+        default_factory=lambda: defaultdict(float)
+    )
+    # (endpoint_id, hour) -> [district, site_level, minute bits]
+    presence: dict[tuple[str, datetime], list[Any]] = field(default_factory=dict)
+    # entity tables: id -> column values; merged with the stored row by the sink's SQL
+    entities: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    pending: list[Pending] = field(default_factory=list)
+    # (area, dimension, value) of every dimension value the batch carries
+    dimension_values: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def add(self, metric: str, at: datetime, dims: Dims, value: float = 1.0) -> None:
+        self.sums[(metric, minute_of(at), dims)] += value
+        self.seen(metric, dims)
+
+    def observe(self, metric: str, at: datetime, dims: Dims, value: float, count: float = 1.0) -> None:
+        self.sketches[(metric, minute_of(at), dims, bin_of(value))] += count
+        self.seen(metric, dims)
+
+    def present(self, endpoint_id: str, at: datetime, district: str, site_level: str) -> None:
+        key = (endpoint_id, hour_of(at))
+        bit = 1 << at.minute
+        row = self.presence.get(key)
+        if row is None:
+            self.presence[key] = [district, site_level, bit]
+        else:
+            row[0], row[1], row[2] = district, site_level, row[2] | bit
+
+    def hold(self, pending: Pending) -> None:
+        """Count under the held dimensions now and remember it, to move it later."""
+        if pending.bin is None:
+            self.sums[(pending.metric, pending.bucket, pending.dims)] += pending.value
+        else:
+            self.sketches[(pending.metric, pending.bucket, pending.dims, pending.bin)] += pending.value
+        self.seen(pending.metric, pending.dims)
+        self.pending.append(pending)
+
+    def move(self, held: Pending, to: Dims) -> None:
+        """Re-attribute a held contribution: out of its held dimensions, into `to`."""
+        if held.bin is None:
+            self.sums[(held.metric, held.bucket, held.dims)] -= held.value
+            self.sums[(held.metric, held.bucket, to)] += held.value
+        else:
+            self.sketches[(held.metric, held.bucket, held.dims, held.bin)] -= held.value
+            self.sketches[(held.metric, held.bucket, to, held.bin)] += held.value
+        self.seen(held.metric, to)
+
+    def entity(self, table: str, entity_id: str) -> dict[str, Any]:
+        """The batch's pending changes to one entity row (created empty)."""
+        rows = self.entities[table]
+        row = rows.get(entity_id)
+        if row is None:
+            row = rows[entity_id] = {}
+        return row
+
+    def seen(self, name: str, dims: Dims) -> None:
+        """Record the dimension values carried in the area of `name` (a metric or event type).
+
+        `unknown` is not recorded: it is listed only while something is held under it.
+        """
+        area = name.split(".", 1)[0]
+        for dim, value in zip(DIMENSION_NAMES, dims, strict=True):
+            if value and value != UNKNOWN:
+                self.dimension_values.add((area, dim, value))
+
+
+def hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600.0

@@ -1,0 +1,1 @@
+"""E-office: official documents received and processed."""

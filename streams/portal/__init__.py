@@ -1,0 +1,1 @@
+"""Public-service portal: citizens' applications, payments and ratings."""

@@ -1,0 +1,138 @@
+"""What portal events change: application counts and rates, payments, ratings, backlog.
+
+`application.paid` and `.rated` take agency, district and service level, and `.resolved`
+takes service level, from the application's `application.submitted`. When that has not
+arrived yet, the contribution is counted under `unknown` and held; when the submission
+arrives, held contributions move to its dimensions, so once all events are in the KPIs are
+as if they had arrived in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from ioc.kpi import blocks as b
+from ioc.kpi.sketch import bin_of
+from schemas.events import (
+    ApplicationPaid,
+    ApplicationRated,
+    ApplicationResolved,
+    ApplicationSubmitted,
+    Event,
+)
+from schemas.kpis import UNKNOWN
+from streams.aggregate import Dims, Effects, Pending, hours, minute_of
+
+AppDims = tuple[str, str, str]
+"""(district, agency, service_level) of an application, from its submission."""
+
+
+def dims_of(e: ApplicationSubmitted) -> AppDims:
+    return (e.district, e.agency, str(e.service_level))
+
+
+def _row(district: str, agency: str, level: str) -> Dims:
+    return (district, "", agency, level)
+
+
+def lookups_needed(events: Iterable[Event]) -> tuple[set[str], dict[str, AppDims]]:
+    """Applications whose submission this batch needs, and the submissions the batch itself holds."""
+    needed: set[str] = set()
+    own: dict[str, AppDims] = {}
+    for e in events:
+        if isinstance(e, ApplicationSubmitted):
+            own[e.application_id] = dims_of(e)
+        elif isinstance(e, ApplicationResolved | ApplicationPaid | ApplicationRated):
+            needed.add(e.application_id)
+    return needed - own.keys(), own
+
+
+class PortalEffects:
+    """Portal handlers bound to the dimensions known for this batch's applications."""
+
+    def __init__(self, known: Mapping[str, AppDims]) -> None:
+        self.known = known
+
+    def submitted(self, e: ApplicationSubmitted, fx: Effects) -> None:
+        dims = _row(*dims_of(e))
+        at = e.occurred_at
+        fx.add(b.PO_SUBMITTED, at, dims)
+        if e.channel == "online":
+            fx.add(b.PO_ONLINE, at, dims)
+        if e.service_level == 4:
+            fx.add(b.PO_LEVEL4, at, dims)
+        fx.entity("portal_applications", e.application_id).update(
+            district=e.district,
+            agency=e.agency,
+            service_level=str(e.service_level),
+            service_code=e.service_code,
+            submitted_at=at,
+            due_at=e.due_at,
+        )
+
+    def resolved(self, e: ApplicationResolved, fx: Effects) -> None:
+        known = self.known.get(e.application_id)
+        dims = (e.district, e.agency, known[2] if known else None)
+        at = e.occurred_at
+        self._add(fx, e.application_id, at, dims, b.PO_RESOLVED, 1.0)
+        if at <= e.due_at:
+            self._add(fx, e.application_id, at, dims, b.PO_ON_TIME, 1.0)
+        if e.outcome == "approved":
+            self._add(fx, e.application_id, at, dims, b.PO_APPROVED, 1.0)
+        took = hours(at - e.submitted_at)
+        self._add(fx, e.application_id, at, dims, b.PO_RESOLUTION_HOURS, took, sketch=True)
+        fx.entity("portal_applications", e.application_id)["resolved_at"] = at
+
+    def paid(self, e: ApplicationPaid, fx: Effects) -> None:
+        dims = self._submitted_dims(e.application_id)
+        at = e.occurred_at
+        self._add(fx, e.application_id, at, dims, b.PO_PAID, 1.0)
+        self._add(fx, e.application_id, at, dims, b.PO_REVENUE, float(e.amount_vnd))
+        if e.method == "cashless":
+            self._add(fx, e.application_id, at, dims, b.PO_CASHLESS, 1.0)
+
+    def rated(self, e: ApplicationRated, fx: Effects) -> None:
+        dims = self._submitted_dims(e.application_id)
+        self._add(fx, e.application_id, e.occurred_at, dims, b.PO_RATED, 1.0)
+        self._add(fx, e.application_id, e.occurred_at, dims, b.PO_RATING_SUM, float(e.score))
+
+    def _submitted_dims(self, app_id: str) -> tuple[str | None, str | None, str | None]:
+        known = self.known.get(app_id)
+        return known if known is not None else (None, None, None)
+
+    @staticmethod
+    def _add(
+        fx: Effects,
+        app_id: str,
+        at: datetime,
+        dims: tuple[str | None, str | None, str | None],
+        metric: str,
+        value: float,
+        *,
+        sketch: bool = False,
+    ) -> None:
+        """Count under the known dimensions, or hold under `unknown` until the submission arrives."""
+        row = _row(*(d if d is not None else UNKNOWN for d in dims))
+        if None not in dims:
+            if sketch:
+                fx.observe(metric, at, row, value)
+            else:
+                fx.add(metric, at, row, value)
+        elif sketch:
+            fx.hold(Pending(app_id, minute_of(at), metric, bin_of(value), 1.0, row))
+        else:
+            fx.hold(Pending(app_id, minute_of(at), metric, None, value, row))
+
+
+def move_held(held: Iterable[Pending], submitted: Mapping[str, AppDims], fx: Effects) -> None:
+    """Move contributions held under `unknown` to the dimensions their submission now gives."""
+    for p in held:
+        real = submitted[p.entity_id]
+        district, _, agency, level = p.dims
+        to = _row(
+            real[0] if district == UNKNOWN else district,
+            real[1] if agency == UNKNOWN else agency,
+            real[2] if level == UNKNOWN else level,
+        )
+        fx.move(p, to)

@@ -1,0 +1,1 @@
+"""Video conference: endpoint telemetry and meetings."""
