@@ -110,7 +110,7 @@ WITH reg AS (
 """
 
 
-def _column(by: Dimension | None) -> str:
+def column_of(by: Dimension | None) -> str:
     if by is None:
         return "''"
     if by is Dimension.ENDPOINT:
@@ -126,7 +126,7 @@ async def _window_blocks(
     sums = [m for m in b.SUM_BLOCKS if b.area_of(m) in areas]
     sketches = [m for m in b.SKETCH_BLOCKS if b.area_of(m) in areas]
     h1, h2 = split_by_hours(start, end)
-    col = _column(by)
+    col = column_of(by)
     out: defaultdict[tuple[str, str], b.Blocks] = defaultdict(b.Blocks)
     for r in await conn.fetch(_SUMS.format(col=col), sums, start, h1, h2, end):
         out[(b.area_of(r["metric"]), r["d"])].sums[r["metric"]] = r["v"]
@@ -177,10 +177,10 @@ def _registry_sites(ctx: KpiContext) -> tuple[list[str], list[str], list[str]]:
 async def _availability(
     conn: Conn, start: datetime, end: datetime, by: Dimension | None, ctx: KpiContext, as_of: datetime
 ) -> Values:
-    col = _column(by)
+    col = column_of(by)
     sql = _PRESENCE.format(col=f"p.{col}" if by else "''")
     present = {r["d"]: r["n"] for r in await conn.fetch(sql, start, end)}
-    known = await _endpoint_counts(conn, by, ctx, as_of)
+    known = await endpoint_counts(conn, by, ctx, as_of)
     minutes = (end - start) / timedelta(minutes=1)
     keys = set(present) | set(known)
     return {
@@ -189,10 +189,10 @@ async def _availability(
     }
 
 
-async def _endpoint_counts(
+async def endpoint_counts(
     conn: Conn, by: Dimension | None, ctx: KpiContext, as_of: datetime, *, online: bool = False
 ) -> dict[str, float]:
-    col = "endpoint_id" if by is Dimension.ENDPOINT else _column(by)
+    col = "endpoint_id" if by is Dimension.ENDPOINT else column_of(by)
     sql = _KNOWN_ENDPOINTS + (
         f"SELECT {col} AS d, count(*) FILTER (WHERE online OR NOT $6) AS n FROM known GROUP BY d"
     )
@@ -254,7 +254,7 @@ async def _backlog(
         "eoffice_documents": ("received_at", "processed_at"),
         "portal_applications": ("submitted_at", "resolved_at"),
     }[table]
-    col = _column(by)
+    col = column_of(by)
     rows = await conn.fetch(
         f"SELECT COALESCE({col}, $2) AS d, count(*) FILTER (WHERE NOT $3 OR due_at < $1) AS n"
         f" FROM {table} WHERE {start} IS NOT NULL AND {end} IS NULL GROUP BY d",
@@ -269,9 +269,9 @@ async def _state(
     conn: Conn, name: str, by: Dimension | None, ctx: KpiContext, as_of: datetime
 ) -> dict[str, float]:
     if name == "vc.endpoints_known":
-        return await _endpoint_counts(conn, by, ctx, as_of)
+        return await endpoint_counts(conn, by, ctx, as_of)
     if name == "vc.endpoints_online":
-        return await _endpoint_counts(conn, by, ctx, as_of, online=True)
+        return await endpoint_counts(conn, by, ctx, as_of, online=True)
     if name == "vc.meetings_active":
         return await _meetings_active(conn, ctx, as_of)
     if name == "vc.meeting_endpoints_offline":
@@ -286,7 +286,7 @@ def _complete(values: Values, universe: Iterable[str], *, zero: float | None) ->
     return out
 
 
-def _is_additive(name: str) -> bool:
+def is_additive(name: str) -> bool:
     kpi = BY_NAME[name]
     return kpi.kind is Kind.STATE or kpi.unit in ("count", "vnd")
 
@@ -320,7 +320,7 @@ async def kpi_values(
         area = b.area_of(n)
         if area not in universes:
             universes[area] = await breakdown_keys(conn, area, by, ctx) if by is not None else {TOTAL}
-        out[n] = _complete(out.get(n, {}), universes[area], zero=0.0 if _is_additive(n) else None)
+        out[n] = _complete(out.get(n, {}), universes[area], zero=0.0 if is_additive(n) else None)
     return out
 
 

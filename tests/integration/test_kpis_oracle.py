@@ -20,10 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ioc.kpi.query import KpiContext, kpi_values
+from ioc.kpi.series import series
 from ioc.registry import load_registry
-from schemas.kpis import BY_NAME, CATALOG, Dimension
+from schemas.kpis import BY_NAME, CATALOG, STEPS, Dimension, Kind
 from streams import sink
 from streams.ingest.batch import PartitionState, admit
+from streams.maintenance import sample_state
 from tests import oracle
 from tests.factories import encode, key_of, topic_of
 from tests.scenarios import scenario
@@ -142,3 +144,59 @@ async def test_replaying_a_stored_batch_changes_nothing(conn: asyncpg.Connection
     await run_pipeline(conn, events, [], states)
     after = await kpi_values(conn, list(BY_NAME), as_of=NOW, window="1h", by=None, ctx=CTX)
     assert before == after
+
+
+@pytest.mark.parametrize("step", ["1m", "5m", "15m", "1h", "1d"])
+async def test_series_points_equal_the_oracle_over_each_step(conn: asyncpg.Connection, step: str) -> None:
+    events = scenario(random.Random(11), NOW, REGISTRY, span_min=115)
+    await run_pipeline(conn, events, [len(events) // 3])
+    start, end = NOW - timedelta(hours=3), NOW
+    mismatches = []
+    for kpi in (k for k in CATALOG if k.kind is Kind.WINDOW):
+        for by in (None, *kpi.breakdowns):
+            got = await series(conn, kpi.name, start=start, end=end, step=step, by=by, ctx=CTX, as_of=NOW)
+            size = timedelta(days=1) if step == "1d" else timedelta(minutes=STEPS[step])
+            wanted: dict[datetime, object] = {}
+            for key, points in got.items():
+                assert points, f"{kpi.name} {by} {key}: no points"
+                for t, value in points:
+                    if t not in wanted:
+                        wanted[t] = oracle.range_kpi(
+                            events,
+                            kpi.name,
+                            start=t,
+                            end=t + size,
+                            by=by.value if by else None,
+                            config=CONFIG,
+                        )
+                    want = wanted[t]
+                    w = want.get(key) if isinstance(want, dict) else want
+                    if not close(value, w, percentile=kpi.name.endswith(("_p50", "_p95"))):
+                        mismatches.append((kpi.name, step, by, key, t, value, w))
+    assert not mismatches, "\n".join(map(str, mismatches[:20]))
+
+
+async def test_state_series_are_the_samples_taken_at_each_minutes_end(conn: asyncpg.Connection) -> None:
+    events = scenario(random.Random(5), NOW, REGISTRY)
+    await run_pipeline(conn, events, [])
+    minutes = [NOW.replace(second=0, microsecond=0) + timedelta(minutes=i) for i in range(3)]
+    for m in minutes:  # what the leader's maintenance does at each minute's end
+        await sample_state(conn, CTX, m, m + timedelta(minutes=1))
+    for kpi in (k for k in CATALOG if k.kind is Kind.STATE):
+        for by in (None, *(d for d in kpi.breakdowns if d is not Dimension.ENDPOINT)):
+            got = await series(
+                conn, kpi.name, start=minutes[0], end=minutes[-1] + timedelta(minutes=1), step="1m",
+                by=by, ctx=CTX, as_of=NOW,
+            )  # fmt: skip
+            for key, points in got.items():
+                assert [t for t, _ in points] == minutes
+                for t, value in points:
+                    want = oracle.state_kpi(
+                        events,
+                        kpi.name,
+                        as_of=t + timedelta(minutes=1),
+                        by=by.value if by else None,
+                        config=CONFIG,
+                    )
+                    w = want.get(key) if isinstance(want, dict) else want
+                    assert value == w, (kpi.name, by, key, t, value, w)
