@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format bench clean
+.PHONY: help install system-deps demo test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,10 +20,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
 
+system-deps: ## Debian packages the tests use for real (chromium, prometheus, alertmanager)
+	bash tools/system-deps.sh
+
 demo: $(STAMP) ## Run the whole product on the embedded broker and database
 	$(BIN)/ioc demo
 
-test: $(STAMP) lint ## Lint, type-check, then run the whole test suite
+test: $(STAMP) system-deps lint ## Lint, type-check, then run the whole test suite
 	$(BIN)/pytest
 
 test-fast: $(STAMP) ## Only the unit tests (no broker, no database)

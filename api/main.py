@@ -1,26 +1,49 @@
-"""The FastAPI app factory and its lifespan: one pool, one snapshot task, one registry."""
+"""The FastAPI app factory and its lifespan: one pool, one snapshot, one registry per process."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from importlib import resources
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
+from api import errors
 from api.deps import AppState
 from api.probes import BrokerProbe
-from api.routes import health, sources
-from api.snapshot import SnapshotCollector, Snapshotter
+from api.prometheus import KpiCollector, KpiRefresher
+from api.reader import KpiReader
+from api.routes import alerts, health, kpis, live, series, sources
+from api.snapshot import Snapshotter
 from ioc.clock import Clock, SystemClock
 from ioc.db.pool import create_pool
+from ioc.kpi.query import context_from
 from ioc.settings import Settings
+from schemas.kpis import BY_NAME, DEFAULT_THRESHOLDS
+
+
+def load_thresholds(settings: Settings) -> dict[str, tuple[float, float]]:
+    """The wall's thresholds: defaults, overridden by IOC_THRESHOLDS_FILE ({kpi: [warn, bad]})."""
+    out = dict(DEFAULT_THRESHOLDS)
+    path = settings.serve.thresholds_file
+    if path is not None:
+        for name, pair in json.loads(path.read_text(encoding="utf-8")).items():
+            if name not in BY_NAME:
+                raise ValueError(f"{path}: unknown KPI {name!r} in thresholds")
+            warn, bad = (float(x) for x in pair)
+            out[name] = (warn, bad)
+    return out
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The API bound to the configured broker and database."""
+    clock = clock or SystemClock()
+    ctx = context_from(settings.kpi)
+    thresholds = load_thresholds(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -28,14 +51,28 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         registry = CollectorRegistry()
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
             collector(registry=registry)
-        snapshotter = Snapshotter(pool, clock or SystemClock())
-        registry.register(SnapshotCollector(snapshotter))
+        reader = KpiReader(pool, ctx, clock, ttl=settings.serve.snapshot_interval_s)
+        snapshotter = Snapshotter(
+            pool,
+            reader,
+            interval=settings.serve.snapshot_interval_s,
+            stale_after=timedelta(seconds=settings.serve.stale_after_s),
+        )
+        kpi_collector = KpiCollector(snapshotter)
+        registry.register(kpi_collector)
+        windows = [w.strip() for w in settings.serve.metrics_windows.split(",") if w.strip()]
+        refresher = KpiRefresher(kpi_collector, pool, ctx, clock, windows, settings.serve.metrics_refresh_s)
         broker = BrokerProbe(settings.broker.bootstrap_servers)
-        app.state.ioc = AppState(settings, pool, broker, registry, snapshotter)
+        broadcaster = live.Broadcaster(snapshotter, settings.serve.live_queue)
+        app.state.ioc = AppState(
+            settings, pool, broker, registry, snapshotter, reader, broadcaster, thresholds
+        )
         snapshotter.start()
+        refresher.start()
         try:
             yield
         finally:
+            await refresher.stop()
             await snapshotter.stop()
             await broker.close()
             await pool.close()
@@ -46,8 +83,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         summary="Live KPIs of the province's video conferences, e-office and public-service portal.",
         lifespan=lifespan,
     )
-    app.include_router(health.router)
-    app.include_router(sources.router)
+    errors.install(app)
+    for module in (health, kpis, series, sources, alerts, live):
+        app.include_router(module.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def wall() -> HTMLResponse:

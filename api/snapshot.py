@@ -1,7 +1,7 @@
-"""A snapshot of what the API serves, refreshed in the background at most every second.
+"""The snapshot every live client and every page load shares, refreshed about once a second.
 
-Scrapes, page loads and live pushes all read the same snapshot, so a thousand clients cost
-the database one query a second, and every answer says when it was taken (`as_of`).
+It holds what the wall shows: every KPI's total for the default window, each source's
+freshness, and the firing alerts. A thousand clients cost the database one refresh a second.
 """
 
 from __future__ import annotations
@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
-from ioc.clock import Clock
-from ioc.db.sources import SourceStats, source_stats
+from api.reader import KpiReader
+from ioc.db.alerts import firing_alerts
+from ioc.db.sources import source_stats
+from schemas.alerts import Alert
+from schemas.api import SourceStatus
+from schemas.kpis import DEFAULT_WINDOW
 
 log = logging.getLogger("ioc.api.snapshot")
 
@@ -26,23 +28,45 @@ log = logging.getLogger("ioc.api.snapshot")
 @dataclass
 class Snapshot:
     as_of: datetime
-    sources: list[SourceStats] = field(default_factory=list)
+    window: str = DEFAULT_WINDOW
+    kpis: dict[str, float | None] = field(default_factory=dict)
+    sources: list[SourceStatus] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
 
 
 class Snapshotter:
-    """Owns the current snapshot and the task that refreshes it."""
+    """Owns the current snapshot, refreshes it, and tells listeners when it changed."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, interval: float = 1.0) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, reader: KpiReader, *, interval: float, stale_after: timedelta
+    ) -> None:
         self.pool = pool
-        self.clock = clock
+        self.reader = reader
         self.interval = interval
+        self.stale_after = stale_after
         self.current: Snapshot | None = None
+        self.listeners: list[Callable[[Snapshot | None, Snapshot], None]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def refresh(self) -> Snapshot:
-        now = self.clock.now()
-        snap = Snapshot(as_of=now, sources=await source_stats(self.pool, now=now))
-        self.current = snap
+        as_of, kpis = await self.reader.totals(DEFAULT_WINDOW)
+        stats = await source_stats(self.pool, now=as_of)
+        sources = [
+            SourceStatus(
+                topic=s.topic,
+                newest_event_at=s.newest_event_at,
+                accepted_5m=s.accepted_5m,
+                rejected_5m=s.rejected_5m,
+                duplicates_5m=s.records_5m.get("duplicate", 0),
+                consumer_lag=s.consumer_lag,
+                stale=s.newest_event_at is None or as_of - s.newest_event_at > self.stale_after,
+            )
+            for s in stats
+        ]
+        snap = Snapshot(as_of=as_of, kpis=kpis, sources=sources, alerts=await firing_alerts(self.pool))
+        previous, self.current = self.current, snap
+        for listener in list(self.listeners):
+            listener(previous, snap)
         return snap
 
     async def _loop(self) -> None:
@@ -61,32 +85,3 @@ class Snapshotter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-
-class SnapshotCollector(Collector):
-    """Exposes the snapshot to Prometheus; an absent value is an absent series."""
-
-    def __init__(self, snapshotter: Snapshotter) -> None:
-        self.snapshotter = snapshotter
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        snap = self.snapshotter.current
-        if snap is None:
-            return
-        records = GaugeMetricFamily(
-            "ioc_source_records_5m",
-            "Records consumed from a source topic in the last 5 minutes, by outcome.",
-            labels=["topic", "outcome"],
-        )
-        newest = GaugeMetricFamily(
-            "ioc_source_newest_event_timestamp_seconds",
-            "Event time of the newest accepted event of a source topic.",
-            labels=["topic"],
-        )
-        for s in snap.sources:
-            for outcome, n in sorted(s.records_5m.items()):
-                records.add_metric([s.topic, outcome], n)
-            if s.newest_event_at is not None:
-                newest.add_metric([s.topic], s.newest_event_at.timestamp())
-        yield records
-        yield newest

@@ -15,6 +15,8 @@ import httpx
 
 from ioc.logs import setup_logging
 from ioc.settings import Settings
+from ioc.simulator.command import simulate
+from streams.alerts.command import rules
 
 log = logging.getLogger("ioc.cli")
 
@@ -138,7 +140,9 @@ def demo(simulate: bool) -> None:
             base = f"http://{live.api.api_host}:{port}/"
             _wait_ready(base + "readyz", 60, children)
             if simulate:
-                children["simulator"] = spawn([*me, "simulate", "--live", "--quiet"], env=env)
+                # six hours of past traffic first, so the wall has trends and backlogs at once
+                sim = [*me, "simulate", "--live", "--backfill", "6h", "--faults", "demo", "--quiet"]
+                children["simulator"] = spawn(sim, env=env)
             click.echo(f"IOC wall: {base}")
             click.echo("Ctrl-C stops everything.", err=True)
             while all(p.poll() is None for p in children.values()):
@@ -153,16 +157,9 @@ def demo(simulate: bool) -> None:
                 stop(proc, name=name)
 
 
-def _register_optional() -> None:
-    """Commands that live beside their subject (the simulator owns `simulate`)."""
-    try:
-        from ioc.simulator.command import simulate
-    except ImportError:  # TEMPORARY while the simulator is written
-        return
-    cli.add_command(simulate)
-
-
-_register_optional()
+# Commands that live beside their subject: the simulator owns `simulate`, alerting `rules`.
+cli.add_command(simulate)
+cli.add_command(rules)
 
 
 def main() -> None:

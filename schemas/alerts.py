@@ -58,6 +58,6 @@ class AlertChange(BaseModel):
 class AlertHistoryResponse(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: datetime = Field(alias="from", serialization_alias="from")
+    from_: datetime = Field(serialization_alias="from")
     to: datetime
     changes: list[AlertChange]

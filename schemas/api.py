@@ -30,3 +30,64 @@ class ErrorBody(BaseModel):
     error: str
     detail: str
     allowed: list[str] | None = None
+
+
+class KpisResponse(BaseModel):
+    """Every KPI's total for one window (state KPIs ignore the window)."""
+
+    window: str
+    as_of: datetime
+    kpis: dict[str, float | None]
+
+
+class KpiResponse(BaseModel):
+    """One KPI, as a total (`by` null, key "") or per dimension value."""
+
+    name: str
+    window: str
+    by: str | None
+    as_of: datetime
+    values: dict[str, float | None]
+
+
+class Point(BaseModel):
+    t: datetime
+    value: float | None
+
+
+class SeriesResponse(BaseModel):
+    """Points of one KPI; `points` without `by`, `series` (per dimension value) with it."""
+
+    name: str
+    step: str
+    by: str | None = None
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    points: list[Point] | None = None
+    series: dict[str, list[Point]] | None = None
+
+
+class Thresholds(BaseModel):
+    """Traffic-light bounds of the wall: `warn` and `bad`, in the KPI's unit and direction."""
+
+    warn: float
+    bad: float
+
+
+class CatalogEntry(BaseModel):
+    name: str
+    kind: str
+    unit: str
+    better: str
+    breakdowns: list[str]
+    label_vi: str
+    label_en: str
+    prometheus: str
+    thresholds: Thresholds | None = None
+
+
+class CatalogResponse(BaseModel):
+    windows: list[str]
+    steps: list[str]
+    default_window: str
+    kpis: list[CatalogEntry]

@@ -160,3 +160,33 @@ CATALOG: tuple[Kpi, ...] = (
 )
 
 BY_NAME: dict[str, Kpi] = {k.name: k for k in CATALOG}
+
+DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
+    # name: (warn, bad), in the KPI's unit; crossing them in the "worse" direction colours the wall
+    "vc.availability_pct": (99.0, 95.0),
+    "vc.rtt_ms_p95": (150.0, 300.0),
+    "vc.jitter_ms_avg": (20.0, 40.0),
+    "vc.packet_loss_pct_avg": (1.0, 5.0),
+    "vc.meeting_endpoints_offline": (1.0, 3.0),
+    "eoffice.on_time_pct": (95.0, 85.0),
+    "eoffice.signed_pct": (90.0, 75.0),
+    "eoffice.processing_hours_p95": (24.0, 72.0),
+    "eoffice.overdue": (10.0, 50.0),
+    "portal.on_time_pct": (95.0, 90.0),
+    "portal.online_pct": (60.0, 40.0),
+    "portal.level4_pct": (60.0, 40.0),
+    "portal.cashless_pct": (60.0, 40.0),
+    "portal.rating_avg": (4.0, 3.0),
+    "portal.overdue": (20.0, 100.0),
+}
+"""Traffic-light thresholds of the wall page; IOC_THRESHOLDS_FILE overrides any of them."""
+
+
+def status_of(kpi: Kpi, value: float | None, thresholds: tuple[float, float] | None) -> str:
+    """`ok`, `warn`, `bad` or `none` (no value or no thresholds), by the KPI's better direction."""
+    if value is None or thresholds is None or kpi.better is Better.NEITHER:
+        return "none"
+    warn, bad = thresholds
+    if kpi.better is Better.HIGHER:
+        return "bad" if value < bad else "warn" if value < warn else "ok"
+    return "bad" if value > bad else "warn" if value > warn else "ok"

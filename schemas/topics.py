@@ -28,9 +28,7 @@ class SourceTopic:
 SOURCE_TOPICS: tuple[SourceTopic, ...] = (
     SourceTopic(VC_TELEMETRY, "vc", "endpoint_id", ("vc.heartbeat", "vc.status")),
     SourceTopic(VC_MEETINGS, "vc", "meeting_id", ("vc.meeting.started", "vc.meeting.ended")),
-    SourceTopic(
-        EOFFICE_DOCUMENTS, "eoffice", "document_id", ("document.received", "document.processed")
-    ),
+    SourceTopic(EOFFICE_DOCUMENTS, "eoffice", "document_id", ("document.received", "document.processed")),
     SourceTopic(
         PORTAL_APPLICATIONS,
         "portal",

@@ -12,6 +12,9 @@ from prometheus_client import start_http_server
 from ioc.kpi.query import context_from
 from ioc.settings import Settings
 from schemas.topics import ALL_TOPIC_NAMES, DEADLETTER
+from streams.alerts.db_source import DatabaseKpiSource
+from streams.alerts.service import AlertService
+from streams.alerts.settings import AlertSettings
 from streams.ingest.consumer import IngestService
 from streams.maintenance import Maintenance
 from streams.metrics import WorkerMetrics
@@ -96,12 +99,22 @@ def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) ->
     metrics = metrics or WorkerMetrics()
     ingest = IngestService(settings, metrics=metrics)
     setup = TopicSetup(app)
-    return faust.Worker(
+    ctx = context_from(settings.kpi)
+    alerts = AlertService(
+        AlertSettings(),
+        database_url=settings.database_url,
+        source=DatabaseKpiSource(settings.database, ctx),
+        registry=metrics.registry,
+    )
+    worker = faust.Worker(
         app,
         setup,
         ingest,
-        Maintenance(settings, context_from(settings.kpi)),
+        Maintenance(settings, ctx),
+        alerts,
         MetricsServer(metrics, settings.ingest.worker_metrics_port),
         loglevel=settings.runtime.log_level,
         quiet=True,
     )
+    worker.spinner = None  # a terminal spinner has no place in structured, quiet logs
+    return worker

@@ -83,18 +83,22 @@ async def store_batch(
             )
         touched = [states[tp] for tp in result.touched]
         await conn.execute(
-            """INSERT INTO ingest_offsets (consumer_group, topic, partition, next_offset, newest_event_at)
-               SELECT $1, t, p, o, n
-               FROM unnest($2::text[], $3::int[], $4::bigint[], $5::timestamptz[]) AS u(t, p, o, n)
+            """INSERT INTO ingest_offsets
+                   (consumer_group, topic, partition, next_offset, newest_event_at, high_watermark)
+               SELECT $1, t, p, o, n, h
+               FROM unnest($2::text[], $3::int[], $4::bigint[], $5::timestamptz[], $6::bigint[])
+                    AS u(t, p, o, n, h)
                ON CONFLICT (consumer_group, topic, partition) DO UPDATE
                SET next_offset = EXCLUDED.next_offset,
                    newest_event_at = EXCLUDED.newest_event_at,
+                   high_watermark = EXCLUDED.high_watermark,
                    updated_at = now()""",
             group,
             [s.topic for s in touched],
             [s.partition for s in touched],
             [s.next_offset for s in touched],
             [s.newest_event_at for s in touched],
+            [s.high_watermark for s in touched],
         )
 
 

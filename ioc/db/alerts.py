@@ -55,7 +55,9 @@ async def firing_alerts(conn: Conn, *, include_pending: bool = False) -> list[Al
     ]
 
 
-async def alert_history(conn: Conn, start: datetime, end: datetime, *, limit: int = MAX_CHANGES) -> list[AlertChange]:
+async def alert_history(
+    conn: Conn, start: datetime, end: datetime, *, limit: int = MAX_CHANGES
+) -> list[AlertChange]:
     """State changes with `start <= at < end`, oldest first, at most `limit` of them."""
     rows = await conn.fetch(
         "SELECT at, rule, fingerprint, state, previous, severity, value, labels, annotations"

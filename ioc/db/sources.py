@@ -15,6 +15,7 @@ class SourceStats:
     topic: str
     newest_event_at: datetime | None = None
     records_5m: dict[str, int] = field(default_factory=dict)  # outcome -> records
+    consumer_lag: int | None = None
 
     @property
     def accepted_5m(self) -> int:
@@ -37,8 +38,11 @@ async def source_stats(conn: asyncpg.Connection | asyncpg.Pool, *, now: datetime
         if r["topic"] in stats:
             stats[r["topic"]].records_5m[r["outcome"]] = r["n"]
     for r in await conn.fetch(
-        "SELECT topic, max(newest_event_at) AS newest FROM ingest_offsets GROUP BY topic"
+        "SELECT topic, max(newest_event_at) AS newest,"
+        " sum(greatest(high_watermark - next_offset, 0))::bigint AS lag"
+        " FROM ingest_offsets GROUP BY topic"
     ):
         if r["topic"] in stats:
             stats[r["topic"]].newest_event_at = r["newest"]
+            stats[r["topic"]].consumer_lag = r["lag"]
     return list(stats.values())

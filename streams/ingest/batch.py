@@ -45,6 +45,7 @@ class PartitionState:
     partition: int
     next_offset: int = 0
     newest_event_at: datetime | None = None
+    high_watermark: int | None = None  # from the last fetch response, for lag
     seen: DedupeMemory = field(default_factory=DedupeMemory)
 
 

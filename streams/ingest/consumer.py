@@ -155,6 +155,7 @@ class IngestService(mode.Service):
                 for tp, rs in batch.items():
                     if (tp.topic, tp.partition) in self.states and rs:
                         self._check_sequence(tp, rs[0].offset)
+                        self.states[(tp.topic, tp.partition)].high_watermark = self.consumer.highwater(tp)
                         records.extend(rs)
                 if records:
                     await self._handle(records)

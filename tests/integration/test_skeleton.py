@@ -40,7 +40,9 @@ def heartbeats(n: int) -> list[tuple[str, bytes | None, bytes]]:
 async def stored_outcomes(database_url: str) -> dict[str, int]:
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT outcome, sum(records)::bigint AS n FROM ingest_minute GROUP BY outcome")
+        rows = await conn.fetch(
+            "SELECT outcome, sum(records)::bigint AS n FROM ingest_minute GROUP BY outcome"
+        )
         return {r["outcome"]: r["n"] for r in rows}
     finally:
         await conn.close()
@@ -65,7 +67,7 @@ async def test_events_are_counted_through_metrics(broker: EmbeddedBroker, databa
 
         def api_counted() -> bool:
             s = scrape(api + "/metrics")
-            return sample(s, "ioc_source_records_5m", topic=TELEMETRY, outcome="accepted") == 50
+            return sample(s, "ioc_source_accepted_5m", topic=TELEMETRY) == 50
 
         wait_until(api_counted, timeout=10, what="the API's /metrics to show 50 accepted")
         sources = httpx.get(api + "/api/v1/sources").json()["sources"]

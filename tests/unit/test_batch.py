@@ -63,7 +63,7 @@ def test_bad_record_is_dead_lettered_with_everything_needed_to_replay() -> None:
     bad = b'{"not": "an event"'
     result, _ = run(records(bad))
     assert result.accepted == []
-    (key, value), = result.deadletters
+    ((key, value),) = result.deadletters
     dl = orjson.loads(value)
     assert dl["topic"] == "ioc.vc.telemetry" and dl["partition"] == 0 and dl["offset"] == 0
     assert dl["key"] == "k" and base64.b64decode(dl["value_b64"]) == bad
@@ -95,6 +95,10 @@ def test_a_rejected_duplicate_is_still_judged_fresh_later() -> None:
     ev = valid_event("vc.heartbeat", occurred_at=NOW + timedelta(minutes=6))
     _, states = run(records(ev))
     later = admit(
-        records(ev), states, now=NOW + timedelta(minutes=2), grace=GRACE, future_tolerance=timedelta(minutes=5)
+        records(ev),
+        states,
+        now=NOW + timedelta(minutes=2),
+        grace=GRACE,
+        future_tolerance=timedelta(minutes=5),
     )
     assert len(later.accepted) == 1

@@ -324,7 +324,8 @@ _not_timestamps = st.one_of(
 )
 
 _out_of_range: dict[str, st.SearchStrategy[Any]] = {
-    "rtt_ms": st.floats(max_value=-1e-9, allow_infinity=False) | st.integers(max_value=-1),
+    "rtt_ms": st.floats(max_value=-1e-9, allow_infinity=False)
+    | st.integers(min_value=-(2**63), max_value=-1),
     "jitter_ms": st.floats(max_value=-1e-9, allow_infinity=False),
     "bitrate_kbps": st.integers(min_value=-(2**63), max_value=-1),
     "packet_loss_pct": st.floats(min_value=100.000001, allow_infinity=False)

@@ -1,0 +1,60 @@
+"""Every misuse of the API gets a 4xx whose JSON says what was wrong and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from schemas.api import ErrorBody
+
+
+class ApiError(Exception):
+    """A client error with the allowed values, rendered as ErrorBody."""
+
+    def __init__(self, status: int, error: str, detail: str, allowed: Sequence[str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.body = ErrorBody(
+            error=error, detail=detail, allowed=list(allowed) if allowed is not None else None
+        )
+
+
+def _allowed_from(err: dict[str, Any]) -> list[str] | None:
+    expected = (err.get("ctx") or {}).get("expected")
+    if not isinstance(expected, str):
+        return None
+    return [part.strip().strip("'") for part in expected.replace(" or ", ", ").split(",") if part.strip()]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body.model_dump(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
+        body = ErrorBody(
+            error="invalid_parameter",
+            detail=f"{where}: {err.get('msg', 'invalid')} (got {err.get('input')!r})",
+            allowed=_allowed_from(err),
+        )
+        return JSONResponse(body.model_dump(), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        body = ErrorBody(error="http_error", detail=str(exc.detail))
+        return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=exc.headers)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "A parameter is not allowed here; `allowed` lists what is"},
+    404: {"model": ErrorBody, "description": "Unknown KPI; `allowed` lists the KPI names"},
+    422: {"model": ErrorBody, "description": "A parameter has an invalid value; `allowed` lists the values"},
+}

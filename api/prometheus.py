@@ -1,0 +1,149 @@
+"""The KPIs as Prometheus gauges, named by the contract's rule (schemas.kpis.Kpi.prometheus_name).
+
+Values are in base units (seconds), windowed KPIs carry a `window` label, breakdowns a
+`district`, `site_level`, `agency` or `service_level` label (never `endpoint`: too many
+series); the series without a dimension label is the total, so sum over
+`{agency!=""}` to aggregate a breakdown. A null KPI is an absent series. Gauges are
+recomputed in the background every IOC_METRICS_REFRESH_S, so a scrape costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import asyncpg
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample as PromSample
+
+from api.snapshot import Snapshotter
+from ioc.clock import Clock
+from ioc.kpi.query import KpiContext, kpi_values
+from schemas.kpis import CATALOG, Dimension, Kind
+
+log = logging.getLogger("ioc.api.prometheus")
+
+_EXPORTED_DIMS = (Dimension.DISTRICT, Dimension.SITE_LEVEL, Dimension.AGENCY, Dimension.SERVICE_LEVEL)
+
+Sample = tuple[str, tuple[tuple[str, str], ...], float]
+
+
+async def compute_samples(
+    pool: asyncpg.Pool, ctx: KpiContext, clock: Clock, windows: list[str]
+) -> list[Sample]:
+    """(metric, labels, value) for every KPI, window and exported breakdown."""
+    out: list[Sample] = []
+    as_of = clock.now()
+    for window in windows:
+        for by in (None, *_EXPORTED_DIMS):
+            kpis = [k for k in CATALOG if (by is None or by in k.breakdowns)]
+            if window != windows[0]:
+                kpis = [k for k in kpis if k.kind is Kind.WINDOW]  # state KPIs once
+            if not kpis:
+                continue
+            values = await kpi_values(
+                pool, [k.name for k in kpis], as_of=as_of, window=window, by=by, ctx=ctx
+            )
+            for k in kpis:
+                base: tuple[tuple[str, str], ...] = (("window", window),) if k.kind is Kind.WINDOW else ()
+                for key, value in values[k.name].items():
+                    if value is None:
+                        continue
+                    labels = (*base, (by.value, key)) if by is not None else base
+                    out.append((k.prometheus_name, labels, value * k.prometheus_scale))
+    return out
+
+
+class KpiCollector(Collector):
+    """Serves the last computed KPI samples and the API's pipeline view."""
+
+    def __init__(self, snapshotter: Snapshotter) -> None:
+        self.snapshotter = snapshotter
+        self.samples: list[Sample] = []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families: dict[str, GaugeMetricFamily] = {}
+        for name, labels, value in self.samples:
+            fam = families.get(name)
+            if fam is None:
+                kpi = next(k for k in CATALOG if k.prometheus_name == name)
+                fam = families[name] = GaugeMetricFamily(name, f"KPI {kpi.name}: {kpi.label_en}")
+            # labels differ within a family (total vs breakdown), so samples are added directly
+            fam.samples.append(PromSample(name, dict(labels), value, None, None))
+        yield from families.values()
+        yield from self._sources()
+
+    def _sources(self) -> Iterator[GaugeMetricFamily]:
+        snap = self.snapshotter.current
+        if snap is None:
+            return
+        newest = GaugeMetricFamily(
+            "ioc_source_newest_event_timestamp_seconds",
+            "Event time of the newest accepted event of a source topic.",
+            labels=["topic"],
+        )
+        accepted = GaugeMetricFamily(
+            "ioc_source_accepted_5m",
+            "Events accepted from a source topic in the last 5 minutes.",
+            labels=["topic"],
+        )
+        rejected = GaugeMetricFamily(
+            "ioc_source_rejected_5m",
+            "Records dead-lettered from a source topic in the last 5 minutes.",
+            labels=["topic"],
+        )
+        lag = GaugeMetricFamily(
+            "ioc_source_consumer_lag_records", "Records of a source topic not yet consumed.", labels=["topic"]
+        )
+        for s in snap.sources:
+            if s.newest_event_at is not None:
+                newest.add_metric([s.topic], s.newest_event_at.timestamp())
+            accepted.add_metric([s.topic], s.accepted_5m)
+            rejected.add_metric([s.topic], s.rejected_5m)
+            if s.consumer_lag is not None:
+                lag.add_metric([s.topic], s.consumer_lag)
+        yield from (newest, accepted, rejected, lag)
+
+
+class KpiRefresher:
+    """Recomputes the collector's samples every `interval` seconds in the background."""
+
+    def __init__(
+        self,
+        collector: KpiCollector,
+        pool: asyncpg.Pool,
+        ctx: KpiContext,
+        clock: Clock,
+        windows: list[str],
+        interval: float,
+    ) -> None:
+        self.collector = collector
+        self.pool = pool
+        self.ctx = ctx
+        self.clock = clock
+        self.windows = windows
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def refresh(self) -> None:
+        self.collector.samples = await compute_samples(self.pool, self.ctx, self.clock, self.windows)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.warning("KPI gauges not refreshed: %s", exc)
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="ioc-kpi-gauges")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,44 @@
+"""GET /api/v1/alerts (firing now) and /api/v1/alerts/history (state changes)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import State
+from api.errors import ERROR_RESPONSES, ApiError
+from ioc.db.alerts import alert_history, firing_alerts
+from schemas.alerts import AlertHistoryResponse, AlertsResponse
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+
+@router.get("/alerts", response_model=AlertsResponse, summary="Alerts firing now, most severe first")
+async def alerts(state: State) -> AlertsResponse:
+    return AlertsResponse(as_of=state.reader.clock.now(), alerts=await firing_alerts(state.pool))
+
+
+@router.get(
+    "/alerts/history",
+    response_model=AlertHistoryResponse,
+    response_model_by_alias=True,
+    responses=ERROR_RESPONSES,
+    summary="Alert state changes in a time range, oldest first",
+)
+async def history(
+    state: State,
+    from_: Annotated[
+        datetime | None, Query(alias="from", description="RFC 3339; default 24 h before `to`")
+    ] = None,
+    to: Annotated[datetime | None, Query(description="RFC 3339; default now")] = None,
+) -> AlertHistoryResponse:
+    end = to or state.reader.clock.now()
+    start = from_ or end - timedelta(hours=24)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ApiError(400, "naive_time", "`from` and `to` need a UTC offset or Z (RFC 3339)")
+    if start > end:
+        raise ApiError(400, "from_after_to", f"`from` {start.isoformat()} is after `to` {end.isoformat()}")
+    changes = await alert_history(state.pool, start, end)
+    return AlertHistoryResponse(from_=start, to=end, changes=changes)

@@ -1,0 +1,119 @@
+"""WS /api/v1/live: a full snapshot on connect, then what changed, pushed as it changes.
+
+Each client has a small bounded queue. A client that cannot keep up is disconnected (close
+code 1013, "try again later") instead of slowing the others or growing memory; it reconnects
+and starts again from a full snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from api.snapshot import Snapshot, Snapshotter
+
+router = APIRouter(prefix="/api/v1", tags=["live"])
+log = logging.getLogger("ioc.api.live")
+
+
+def full_message(snap: Snapshot) -> dict[str, Any]:
+    return {
+        "type": "snapshot",
+        "full": True,
+        "as_of": snap.as_of.isoformat(),
+        "window": snap.window,
+        "kpis": snap.kpis,
+        "sources": [s.model_dump(mode="json") for s in snap.sources],
+        "alerts": [a.model_dump(mode="json") for a in snap.alerts],
+    }
+
+
+def change_messages(old: Snapshot, new: Snapshot) -> list[dict[str, Any]]:
+    """What a client that saw `old` needs to see `new`."""
+    out: list[dict[str, Any]] = []
+    changed = {k: v for k, v in new.kpis.items() if old.kpis.get(k, object()) != v}
+    if changed:
+        out.append(
+            {
+                "type": "snapshot",
+                "full": False,
+                "as_of": new.as_of.isoformat(),
+                "window": new.window,
+                "kpis": changed,
+            }
+        )
+    if [a.model_dump() for a in old.alerts] != [a.model_dump() for a in new.alerts]:
+        out.append(
+            {
+                "type": "alert",
+                "as_of": new.as_of.isoformat(),
+                "alerts": [a.model_dump(mode="json") for a in new.alerts],
+            }
+        )
+    if [s.model_dump() for s in old.sources] != [s.model_dump() for s in new.sources]:
+        out.append(
+            {
+                "type": "sources",
+                "as_of": new.as_of.isoformat(),
+                "sources": [s.model_dump(mode="json") for s in new.sources],
+            }
+        )
+    return out
+
+
+class Broadcaster:
+    """Fans snapshot changes out to connected clients through bounded queues."""
+
+    def __init__(self, snapshotter: Snapshotter, queue_size: int) -> None:
+        self.snapshotter = snapshotter
+        self.queue_size = queue_size
+        self.clients: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        snapshotter.listeners.append(self._on_change)
+
+    def _on_change(self, old: Snapshot | None, new: Snapshot) -> None:
+        if old is None or not self.clients:
+            return
+        messages = change_messages(old, new)
+        for queue in list(self.clients):
+            for message in messages:
+                try:
+                    queue.put_nowait(message)
+                except asyncio.QueueFull:
+                    self.clients.discard(queue)
+                    with contextlib.suppress(asyncio.QueueEmpty):
+                        queue.get_nowait()
+                    queue.put_nowait(None)  # tells the sender to close: too slow
+                    break
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(self.queue_size)
+        self.clients.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+        self.clients.discard(queue)
+
+
+@router.websocket("/live")
+async def live(ws: WebSocket) -> None:
+    broadcaster: Broadcaster = ws.app.state.ioc.broadcaster
+    await ws.accept()
+    queue = broadcaster.subscribe()
+    try:
+        snap = broadcaster.snapshotter.current
+        if snap is not None:
+            await ws.send_json(full_message(snap))
+        while True:
+            message = await queue.get()
+            if message is None:
+                await ws.close(code=1013, reason="client too slow; reconnect for a fresh snapshot")
+                return
+            await ws.send_json(message)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        broadcaster.unsubscribe(queue)

@@ -1,0 +1,57 @@
+"""GET /api/v1/series/{name}: a KPI over time, one point per step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import State
+from api.errors import ERROR_RESPONSES, ApiError
+from api.routes.kpis import By, KpiName, dimension_for, kpi_or_404
+from ioc.kpi.series import point_count
+from schemas.api import Point, SeriesResponse
+from schemas.kpis import DEFAULT_STEP, MAX_POINTS
+
+router = APIRouter(prefix="/api/v1", tags=["series"])
+
+Step = Literal["1m", "5m", "15m", "1h", "1d"]
+
+
+@router.get(
+    "/series/{name}", response_model=SeriesResponse, responses=ERROR_RESPONSES, summary="A KPI over time"
+)
+async def kpi_series(
+    state: State,
+    name: KpiName,
+    from_: Annotated[
+        datetime | None, Query(alias="from", description="RFC 3339; default 24 hours before `to`")
+    ] = None,
+    to: Annotated[datetime | None, Query(description="RFC 3339; default now")] = None,
+    step: Annotated[Step, Query()] = DEFAULT_STEP,  # type: ignore[assignment]
+    by: Annotated[By | None, Query()] = None,
+) -> SeriesResponse:
+    kpi_or_404(name)
+    dim = dimension_for(name, by)
+    end = to or state.reader.clock.now()
+    start = from_ or end - timedelta(hours=24)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ApiError(400, "naive_time", "`from` and `to` need a UTC offset or Z (RFC 3339)")
+    if start > end:
+        raise ApiError(400, "from_after_to", f"`from` {start.isoformat()} is after `to` {end.isoformat()}")
+    n = point_count(start, end, step, state.reader.ctx)
+    if dim is not None:
+        n *= max(1, len(state.reader.ctx.registry_values(dim)))
+    if n > MAX_POINTS:
+        raise ApiError(
+            400,
+            "too_many_points",
+            f"{n} points asked for; at most {MAX_POINTS} per response:"
+            " shorten the range or use a larger step",
+        )
+    got = await state.reader.series(name, start, end, step, dim)
+    as_points = {k: [Point(t=t, value=v) for t, v in pts] for k, pts in got.items()}
+    if dim is None:
+        return SeriesResponse(name=name, step=step, from_=start, to=end, points=as_points.get("", []))
+    return SeriesResponse(name=name, step=step, by=by, from_=start, to=end, series=as_points)
