@@ -10,6 +10,7 @@ from importlib import resources
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from api import errors
@@ -86,6 +87,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     errors.install(app)
     for module in (health, kpis, series, sources, alerts, live):
         app.include_router(module.router)
+
+    app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def wall() -> HTMLResponse:

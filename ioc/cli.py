@@ -14,6 +14,7 @@ import click
 import httpx
 
 from ioc.logs import setup_logging
+from ioc.replay import replay_command
 from ioc.settings import Settings
 from ioc.simulator.command import simulate
 from streams.alerts.command import rules
@@ -160,6 +161,7 @@ def demo(simulate: bool) -> None:
 # Commands that live beside their subject: the simulator owns `simulate`, alerting `rules`.
 cli.add_command(simulate)
 cli.add_command(rules)
+cli.add_command(replay_command)
 
 
 def main() -> None:
