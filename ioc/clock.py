@@ -11,7 +11,7 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """Wall-clock time in UTC, optionally shifted (IOC_CLOCK_OFFSET_S) for replays and tests."""
+    """Wall-clock time in UTC, optionally shifted (a replay of old traffic can run "in the past")."""
 
     def __init__(self, offset: timedelta = timedelta(0)) -> None:
         self.offset = offset
