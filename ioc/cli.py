@@ -71,12 +71,15 @@ def migrate_cmd() -> None:
 @cli.command()
 def worker() -> None:
     """Run one stream worker (joins the consumer group of the configured broker)."""
+    from ioc.runtime.tuning import tune_gc
     from streams.app import build_worker
 
     settings = _settings()
     _require_services(settings)
     asyncio.run(_migrate(settings))
-    build_worker(settings).execute_from_commandline()
+    worker = build_worker(settings)
+    tune_gc()
+    worker.execute_from_commandline()
 
 
 @cli.command()

@@ -98,37 +98,55 @@ def admit(
     grace: timedelta,
     future_tolerance: timedelta,
 ) -> BatchResult:
-    """Judge each record in order; updates `states` (offsets, newest time, duplicate memory)."""
+    """Judge each record in order; updates `states` (offsets, newest time, duplicate memory).
+
+    This runs for every event, so the common case (valid, new, on time) is kept to a few
+    comparisons: the time limits are precomputed, and `judge_time` is called only to word
+    a rejection.
+    """
     result = BatchResult()
     hour = int(now.timestamp()) // 3600
+    future_limit = now + future_tolerance
+    accepted = result.accepted
+    counts: Counter[tuple[str, str]] = Counter()
+    state: PartitionState | None = None
+    tp: tuple[str, int] | None = None
+    late_limit: datetime | None = None
     for rec in records:
-        tp = (rec.topic, rec.partition)
-        state = states[tp]
-        result.touched.add(tp)
+        if tp != (rec.topic, rec.partition):
+            tp = (rec.topic, rec.partition)
+            state = states[tp]
+            result.touched.add(tp)
+            late_limit = state.newest_event_at - grace if state.newest_event_at else None
+        assert state is not None  # noqa: S101 - set on the first record, for the type checker
         state.next_offset = rec.offset + 1
-        decoded = decode(rec.topic, rec.key, rec.value if rec.value is not None else b"")
+        decoded = decode(rec.topic, rec.key, rec.value)
         if isinstance(decoded, Rejection):
             _reject(result, rec, decoded, now)
             continue
         fp = fingerprint(decoded.event_id)
         if fp in state.seen:
-            result.outcomes[(rec.topic, "duplicate")] += 1
+            counts[(rec.topic, "duplicate")] += 1
             continue
-        verdict = judge_time(
-            decoded.occurred_at,
-            now=now,
-            newest_on_partition=state.newest_event_at,
-            grace=grace,
-            future_tolerance=future_tolerance,
-        )
-        if verdict is not None:
-            _reject(result, rec, verdict, now)
-            continue
+        at = decoded.occurred_at
+        if at > future_limit or (late_limit is not None and at < late_limit):
+            verdict = judge_time(
+                at,
+                now=now,
+                newest_on_partition=state.newest_event_at,
+                grace=grace,
+                future_tolerance=future_tolerance,
+            )
+            if verdict is not None:
+                _reject(result, rec, verdict, now)
+                continue
         state.seen.add(fp, hour=hour)
-        if state.newest_event_at is None or decoded.occurred_at > state.newest_event_at:
-            state.newest_event_at = decoded.occurred_at
-        result.accepted.append(Accepted(rec.topic, rec.partition, rec.offset, fp, decoded))
-        result.outcomes[(rec.topic, "accepted")] += 1
+        if state.newest_event_at is None or at > state.newest_event_at:
+            state.newest_event_at = at
+            late_limit = at - grace
+        accepted.append(Accepted(rec.topic, rec.partition, rec.offset, fp, decoded))
+        counts[(rec.topic, "accepted")] += 1
+    result.outcomes.update(counts)
     return result
 
 
