@@ -1,0 +1,283 @@
+// Words and number formats of the wall, in Vietnamese (default) and English.
+// KPI labels come from /api/v1/catalog; the words around them live here.
+
+export const TZ = "Asia/Ho_Chi_Minh";
+const LANG_KEY = "ioc.wall.lang";
+const LOCALES = { vi: "vi-VN", en: "en-GB" };
+
+const STRINGS = {
+  vi: {
+    title: "Trung tâm điều hành thông minh",
+    switchTo: "English",
+    "area.vc": "Hội nghị truyền hình",
+    "area.eoffice": "Văn phòng điện tử",
+    "area.portal": "Cổng dịch vụ công",
+    windowNote: "1 giờ qua",
+    stateNote: "hiện tại",
+    noData: "không có dữ liệu",
+    "conn.connecting": "Đang kết nối…",
+    "conn.live": "Trực tiếp",
+    "conn.reconnecting": "Mất kết nối",
+    retryIn: "đang kết nối lại sau {n} giây",
+    retryNow: "đang kết nối lại…",
+    shownAsOf: "số liệu lúc {t}",
+    updatedAt: "cập nhật {t}",
+    noAlerts: "Không có cảnh báo",
+    "alertCount.other": "{n} cảnh báo",
+    moreAlerts: "+{n} khác",
+    since: "từ {t}",
+    silenced: "đã tắt thông báo",
+    "sev.critical": "Nghiêm trọng",
+    "sev.warning": "Cảnh báo",
+    "sev.info": "Thông tin",
+    trendTitle: "6 giờ · mỗi 5 phút",
+    worstFirst: "kém nhất trước",
+    "by.district": "theo địa bàn",
+    "by.agency": "theo cơ quan",
+    "by.site_level": "theo cấp",
+    "by.service_level": "theo mức dịch vụ",
+    "src.ioc.vc.telemetry": "HNTH · điểm cầu",
+    "src.ioc.vc.meetings": "HNTH · cuộc họp",
+    "src.ioc.eoffice.documents": "Văn phòng điện tử",
+    "src.ioc.portal.applications": "Dịch vụ công",
+    newest: "sự kiện mới nhất",
+    lag: "hàng đợi {n}",
+    lagUnknown: "hàng đợi —",
+    accepted5m: "5 phút: {n}",
+    rejected5m: "{n} lỗi",
+    stale: "Dữ liệu cũ",
+    neverSeen: "chưa có sự kiện",
+    "ago.s": "{n} giây trước",
+    "ago.m": "{n} phút trước",
+    "ago.h": "{n} giờ trước",
+    "ago.d": "{n} ngày trước",
+    "dim.unknown": "Không rõ",
+    "dim.PROVINCE": "Cấp tỉnh",
+    "level.province": "Cấp tỉnh",
+    "level.department": "Sở, ngành",
+    "level.district": "Cấp huyện",
+    "level.commune": "Cấp xã",
+    serviceLevel: "Mức {n}",
+    "unit.hours": "giờ",
+  },
+  en: {
+    title: "Intelligent Operations Centre",
+    switchTo: "Tiếng Việt",
+    "area.vc": "Video conference",
+    "area.eoffice": "E-office",
+    "area.portal": "Public-service portal",
+    windowNote: "last hour",
+    stateNote: "now",
+    noData: "no data",
+    "conn.connecting": "Connecting…",
+    "conn.live": "Live",
+    "conn.reconnecting": "Disconnected",
+    retryIn: "reconnecting in {n} s",
+    retryNow: "reconnecting…",
+    shownAsOf: "figures as of {t}",
+    updatedAt: "updated {t}",
+    noAlerts: "No alerts firing",
+    "alertCount.one": "{n} alert",
+    "alertCount.other": "{n} alerts",
+    moreAlerts: "+{n} more",
+    since: "since {t}",
+    silenced: "silenced",
+    "sev.critical": "Critical",
+    "sev.warning": "Warning",
+    "sev.info": "Info",
+    trendTitle: "6 h · 5-min steps",
+    worstFirst: "worst first",
+    "by.district": "by district",
+    "by.agency": "by agency",
+    "by.site_level": "by site level",
+    "by.service_level": "by service level",
+    "src.ioc.vc.telemetry": "VC · endpoints",
+    "src.ioc.vc.meetings": "VC · meetings",
+    "src.ioc.eoffice.documents": "E-office",
+    "src.ioc.portal.applications": "Portal",
+    newest: "newest event",
+    lag: "lag {n}",
+    lagUnknown: "lag —",
+    accepted5m: "5 min: {n}",
+    rejected5m: "{n} rejected",
+    stale: "Stale",
+    neverSeen: "no events yet",
+    "ago.s": "{n} s ago",
+    "ago.m": "{n} min ago",
+    "ago.h": "{n} h ago",
+    "ago.d": "{n} d ago",
+    "dim.unknown": "Unknown",
+    "dim.PROVINCE": "Province level",
+    "level.province": "Province",
+    "level.department": "Department",
+    "level.district": "District",
+    "level.commune": "Commune",
+    serviceLevel: "Level {n}",
+    "unit.hours": "h",
+  },
+};
+
+let lang = readLang();
+
+function readLang() {
+  try {
+    const saved = localStorage.getItem(LANG_KEY);
+    return saved in STRINGS ? saved : "vi";
+  } catch {
+    return "vi";
+  }
+}
+
+export function currentLang() {
+  return lang;
+}
+
+export function setLang(next) {
+  lang = next in STRINGS ? next : "vi";
+  try {
+    localStorage.setItem(LANG_KEY, lang);
+  } catch {
+    // private mode or storage full: the choice lasts until the page reloads
+  }
+  document.documentElement.lang = lang;
+}
+
+export function locale() {
+  return LOCALES[lang];
+}
+
+/** A word of the wall, with {placeholders} filled in. */
+export function t(key, params = {}) {
+  const text = STRINGS[lang][key] ?? STRINGS.vi[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+}
+
+/** A word that agrees with the number `n` ("1 alert", "2 alerts"). */
+export function plural(key, n) {
+  const form = new Intl.PluralRules(locale()).select(n);
+  const chosen = `${key}.${form}` in STRINGS[lang] ? `${key}.${form}` : `${key}.other`;
+  return t(chosen, { n: number(n, { maximumFractionDigits: 0 }) });
+}
+
+/** A KPI's label from its catalog entry. */
+export function kpiLabel(entry) {
+  if (!entry) return "";
+  return lang === "en" ? entry.label_en : entry.label_vi;
+}
+
+/** Rules may carry "tiếng Việt / English" annotations: show the half of the current language. */
+export function pickLanguage(text) {
+  const parts = (text ?? "").split(" / ");
+  if (parts.length !== 2) return text ?? "";
+  return lang === "en" ? parts[1] : parts[0];
+}
+
+function number(value, options) {
+  return new Intl.NumberFormat(locale(), options).format(value);
+}
+
+export function isMissing(value) {
+  return value === null || value === undefined || Number.isNaN(value);
+}
+
+/** A KPI value as the wall shows it; null ("no data") is a dash, never 0. */
+export function formatValue(unit, value) {
+  if (isMissing(value)) return "—";
+  switch (unit) {
+    case "percent":
+      return number(value, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    case "ms":
+    case "hours":
+      return number(value, { maximumFractionDigits: Math.abs(value) < 10 ? 1 : 0 });
+    case "vnd":
+      return number(value, { notation: "compact", maximumFractionDigits: 1 });
+    case "score":
+      return number(value, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    default:
+      return number(value, { maximumFractionDigits: 0 });
+  }
+}
+
+/** An axis tick: as few decimals as the axis' span needs, no unit. */
+export function formatTick(value, span) {
+  return number(value, { maximumFractionDigits: span >= 10 ? 0 : span >= 1 ? 1 : 2 });
+}
+
+export function formatCount(value) {
+  return isMissing(value) ? "—" : number(value, { maximumFractionDigits: 0 });
+}
+
+export function unitText(unit) {
+  switch (unit) {
+    case "percent":
+      return "%";
+    case "ms":
+      return "ms";
+    case "hours":
+      return t("unit.hours");
+    case "vnd":
+      return "₫";
+    case "score":
+      return "/5";
+    default:
+      return "";
+  }
+}
+
+/** A value with its unit ("98,6 %"), or a dash alone. */
+export function withUnit(unit, value) {
+  return isMissing(value) ? "—" : `${formatValue(unit, value)} ${unitText(unit)}`.trim();
+}
+
+/** Time of day in the province, e.g. 14:05:09 (or 14:05 without seconds). */
+export function formatTime(ms, withSeconds = true) {
+  return new Intl.DateTimeFormat(locale(), {
+    timeZone: TZ,
+    hour: "2-digit",
+    minute: "2-digit",
+    second: withSeconds ? "2-digit" : undefined,
+    hourCycle: "h23",
+  }).format(new Date(ms));
+}
+
+export function formatDate(ms) {
+  return new Intl.DateTimeFormat(locale(), {
+    timeZone: TZ,
+    weekday: "long",
+    day: "numeric",
+    month: lang === "en" ? "long" : "2-digit",
+    year: "numeric",
+  }).format(new Date(ms));
+}
+
+/** "12 s ago", "5 min ago", ...: how old an event time is. */
+export function formatAge(ageMs) {
+  const seconds = Math.max(0, Math.round(ageMs / 1000));
+  if (seconds < 60) return t("ago.s", { n: seconds });
+  if (seconds < 3600) return t("ago.m", { n: Math.floor(seconds / 60) });
+  if (seconds < 86400) return t("ago.h", { n: Math.floor(seconds / 3600) });
+  return t("ago.d", { n: Math.floor(seconds / 86400) });
+}
+
+function titleCase(code) {
+  return code
+    .toLowerCase()
+    .split("_")
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(" ");
+}
+
+/** A breakdown value (a registry code) as a readable name. */
+export function dimensionName(by, code) {
+  if (code === "unknown") return t("dim.unknown");
+  switch (by) {
+    case "district":
+      return code === "PROVINCE" ? t("dim.PROVINCE") : titleCase(code);
+    case "site_level":
+      return t(`level.${code}`);
+    case "service_level":
+      return t("serviceLevel", { n: code });
+    default:
+      return code.replaceAll("_", " ");
+  }
+}

@@ -1,0 +1,337 @@
+// What the wall draws: the three areas' tiles, trends and rankings, the alert bar, the sources.
+// Every function here reads the state and writes the DOM; none fetches anything.
+
+import { renderTrend } from "./chart.js";
+import { $, $$, h, remPx, setText } from "./dom.js";
+import {
+  dimensionName,
+  formatAge,
+  formatCount,
+  formatDate,
+  formatTime,
+  formatValue,
+  isMissing,
+  kpiLabel,
+  pickLanguage,
+  plural,
+  t,
+  unitText,
+  withUnit,
+} from "./i18n.js";
+
+const ROW_REM = 2.15; // one ranking row: its height plus its margin in wall.css
+
+/**
+ * Traffic light of a value by the catalog's thresholds and `better` direction: ok, warn or bad;
+ * "plain" for a value with no thresholds, "none" for no value (null is "no data", never 0).
+ */
+export function statusOf(entry, value) {
+  if (isMissing(value)) return "none";
+  const limits = entry?.thresholds;
+  if (!limits || entry.better === "neither") return "plain";
+  if (entry.better === "higher") return value < limits.bad ? "bad" : value < limits.warn ? "warn" : "ok";
+  return value > limits.bad ? "bad" : value > limits.warn ? "warn" : "ok";
+}
+
+// -- layout, built once --------------------------------------------------------------------------
+
+function aside(name) {
+  return h(
+    "span",
+    { class: "aside", "data-aside": name },
+    h("span", { class: "aside-label", "data-label": name }),
+    h("span", { class: "aside-value" }),
+  );
+}
+
+function tile(name, size, area = {}) {
+  const ofName = area.of?.[name];
+  const asideName = area.aside?.[name];
+  return h(
+    "div",
+    { class: `tile ${size}`, "data-kpi": name, "data-status": "none", "data-raw": "" },
+    h("div", { class: "label", "data-label": name }),
+    h(
+      "div",
+      { class: "reading" },
+      h("span", { class: "value", text: "—" }),
+      h("span", { class: "unit" }),
+      ofName && h("span", { class: "of", "data-of": ofName }),
+    ),
+    size === "big" &&
+      h("div", { class: "note" }, h("span", { class: "when" }), asideName && aside(asideName)),
+  );
+}
+
+function areaSection(area) {
+  const { kpi, by } = area.breakdown;
+  return h(
+    "section",
+    { class: "area", "data-area": area.id },
+    h(
+      "header",
+      { class: "area-head" },
+      h("h2", { "data-i18n": `area.${area.id}` }),
+      h("span", { class: "area-alerts", hidden: true }),
+    ),
+    h("div", { class: "headline" }, area.headline.map((n) => tile(n, "big", area))),
+    h("div", { class: "secondary" }, area.secondary.map((n) => tile(n, "small"))),
+    h(
+      "figure",
+      { class: "trend", "data-trend": area.id },
+      h(
+        "figcaption",
+        {},
+        h("span", { class: "legend" }),
+        h("span", { class: "caption", "data-i18n": "trendTitle" }),
+      ),
+      h("div", { class: "plot" }),
+    ),
+    h(
+      "div",
+      { class: "breakdown", "data-breakdown": kpi, "data-by": by },
+      h(
+        "header",
+        {},
+        h("span", { class: "what", "data-label": kpi }),
+        h("span", { class: "by", "data-i18n": `by.${by}` }),
+        h("span", { class: "order", "data-i18n": "worstFirst" }),
+      ),
+      h("ol", {}),
+    ),
+  );
+}
+
+export function buildAreas(root, areas) {
+  root.replaceChildren(...areas.map(areaSection));
+}
+
+// -- words (re-applied when the language changes) ------------------------------------------------
+
+export function renderWords(state) {
+  document.title = `${t("title")} — IOC`;
+  for (const node of $$("[data-i18n]")) setText(node, t(node.dataset.i18n));
+  for (const node of $$("[data-label]")) setText(node, kpiLabel(state.catalog.get(node.dataset.label)));
+  setText($("#lang"), t("switchTo"));
+}
+
+// -- KPI tiles -----------------------------------------------------------------------------------
+
+function renderAside(node, state) {
+  const name = node.dataset.aside;
+  const value = state.kpis[name];
+  node.dataset.raw = isMissing(value) ? "" : String(value);
+  setText($(".aside-value", node), withUnit(state.catalog.get(name)?.unit, value));
+}
+
+function renderTile(node, entry, value, state) {
+  node.dataset.status = statusOf(entry, value);
+  node.dataset.raw = isMissing(value) ? "" : String(value);
+  setText($(".value", node), formatValue(entry?.unit, value));
+  setText($(".unit", node), isMissing(value) ? "" : unitText(entry?.unit));
+  const of = $(".of", node);
+  if (of) {
+    const total = state.kpis[of.dataset.of];
+    setText(of, isMissing(total) || isMissing(value) ? "" : `/ ${formatCount(total)}`);
+  }
+  const when = $(".when", node);
+  const period = entry?.kind === "window" ? t("windowNote") : t("stateNote");
+  if (when) setText(when, isMissing(value) ? t("noData") : period);
+  const side = $(".aside", node);
+  if (side) renderAside(side, state);
+}
+
+export function renderKpis(state) {
+  for (const node of $$("[data-kpi]")) {
+    const name = node.dataset.kpi;
+    renderTile(node, state.catalog.get(name), state.kpis[name], state);
+  }
+  const asOf = $("#as-of");
+  setText(asOf, state.asOfMs ? t("updatedAt", { t: formatTime(state.asOfMs) }) : "");
+}
+
+// -- alerts --------------------------------------------------------------------------------------
+
+function alertText(alert) {
+  const summary = pickLanguage(alert.annotations?.summary);
+  if (summary) return summary;
+  const where = alert.by_value ? ` · ${alert.by_value}` : "";
+  return `${alert.rule}${where} = ${formatCount(alert.value)}`;
+}
+
+function alertChip(alert) {
+  const since = Date.parse(alert.firing_since ?? alert.active_since);
+  return h(
+    "div",
+    {
+      class: "alert",
+      "data-rule": alert.rule,
+      "data-fingerprint": alert.fingerprint,
+      "data-severity": alert.severity,
+      "data-silenced": alert.silenced ? "true" : "false",
+    },
+    h("span", { class: "sev", text: t(`sev.${alert.severity}`) }),
+    h("span", { class: "summary", text: alertText(alert) }),
+    h("span", { class: "since", text: t("since", { t: formatTime(since, false) }) }),
+    alert.silenced && h("span", { class: "silenced", text: t("silenced") }),
+  );
+}
+
+const MAX_ALERT_CHIPS = 3;
+
+export function renderAlerts(state) {
+  const bar = $("#alerts");
+  const alerts = state.alerts;
+  bar.dataset.count = String(alerts.length);
+  if (!alerts.length) {
+    bar.replaceChildren(h("div", { class: "all-clear" }, h("span", { class: "tick" }), t("noAlerts")));
+  } else {
+    const shown = alerts.slice(0, MAX_ALERT_CHIPS).map(alertChip);
+    const more = alerts.length - shown.length;
+    const count = h("div", { class: "alert-count", text: plural("alertCount", alerts.length) });
+    const rest = more > 0 ? [h("div", { class: "more", text: t("moreAlerts", { n: more }) })] : [];
+    bar.replaceChildren(count, ...shown, ...rest);
+  }
+  for (const section of $$("section.area")) {
+    const n = alerts.filter((a) => a.kpi.startsWith(`${section.dataset.area}.`)).length;
+    const badge = $(".area-alerts", section);
+    badge.hidden = n === 0;
+    setText(badge, String(n));
+  }
+}
+
+// -- sources -------------------------------------------------------------------------------------
+
+function sourceCard(topic) {
+  return h(
+    "div",
+    { class: "source", "data-topic": topic, "data-stale": "false" },
+    h(
+      "div",
+      { class: "head" },
+      h("span", { class: "name", "data-i18n": `src.${topic}` }),
+      h("span", { class: "age" }),
+    ),
+    h(
+      "div",
+      { class: "meta" },
+      h("span", { class: "lag" }),
+      h("span", { class: "counts" }),
+      h("span", { class: "stale-flag", "data-i18n": "stale" }),
+    ),
+  );
+}
+
+export function renderSources(state) {
+  const root = $("#sources");
+  for (const src of state.sources) {
+    let card = $(`[data-topic="${CSS.escape(src.topic)}"]`, root);
+    if (!card) {
+      card = sourceCard(src.topic);
+      root.append(card);
+      setText($(".name", card), t(`src.${src.topic}`));
+      setText($(".stale-flag", card), t("stale"));
+    }
+    card.dataset.stale = src.stale ? "true" : "false";
+    const lag = src.consumer_lag;
+    card.dataset.lag = isMissing(lag) ? "" : String(lag);
+    setText($(".lag", card), isMissing(lag) ? t("lagUnknown") : t("lag", { n: formatCount(lag) }));
+    const rejected = src.rejected_5m ? ` · ${t("rejected5m", { n: formatCount(src.rejected_5m) })}` : "";
+    setText($(".counts", card), t("accepted5m", { n: formatCount(src.accepted_5m) }) + rejected);
+  }
+  renderAges(state);
+}
+
+/** Data age ticks every second between messages: newest event time against the server's clock. */
+export function renderAges(state) {
+  const now = Date.now() + state.skewMs;
+  for (const src of state.sources) {
+    const card = $(`#sources [data-topic="${CSS.escape(src.topic)}"]`);
+    if (!card) continue;
+    const newest = src.newest_event_at ? Date.parse(src.newest_event_at) : null;
+    setText($(".age", card), newest === null ? t("neverSeen") : formatAge(now - newest));
+  }
+}
+
+// -- rankings ------------------------------------------------------------------------------------
+
+function worstFirst(entry, values) {
+  const direction = entry?.better === "higher" ? 1 : -1;
+  return Object.entries(values).sort(([ka, a], [kb, b]) => {
+    if (isMissing(a) !== isMissing(b)) return isMissing(a) ? 1 : -1;
+    if (isMissing(a)) return ka.localeCompare(kb);
+    return (a - b) * direction || ka.localeCompare(kb);
+  });
+}
+
+function rankRow(entry, by, code, value, max) {
+  const share = isMissing(value) ? 0 : entry.unit === "percent" ? value / 100 : value / (max || 1);
+  const width = `width:${(Math.min(1, share) * 100).toFixed(1)}%`;
+  return h(
+    "li",
+    {
+      "data-dim": code,
+      "data-raw": isMissing(value) ? "" : String(value),
+      "data-status": statusOf(entry, value),
+    },
+    h("span", { class: "name", text: dimensionName(by, code) }),
+    h("span", { class: "bar" }, h("span", { class: "fill", style: width })),
+    h("span", { class: "value", text: withUnit(entry.unit, value) }),
+  );
+}
+
+export function renderBreakdown(state, area) {
+  const { kpi, by } = area.breakdown;
+  const values = state.breakdowns[area.id];
+  const entry = state.catalog.get(kpi);
+  const list = $(`section.area[data-area="${area.id}"] .breakdown ol`);
+  if (!values || !entry || !list) return;
+  const fits = Math.max(1, Math.floor(list.clientHeight / (ROW_REM * remPx())));
+  const numbers = Object.values(values).filter((v) => !isMissing(v));
+  const max = Math.max(0, ...numbers);
+  const rows = worstFirst(entry, values).slice(0, fits);
+  list.replaceChildren(...rows.map(([code, value]) => rankRow(entry, by, code, value, max)));
+}
+
+// -- trends --------------------------------------------------------------------------------------
+
+export function renderTrendArea(state, area) {
+  const figure = $(`[data-trend="${area.id}"]`);
+  const trend = state.trends[area.id];
+  if (!figure) return;
+  const legend = $(".legend", figure);
+  legend.replaceChildren(
+    ...area.trend.map((name, i) =>
+      h("span", { class: `key l${i}` }, h("i", {}), kpiLabel(state.catalog.get(name))),
+    ),
+  );
+  if (!trend) return;
+  const first = state.catalog.get(area.trend[0]);
+  renderTrend($(".plot", figure), {
+    ...trend,
+    unit: first?.unit,
+    thresholds: area.trend.length === 1 ? first?.thresholds : null,
+  });
+}
+
+// -- header: clock and connection ----------------------------------------------------------------
+
+export function renderClock(state) {
+  const now = Date.now() + state.skewMs;
+  setText($("#clock-time"), formatTime(now));
+  setText($("#clock-date"), formatDate(now));
+}
+
+export function renderConnection(state) {
+  document.body.dataset.conn = state.conn;
+  setText($("#conn-text"), t(`conn.${state.conn}`));
+  const detail = $("#conn-detail");
+  if (state.conn !== "reconnecting") {
+    setText(detail, "");
+    return;
+  }
+  const seconds = Math.ceil((state.retryAtMs - Date.now()) / 1000);
+  const retry = seconds > 0 ? t("retryIn", { n: seconds }) : t("retryNow");
+  const asOf = state.asOfMs ? ` · ${t("shownAsOf", { t: formatTime(state.asOfMs) })}` : "";
+  setText(detail, retry + asOf);
+}

@@ -1,0 +1,335 @@
+// The operations wall: live KPIs of the province's video conferences, e-office and
+// public-service portal, for a large screen seen from across the room.
+//
+// Data, by paths relative to the page: api/v1/catalog (labels, units, thresholds), the
+// WebSocket api/v1/live (a full snapshot, then changes, alerts and sources), and, on a timer,
+// api/v1/kpis/{name}?by= (rankings) and api/v1/series/{name} (trends).
+// Plain ES modules, no build step, no dependencies.
+
+import { $ } from "./dom.js";
+import { currentLang, setLang } from "./i18n.js";
+import {
+  buildAreas,
+  renderAges,
+  renderAlerts,
+  renderBreakdown,
+  renderClock,
+  renderConnection,
+  renderKpis,
+  renderSources,
+  renderTrendArea,
+  renderWords,
+} from "./view.js";
+
+const WINDOW = "1h";
+const BREAKDOWN_EVERY_MS = 20_000;
+const TREND_EVERY_MS = 30_000;
+const TREND_SPAN_MS = 6 * 3_600_000;
+const TREND_STEP = "5m";
+const TREND_STEP_MS = 5 * 60_000;
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 8_000;
+const FETCH_TIMEOUT_MS = 8_000;
+const QUIET_PROBE_MS = 20_000; // a live channel this quiet gets its server asked whether it is there
+
+/**
+ * What each area shows: headline tiles (`of`: a total shown as "/ N" after the value; `aside`: a
+ * related KPI named in the tile's note), smaller tiles, a trend and a worst-first ranking.
+ */
+const AREAS = [
+  {
+    id: "vc",
+    headline: [
+      "vc.endpoints_online",
+      "vc.availability_pct",
+      "vc.meetings_active",
+      "vc.meeting_endpoints_offline",
+    ],
+    of: { "vc.endpoints_online": "vc.endpoints_known" },
+    secondary: ["vc.rtt_ms_p95", "vc.jitter_ms_avg", "vc.packet_loss_pct_avg", "vc.heartbeats"],
+    trend: ["vc.availability_pct"],
+    breakdown: { kpi: "vc.availability_pct", by: "district" },
+  },
+  {
+    id: "eoffice",
+    headline: ["eoffice.received", "eoffice.processed", "eoffice.on_time_pct", "eoffice.overdue"],
+    aside: { "eoffice.overdue": "eoffice.backlog" },
+    secondary: ["eoffice.signed_pct", "eoffice.processing_hours_p50", "eoffice.processing_hours_p95"],
+    trend: ["eoffice.received", "eoffice.processed"],
+    breakdown: { kpi: "eoffice.overdue", by: "agency" },
+  },
+  {
+    id: "portal",
+    headline: ["portal.submitted", "portal.resolved", "portal.on_time_pct", "portal.overdue"],
+    aside: { "portal.overdue": "portal.backlog" },
+    secondary: ["portal.online_pct", "portal.level4_pct", "portal.cashless_pct", "portal.rating_avg"],
+    trend: ["portal.submitted", "portal.resolved"],
+    breakdown: { kpi: "portal.on_time_pct", by: "agency" },
+  },
+];
+
+const state = {
+  conn: "connecting", // connecting | live | reconnecting
+  retryAtMs: 0,
+  attempts: 0,
+  socket: null,
+  lastMessageMs: 0,
+  skewMs: 0, // server clock minus ours, measured with each /api/v1/alerts answer
+  asOfMs: 0, // as_of of the KPI values shown
+  pushed: { alerts: 0, sources: 0 }, // lists received on the live channel
+  catalog: new Map(),
+  kpis: {},
+  alerts: [],
+  sources: [],
+  breakdowns: {},
+  trends: {},
+};
+
+// -- fetching ------------------------------------------------------------------------------------
+
+/** GET a path relative to the page (so the wall also works behind a proxy that adds a prefix). */
+async function getJson(path) {
+  const response = await fetch(path, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: "no-store" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/** Run `job`; a failure leaves the last values on screen (the connection state says why). */
+async function quietly(job) {
+  try {
+    await job();
+  } catch (error) {
+    console.debug("wall:", error.message ?? error);
+  }
+}
+
+async function loadCatalog() {
+  const body = await getJson("api/v1/catalog");
+  state.catalog = new Map(body.kpis.map((k) => [k.name, k]));
+  renderAll();
+}
+
+/** KPI answers carry the as_of they were computed for: an older one never overwrites a newer. */
+function applyKpis(asOf, kpis) {
+  const ms = Date.parse(asOf);
+  if (Number.isNaN(ms) || ms < state.asOfMs) return;
+  state.asOfMs = ms;
+  Object.assign(state.kpis, kpis);
+  renderKpis(state);
+}
+
+function applyAlerts(alerts) {
+  state.alerts = alerts;
+  renderAlerts(state);
+}
+
+function applySources(sources) {
+  state.sources = sources;
+  renderSources(state);
+}
+
+/** Alerts and sources by HTTP, unless the live channel pushed a newer list meanwhile. */
+async function fetchUnlessPushed(kind, path, apply) {
+  const before = state.pushed[kind];
+  const sentMs = Date.now();
+  const body = await getJson(path);
+  if (kind === "alerts") state.skewMs = Date.parse(body.as_of) - (sentMs + Date.now()) / 2;
+  if (state.pushed[kind] === before) apply(body[kind]);
+}
+
+async function refreshBreakdown(area) {
+  const { kpi, by } = area.breakdown;
+  const body = await getJson(`api/v1/kpis/${kpi}?window=${WINDOW}&by=${by}`);
+  state.breakdowns[area.id] = body.values;
+  renderBreakdown(state, area);
+}
+
+async function refreshTrend(area) {
+  // complete steps only: the current, unfinished one would always look like a dip
+  const toMs = Math.floor((Date.now() + state.skewMs) / TREND_STEP_MS) * TREND_STEP_MS;
+  const fromMs = toMs - TREND_SPAN_MS;
+  const range = new URLSearchParams({
+    from: new Date(fromMs).toISOString(),
+    to: new Date(toMs).toISOString(),
+    step: TREND_STEP,
+  });
+  const bodies = await Promise.all(area.trend.map((name) => getJson(`api/v1/series/${name}?${range}`)));
+  const lines = bodies.map((b) => ({ name: b.name, points: b.points }));
+  state.trends[area.id] = { fromMs: fromMs + TREND_STEP_MS, toMs, stepMs: TREND_STEP_MS, lines };
+  renderTrendArea(state, area);
+}
+
+function refreshBreakdowns() {
+  return Promise.all(AREAS.map((area) => quietly(() => refreshBreakdown(area))));
+}
+
+function refreshTrends() {
+  return Promise.all(AREAS.map((area) => quietly(() => refreshTrend(area))));
+}
+
+/** Everything by plain HTTP: after (re)connecting, in case the live snapshot is not ready yet. */
+async function resync() {
+  await quietly(loadCatalog);
+  await Promise.all([
+    quietly(async () => {
+      const body = await getJson(`api/v1/kpis?window=${WINDOW}`);
+      applyKpis(body.as_of, body.kpis);
+      markLive();
+    }),
+    quietly(() => fetchUnlessPushed("alerts", "api/v1/alerts", applyAlerts)),
+    quietly(() => fetchUnlessPushed("sources", "api/v1/sources", applySources)),
+    refreshBreakdowns(),
+    refreshTrends(),
+  ]);
+}
+
+// -- the live channel ----------------------------------------------------------------------------
+
+function liveUrl() {
+  const url = new URL("api/v1/live", location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.href;
+}
+
+function setConn(conn) {
+  state.conn = conn;
+  renderConnection(state);
+}
+
+function markLive() {
+  if (state.socket?.readyState === WebSocket.OPEN && state.conn !== "live") setConn("live");
+}
+
+function onMessage(message) {
+  switch (message.type) {
+    case "snapshot":
+      applyKpis(message.as_of, message.kpis);
+      if (message.full) {
+        onMessage({ type: "alert", alerts: message.alerts ?? [] });
+        onMessage({ type: "sources", sources: message.sources ?? [] });
+      }
+      markLive();
+      break;
+    case "alert":
+      state.pushed.alerts += 1;
+      applyAlerts(message.alerts);
+      break;
+    case "sources":
+      state.pushed.sources += 1;
+      applySources(message.sources);
+      break;
+    default:
+      console.debug("wall: unknown live message", message.type);
+  }
+}
+
+function retryDelay() {
+  const base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** state.attempts);
+  return base * (0.8 + Math.random() * 0.4); // jitter: a room of walls does not reconnect in step
+}
+
+function scheduleReconnect() {
+  const delay = retryDelay();
+  state.attempts += 1;
+  state.retryAtMs = Date.now() + delay;
+  setConn("reconnecting");
+  setTimeout(connect, delay);
+}
+
+/**
+ * The channel only speaks when something changes, and a connection that died without a close
+ * (a cable, a NAT timeout) can look open for minutes: when it has been quiet, ask the server.
+ */
+async function probe() {
+  const socket = state.socket;
+  if (state.conn !== "live" || Date.now() - state.lastMessageMs < QUIET_PROBE_MS) return;
+  try {
+    await getJson("healthz");
+    state.lastMessageMs = Date.now();
+  } catch {
+    if (state.socket !== socket) return;
+    state.socket = null;
+    socket.close();
+    scheduleReconnect();
+  }
+}
+
+function connect() {
+  const socket = new WebSocket(liveUrl());
+  state.socket = socket;
+  socket.addEventListener("open", () => {
+    state.attempts = 0;
+    state.asOfMs = 0; // a restarted server's first answers count, whatever its clock says
+    state.lastMessageMs = Date.now();
+    resync();
+  });
+  socket.addEventListener("message", (event) => {
+    state.lastMessageMs = Date.now();
+    try {
+      onMessage(JSON.parse(event.data));
+    } catch (error) {
+      console.debug("wall: bad live message", error);
+    }
+  });
+  socket.addEventListener("close", () => {
+    if (state.socket === socket) scheduleReconnect();
+  });
+}
+
+// -- timers, language, start ---------------------------------------------------------------------
+
+function renderAll() {
+  renderWords(state);
+  renderKpis(state);
+  renderAlerts(state);
+  renderSources(state);
+  for (const area of AREAS) {
+    renderBreakdown(state, area);
+    renderTrendArea(state, area);
+  }
+  renderClock(state);
+  renderConnection(state);
+}
+
+function everySecond() {
+  renderClock(state);
+  renderAges(state);
+  renderConnection(state);
+}
+
+function whenLive(job) {
+  return () => {
+    if (state.conn === "live") job();
+  };
+}
+
+function toggleLanguage() {
+  setLang(currentLang() === "vi" ? "en" : "vi");
+  renderAll();
+}
+
+let resizeTimer = 0;
+function onResize() {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    for (const area of AREAS) {
+      renderBreakdown(state, area);
+      renderTrendArea(state, area);
+    }
+  }, 150);
+}
+
+function start() {
+  setLang(currentLang());
+  buildAreas($("#areas"), AREAS);
+  $("#lang").addEventListener("click", toggleLanguage);
+  window.addEventListener("resize", onResize);
+  renderAll();
+  setInterval(everySecond, 1000);
+  setInterval(whenLive(refreshBreakdowns), BREAKDOWN_EVERY_MS);
+  setInterval(whenLive(refreshTrends), TREND_EVERY_MS);
+  setInterval(probe, QUIET_PROBE_MS / 2);
+  connect();
+}
+
+start();
