@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps demo test test-fast lint format bench clean
+.PHONY: help install system-deps demo test test-slow test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ demo: $(STAMP) ## Run the whole product on the embedded broker and database
 
 test: $(STAMP) system-deps lint ## Lint, type-check, then run the whole test suite
 	$(BIN)/pytest
+
+test-slow: $(STAMP) system-deps ## The long crash tests (12 kills with big batches), left out of make test
+	$(BIN)/pytest -m slow
 
 test-fast: $(STAMP) ## Only the unit tests (no broker, no database)
 	$(BIN)/pytest tests/unit -m "not integration"

@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib import resources
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from api import errors
+from api.auth import AUTH_RESPONSES, AuthSettings, install_auth, require_all
 from api.deps import AppState
 from api.probes import BrokerProbe
 from api.prometheus import KpiCollector, KpiRefresher
@@ -40,9 +41,12 @@ def load_thresholds(settings: Settings) -> dict[str, tuple[float, float]]:
     return out
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, auth: AuthSettings | None = None
+) -> FastAPI:
     """The API bound to the configured broker and database."""
     clock = clock or SystemClock()
+    auth = auth or AuthSettings()
     ctx = context_from(settings.kpi)
     thresholds = load_thresholds(settings)
 
@@ -85,8 +89,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, kpis, series, sources, alerts, live):
-        app.include_router(module.router)
+    install_auth(app, auth)  # tokens, CORS, request limits, redacted logs
+    app.include_router(health.router)
+    app.include_router(live.router)
+    for module in (kpis, series):  # their routes check the token's scope themselves
+        app.include_router(module.router, responses=AUTH_RESPONSES)
+    for module in (sources, alerts):  # province-wide answers: a token of scope `all`
+        app.include_router(module.router, responses=AUTH_RESPONSES, dependencies=[Depends(require_all)])
 
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
 

@@ -17,9 +17,19 @@ class BrokerProbe:
     def __init__(self, bootstrap_servers: str) -> None:
         self.bootstrap_servers = bootstrap_servers
         self._client: AIOKafkaClient | None = None
+        self._last: str | None = None
 
     async def check(self, timeout: float = 2.0) -> str | None:
-        """None when reachable, else what went wrong."""
+        """None when reachable, else what went wrong; a change either way is logged once."""
+        problem = await self._check(timeout)
+        if problem is not None and self._last is None:
+            log.warning("readiness: %s", problem)
+        elif problem is None and self._last is not None:
+            log.warning("readiness: broker reachable again")
+        self._last = problem
+        return problem
+
+    async def _check(self, timeout: float) -> str | None:
         try:
             if self._client is None:
                 client = AIOKafkaClient(

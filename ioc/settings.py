@@ -52,7 +52,8 @@ class BrokerSettings(BaseSettings):
 class DatabaseSettings(BaseSettings):
     """PostgreSQL (or TimescaleDB) connection and pool."""
 
-    model_config = _CONFIG
+    # A refused IOC_DATABASE_URL must not be echoed: it may hold a password.
+    model_config = SettingsConfigDict(**_CONFIG, hide_input_in_errors=True)
 
     database_url: SecretStr | None = Field(
         default=None,

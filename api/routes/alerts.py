@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import State
 from api.errors import ERROR_RESPONSES, ApiError
+from api.routes.kpis import QueryTime
 from ioc.db.alerts import alert_history, firing_alerts
 from schemas.alerts import AlertHistoryResponse, AlertsResponse
 
@@ -30,9 +31,9 @@ async def alerts(state: State) -> AlertsResponse:
 async def history(
     state: State,
     from_: Annotated[
-        datetime | None, Query(alias="from", description="RFC 3339; default 24 h before `to`")
+        QueryTime | None, Query(alias="from", description="RFC 3339; default 24 h before `to`")
     ] = None,
-    to: Annotated[datetime | None, Query(description="RFC 3339; default now")] = None,
+    to: Annotated[QueryTime | None, Query(description="RFC 3339; default now")] = None,
 ) -> AlertHistoryResponse:
     end = to or state.reader.clock.now()
     start = from_ or end - timedelta(hours=24)

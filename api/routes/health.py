@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from api.auth import AUTH_RESPONSES, metrics_guard
 from api.deps import State
 from api.probes import check_database
 
@@ -46,6 +47,12 @@ async def readyz(state: State) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses=AUTH_RESPONSES,
+    dependencies=[Depends(metrics_guard)],
+)
 async def metrics(state: State) -> Response:
     return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)

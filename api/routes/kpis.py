@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BeforeValidator
 
+from api.auth import Caller, caller, require_all
 from api.deps import State
 from api.errors import ERROR_RESPONSES, ApiError
 from schemas.api import CatalogEntry, CatalogResponse, KpiResponse, KpisResponse, Thresholds
@@ -16,6 +20,21 @@ router = APIRouter(prefix="/api/v1", tags=["kpis"])
 Window = Literal["5m", "15m", "1h", "6h", "24h", "7d"]
 By = Literal["district", "site_level", "agency", "service_level", "endpoint"]
 KpiName = Annotated[str, Path(description="A KPI name from /api/v1/catalog, e.g. portal.on_time_pct")]
+
+_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+def _rfc3339(value: Any) -> Any:
+    """Query times are RFC 3339 text; pydantic alone would also take `100` as a unix time."""
+    if isinstance(value, str) and _TIME.fullmatch(value):
+        return value
+    raise ValueError("must be an RFC 3339 timestamp such as 2026-03-03T10:00:00+07:00")
+
+
+QueryTime = Annotated[datetime, BeforeValidator(_rfc3339)]
+"""A `from`/`to` query parameter (an offset is checked by the route, to say so plainly)."""
 
 
 def kpi_or_404(name: str) -> None:
@@ -33,7 +52,13 @@ def dimension_for(name: str, by: str | None) -> Dimension | None:
     return Dimension(by)
 
 
-@router.get("/kpis", response_model=KpisResponse, responses=ERROR_RESPONSES, summary="Every KPI's total")
+@router.get(
+    "/kpis",
+    response_model=KpisResponse,
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(require_all)],
+    summary="Every KPI's total",
+)
 async def kpis(state: State, window: Annotated[Window, Query()] = DEFAULT_WINDOW) -> KpisResponse:  # type: ignore[assignment]
     as_of, values = await state.reader.totals(window)
     return KpisResponse(window=window, as_of=as_of, kpis=values)
@@ -47,6 +72,7 @@ async def kpis(state: State, window: Annotated[Window, Query()] = DEFAULT_WINDOW
 )
 async def kpi(
     state: State,
+    scope: Caller,
     name: KpiName,
     window: Annotated[Window, Query()] = DEFAULT_WINDOW,  # type: ignore[assignment]
     by: Annotated[
@@ -55,11 +81,17 @@ async def kpi(
 ) -> KpiResponse:
     kpi_or_404(name)
     dim = dimension_for(name, by)
+    scope.check_breakdown(by)
     as_of, values = await state.reader.values(name, window, dim)
-    return KpiResponse(name=name, window=window, by=by, as_of=as_of, values=values)
+    return KpiResponse(name=name, window=window, by=by, as_of=as_of, values=scope.only_mine(values))
 
 
-@router.get("/catalog", response_model=CatalogResponse, summary="Every KPI with its meaning and thresholds")
+@router.get(
+    "/catalog",
+    response_model=CatalogResponse,
+    dependencies=[Depends(caller)],
+    summary="Every KPI with its meaning and thresholds",
+)
 async def catalog(state: State) -> CatalogResponse:
     thresholds = state.thresholds
     return CatalogResponse(

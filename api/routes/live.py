@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from api.auth import admit_live
 from api.snapshot import Snapshot, Snapshotter
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
@@ -98,17 +99,33 @@ class Broadcaster:
         self.clients.discard(queue)
 
 
+async def _until_disconnect(ws: WebSocket) -> None:
+    """Returns when the client goes away (or the server shuts down), whatever we are sending."""
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass
+
+
 @router.websocket("/live")
 async def live(ws: WebSocket) -> None:
+    if not await admit_live(ws):
+        return
     broadcaster: Broadcaster = ws.app.state.ioc.broadcaster
     await ws.accept()
     queue = broadcaster.subscribe()
+    gone = asyncio.create_task(_until_disconnect(ws))
     try:
         snap = broadcaster.snapshotter.current
         if snap is not None:
             await ws.send_json(full_message(snap))
         while True:
-            message = await queue.get()
+            # Waiting on the client too means a closed connection (or a server shutting down)
+            # ends this handler at once, not at the next change.
+            next_message = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({next_message, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if gone in done:
+                next_message.cancel()
+                return
+            message = next_message.result()
             if message is None:
                 await ws.close(code=1013, reason="client too slow; reconnect for a fresh snapshot")
                 return
@@ -116,4 +133,5 @@ async def live(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        gone.cancel()
         broadcaster.unsubscribe(queue)

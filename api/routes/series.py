@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from api.auth import Caller
 from api.deps import State
 from api.errors import ERROR_RESPONSES, ApiError
-from api.routes.kpis import By, KpiName, dimension_for, kpi_or_404
+from api.routes.kpis import By, KpiName, QueryTime, dimension_for, kpi_or_404
 from ioc.kpi.series import point_count
 from schemas.api import Point, SeriesResponse
 from schemas.kpis import DEFAULT_STEP, MAX_POINTS
@@ -24,16 +25,18 @@ Step = Literal["1m", "5m", "15m", "1h", "1d"]
 )
 async def kpi_series(
     state: State,
+    scope: Caller,
     name: KpiName,
     from_: Annotated[
-        datetime | None, Query(alias="from", description="RFC 3339; default 24 hours before `to`")
+        QueryTime | None, Query(alias="from", description="RFC 3339; default 24 hours before `to`")
     ] = None,
-    to: Annotated[datetime | None, Query(description="RFC 3339; default now")] = None,
+    to: Annotated[QueryTime | None, Query(description="RFC 3339; default now")] = None,
     step: Annotated[Step, Query()] = DEFAULT_STEP,  # type: ignore[assignment]
     by: Annotated[By | None, Query()] = None,
 ) -> SeriesResponse:
     kpi_or_404(name)
     dim = dimension_for(name, by)
+    scope.check_breakdown(by)
     end = to or state.reader.clock.now()
     start = from_ or end - timedelta(hours=24)
     if start.tzinfo is None or end.tzinfo is None:
@@ -54,4 +57,4 @@ async def kpi_series(
     as_points = {k: [Point(t=t, value=v) for t, v in pts] for k, pts in got.items()}
     if dim is None:
         return SeriesResponse(name=name, step=step, from_=start, to=end, points=as_points.get("", []))
-    return SeriesResponse(name=name, step=step, by=by, from_=start, to=end, series=as_points)
+    return SeriesResponse(name=name, step=step, by=by, from_=start, to=end, series=scope.only_mine(as_points))

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import orjson
 
-from schemas.decode import Rejection, decode, judge_time
+from schemas.decode import Reason, Rejection, decode, judge_time
 from schemas.events import Event
 from streams.ingest.dedupe import DedupeMemory, fingerprint
 
@@ -121,6 +121,8 @@ def admit(
         assert state is not None  # noqa: S101 - set on the first record, for the type checker
         state.next_offset = rec.offset + 1
         decoded = decode(rec.topic, rec.key, rec.value)
+        if not isinstance(decoded, Rejection) and _maybe_unstorable(rec.value):
+            decoded = _unstorable(decoded) or decoded
         if isinstance(decoded, Rejection):
             _reject(result, rec, decoded, now)
             continue
@@ -148,6 +150,33 @@ def admit(
         counts[(rec.topic, "accepted")] += 1
     result.outcomes.update(counts)
     return result
+
+
+def _maybe_unstorable(raw: bytes | None) -> bool:
+    """Cheap filter for `_unstorable`: JSON spells a NUL only as an escape, and a year 1 or 9999
+    either plainly or with escapes."""
+    return raw is not None and (b"\\u" in raw or b"0001-" in raw or b"9999-" in raw)
+
+
+def _unstorable(event: Event) -> Rejection | None:
+    """Values the contract's types allow but PostgreSQL cannot hold, as `out_of_range`: a NUL
+    character in a string, and an instant whose UTC form falls outside the years 1-9999.
+    Stored, they would fail their batch's transaction on every retry and stall the partition.
+    """
+    for name in type(event).model_fields:
+        value = getattr(event, name)
+        if isinstance(value, datetime):
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                return Rejection(
+                    Reason.OUT_OF_RANGE, f"{name}: {value.isoformat()} is outside years 1-9999 in UTC"
+                )
+        elif (isinstance(value, str) and "\x00" in value) or (
+            isinstance(value, list) and any("\x00" in v for v in value)
+        ):
+            return Rejection(Reason.OUT_OF_RANGE, f"{name}: contains a NUL character (U+0000)")
+    return None
 
 
 def _reject(result: BatchResult, rec: RawRecord, rejection: Rejection, now: datetime) -> None:

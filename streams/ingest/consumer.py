@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import mode
@@ -152,30 +152,43 @@ class IngestService(mode.Service):
             )
             async with self._lock:
                 records = []
-                for tp, rs in batch.items():
-                    if (tp.topic, tp.partition) in self.states and rs:
-                        self._check_sequence(tp, rs[0].offset)
-                        self.states[(tp.topic, tp.partition)].high_watermark = self.consumer.highwater(tp)
-                        records.extend(rs)
+                for tp in self.consumer.assignment():
+                    if (tp.topic, tp.partition) in self.states:
+                        records.extend(self._from_stored_position(tp, batch.get(tp, [])))
                 if records:
                     await self._handle(records)
                 self._update_lag()
 
-    def _check_sequence(self, tp: TopicPartition, first_offset: int) -> None:
-        """Detect a broker that lost its log (the embedded broker keeps nothing across runs)."""
+    def _from_stored_position(self, tp: TopicPartition, fetched: list[Any]) -> list[Any]:
+        """The fetched records of `tp` that come after the stored position.
+
+        Records below it were fetched from the broker's (informational, older) committed offset
+        before `acquire` moved the position to the database's: they are stored already. A
+        stored position above the partition's high watermark (from fetch responses) means the
+        broker lost its log (the embedded broker keeps nothing across runs): the partition is
+        read again from its beginning.
+        """
         state = self.states[(tp.topic, tp.partition)]
-        if first_offset < state.next_offset:
-            log.warning(
-                "broker log of %s[%d] restarts at offset %d below the stored %d: broker was reset,"
-                " reading the partition from its beginning",
-                tp.topic,
-                tp.partition,
-                first_offset,
-                state.next_offset,
-            )
-            self.metrics.broker_resets.labels(tp.topic).inc()
-            state.next_offset = first_offset
-            state.newest_event_at = None
+        hw = self.consumer.highwater(tp)
+        if fetched:
+            state.high_watermark = hw
+        if hw is None or hw >= state.next_offset:
+            return [r for r in fetched if r.offset >= state.next_offset]
+        log.warning(
+            "broker log of %s[%d] ends at offset %d below the stored %d: broker was reset,"
+            " reading the partition from its beginning",
+            tp.topic,
+            tp.partition,
+            hw,
+            state.next_offset,
+        )
+        self.metrics.broker_resets.labels(tp.topic).inc()
+        state.next_offset = 0
+        state.newest_event_at = None
+        if fetched and fetched[0].offset == 0:
+            return fetched
+        self.consumer.seek(tp, 0)
+        return []
 
     async def _handle(self, records: list[object]) -> None:
         started = time.perf_counter()
