@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps demo test test-slow test-fast lint format bench clean
+.PHONY: help install system-deps demo test test-slow test-fast lint format bench bench-smoke clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,12 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+bench: $(STAMP) system-deps ## The benchmark report (about 10-20 min): writes bench/REPORT.md
+	$(BIN)/python -m bench.run
+
+bench-smoke: $(STAMP) ## A small version of the benchmark, to prove it runs (under a minute)
+	$(BIN)/python -m bench.run --smoke
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
