@@ -117,7 +117,7 @@ def admit(
             tp = (rec.topic, rec.partition)
             state = states[tp]
             result.touched.add(tp)
-            late_limit = state.newest_event_at - grace if state.newest_event_at else None
+            late_limit = _late_limit(state.newest_event_at, grace)
         assert state is not None  # noqa: S101 - set on the first record, for the type checker
         state.next_offset = rec.offset + 1
         decoded = decode(rec.topic, rec.key, rec.value)
@@ -145,7 +145,7 @@ def admit(
         state.seen.add(fp, hour=hour)
         if state.newest_event_at is None or at > state.newest_event_at:
             state.newest_event_at = at
-            late_limit = at - grace
+            late_limit = _late_limit(at, grace)
         accepted.append(Accepted(rec.topic, rec.partition, rec.offset, fp, decoded))
         counts[(rec.topic, "accepted")] += 1
     result.outcomes.update(counts)
@@ -177,6 +177,16 @@ def _unstorable(event: Event) -> Rejection | None:
         ):
             return Rejection(Reason.OUT_OF_RANGE, f"{name}: contains a NUL character (U+0000)")
     return None
+
+
+def _late_limit(newest: datetime | None, grace: timedelta) -> datetime | None:
+    """Events older than this are late; None when nothing can be (no newest, or near year 1)."""
+    if newest is None:
+        return None
+    try:
+        return newest - grace
+    except OverflowError:
+        return None
 
 
 def _reject(result: BatchResult, rec: RawRecord, rejection: Rejection, now: datetime) -> None:

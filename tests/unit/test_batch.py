@@ -102,3 +102,12 @@ def test_a_rejected_duplicate_is_still_judged_fresh_later() -> None:
         future_tolerance=timedelta(minutes=5),
     )
     assert len(later.accepted) == 1
+
+
+def test_an_event_near_year_one_is_judged_without_overflow() -> None:
+    """Found by fuzzing: `newest - grace` overflowed for an accepted event near 0001-01-01."""
+    ancient = valid_event("vc.heartbeat")
+    ancient["occurred_at"] = "0001-01-01T01:00:00Z"
+    later = valid_event("vc.heartbeat", occurred_at=BASE_TIME)
+    result, _ = run(records(ancient, later))
+    assert result.size == 2  # judged, whatever the verdict; nothing raised
