@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import settings
 
 from ioc.db.migrate import migrate
 from ioc.runtime.broker import EmbeddedBroker
 from ioc.runtime.postgres import EmbeddedPostgres
+
+# CI replays the same examples every run (a red CI must mean a change broke something);
+# elsewhere hypothesis explores new examples each run and keeps the failures it finds.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
