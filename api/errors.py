@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -51,6 +52,17 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         body = ErrorBody(error="http_error", detail=str(exc.detail))
         return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=exc.headers)
+
+
+def time_range(start: datetime | None, end: datetime | None, *, now: datetime) -> tuple[datetime, datetime]:
+    """The `from`/`to` rule of every ranged route: `to` defaults to now, `from` to 24 h before it."""
+    end = end or now
+    start = start or end - timedelta(hours=24)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ApiError(400, "naive_time", "`from` and `to` need a UTC offset or Z (RFC 3339)")
+    if start > end:
+        raise ApiError(400, "from_after_to", f"`from` {start.isoformat()} is after `to` {end.isoformat()}")
+    return start, end
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -9,9 +9,6 @@ recomputed in the background every IOC_METRICS_REFRESH_S, so a scrape costs noth
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Iterator
 
 import asyncpg
@@ -19,12 +16,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample as PromSample
 
+from api.periodic import Periodic
 from api.snapshot import Snapshotter
 from ioc.clock import Clock
 from ioc.kpi.query import KpiContext, kpi_values
 from schemas.kpis import CATALOG, Dimension, Kind
-
-log = logging.getLogger("ioc.api.prometheus")
 
 _EXPORTED_DIMS = (Dimension.DISTRICT, Dimension.SITE_LEVEL, Dimension.AGENCY, Dimension.SERVICE_LEVEL)
 
@@ -126,24 +122,13 @@ class KpiRefresher:
         self.clock = clock
         self.windows = windows
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("KPI gauges", interval, self.refresh)
 
     async def refresh(self) -> None:
         self.collector.samples = await compute_samples(self.pool, self.ctx, self.clock, self.windows)
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.refresh()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                log.warning("KPI gauges not refreshed: %s", exc)
-            await asyncio.sleep(self.interval)
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="ioc-kpi-gauges")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._periodic.stop()

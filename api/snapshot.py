@@ -6,23 +6,19 @@ freshness, and the firing alerts. A thousand clients cost the database one refre
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import asyncpg
 
+from api.periodic import Periodic
 from api.reader import KpiReader
 from ioc.db.alerts import firing_alerts
 from ioc.db.sources import source_stats
 from schemas.alerts import Alert
 from schemas.api import SourceStatus
 from schemas.kpis import DEFAULT_WINDOW
-
-log = logging.getLogger("ioc.api.snapshot")
 
 
 @dataclass
@@ -46,7 +42,7 @@ class Snapshotter:
         self.stale_after = stale_after
         self.current: Snapshot | None = None
         self.listeners: list[Callable[[Snapshot | None, Snapshot], None]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("snapshot refresh", interval, self.refresh)
 
     async def refresh(self) -> Snapshot:
         as_of, kpis = await self.reader.totals(DEFAULT_WINDOW)
@@ -69,19 +65,8 @@ class Snapshotter:
             listener(previous, snap)
         return snap
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.refresh()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                log.warning("snapshot refresh failed: %s", exc)
-            await asyncio.sleep(self.interval)
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="ioc-snapshot")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._periodic.stop()

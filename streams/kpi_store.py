@@ -12,12 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
+from ioc.db.pool import Conn
 from streams.aggregate import Dims, Effects, Pending, hour_of
 from streams.portal.effects import AppDims
-
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 async def known_applications(conn: Conn, ids: Iterable[str]) -> dict[str, AppDims]:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
-
+from ioc.db.pool import Conn
 from schemas.events import Event
 from streams import kpi_store
 from streams.effects import batch_effects
 from streams.ingest.batch import BatchResult, PartitionState
 from streams.portal.effects import lookups_needed
-
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 async def load_partition(

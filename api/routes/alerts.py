@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import State
-from api.errors import ERROR_RESPONSES, ApiError
+from api.errors import ERROR_RESPONSES, time_range
 from api.routes.kpis import QueryTime
 from ioc.db.alerts import alert_history, firing_alerts
 from schemas.alerts import AlertHistoryResponse, AlertsResponse
@@ -35,11 +34,6 @@ async def history(
     ] = None,
     to: Annotated[QueryTime | None, Query(description="RFC 3339; default now")] = None,
 ) -> AlertHistoryResponse:
-    end = to or state.reader.clock.now()
-    start = from_ or end - timedelta(hours=24)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ApiError(400, "naive_time", "`from` and `to` need a UTC offset or Z (RFC 3339)")
-    if start > end:
-        raise ApiError(400, "from_after_to", f"`from` {start.isoformat()} is after `to` {end.isoformat()}")
+    start, end = time_range(from_, to, now=state.reader.clock.now())
     changes = await alert_history(state.pool, start, end)
     return AlertHistoryResponse(from_=start, to=end, changes=changes)

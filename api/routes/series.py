@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from api.auth import Caller
 from api.deps import State
-from api.errors import ERROR_RESPONSES, ApiError
+from api.errors import ERROR_RESPONSES, ApiError, time_range
 from api.routes.kpis import By, KpiName, QueryTime, dimension_for, kpi_or_404
 from ioc.kpi.series import point_count
 from schemas.api import Point, SeriesResponse
@@ -37,12 +36,7 @@ async def kpi_series(
     kpi_or_404(name)
     dim = dimension_for(name, by)
     scope.check_breakdown(by)
-    end = to or state.reader.clock.now()
-    start = from_ or end - timedelta(hours=24)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ApiError(400, "naive_time", "`from` and `to` need a UTC offset or Z (RFC 3339)")
-    if start > end:
-        raise ApiError(400, "from_after_to", f"`from` {start.isoformat()} is after `to` {end.isoformat()}")
+    start, end = time_range(from_, to, now=state.reader.clock.now())
     n = point_count(start, end, step, state.reader.ctx)
     if dim is not None:
         n *= max(1, len(state.reader.ctx.registry_values(dim)))

@@ -9,12 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import orjson
 
+from ioc.db.pool import Queryable as Conn
 from schemas.alerts import Alert, AlertChange
-
-Conn = asyncpg.Connection | asyncpg.Pool | asyncpg.pool.PoolConnectionProxy
 
 MAX_CHANGES = 10_000
 """At most this many state changes per history answer (the oldest first)."""

@@ -6,6 +6,11 @@ import asyncpg
 
 from ioc.settings import DatabaseSettings
 
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+"""A connection, held directly or borrowed from a pool (what a transaction runs on)."""
+Queryable = Conn | asyncpg.Pool
+"""Anything a single query can run on."""
+
 
 async def create_pool(settings: DatabaseSettings, *, url: str | None = None) -> asyncpg.Pool:
     """Open a pool; `url` overrides the settings (the embedded server's URL)."""

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import asyncpg
-
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy | asyncpg.Pool
+from ioc.db.pool import Queryable as Conn
 
 
 async def purge(

@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
+from ioc.db.pool import Queryable as Conn
 from ioc.kpi import blocks as b
 from ioc.kpi.windows import availability_range, split_by_hours, window_range
 from ioc.registry import Registry, load_registry
 from ioc.settings import KpiSettings
 from schemas.kpis import BY_NAME, UNKNOWN, Dimension, Kind
 
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy | asyncpg.Pool
 Values = dict[str, float | None]
 TOTAL = ""
 

@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from ioc.db.pool import Queryable as Conn
 from ioc.kpi import blocks as b
-from ioc.kpi.query import TOTAL, Conn, KpiContext, breakdown_keys, column_of, endpoint_counts, is_additive
+from ioc.kpi.query import TOTAL, KpiContext, breakdown_keys, column_of, endpoint_counts, is_additive
 from ioc.kpi.windows import step_size, step_starts
 from schemas.kpis import BY_NAME, STEPS, Dimension, Kind
 

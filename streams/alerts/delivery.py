@@ -25,6 +25,7 @@ from typing import Literal
 import httpx
 
 from ioc.clock import Clock
+from ioc.db.pool import Conn
 from streams.alerts import store
 from streams.alerts.metrics import AlertMetrics
 from streams.alerts.rules import Receiver
@@ -33,7 +34,7 @@ from streams.alerts.settings import AlertSettings
 log = logging.getLogger("ioc.streams.alerts.delivery")
 
 Outcome = Literal["sent", "retry", "failed"]
-Db = Callable[[], AbstractAsyncContextManager[store.Conn]]
+Db = Callable[[], AbstractAsyncContextManager[Conn]]
 """Borrow the leader's database connection (the service serialises its use)."""
 
 SIGNATURE_HEADER = "X-IOC-Signature"

@@ -15,10 +15,9 @@ from typing import Any
 import asyncpg
 import orjson
 
+from ioc.db.pool import Conn
 from streams.alerts.evaluate import AlertState, Change
 from streams.alerts.notify import GroupLog
-
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 @dataclass(frozen=True, slots=True)

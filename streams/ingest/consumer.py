@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import OffsetAndMetadata
 
 from ioc.clock import Clock, SystemClock
+from ioc.db.pool import Conn
 from ioc.settings import Settings
 from schemas.topics import DEADLETTER, SOURCE_TOPIC_NAMES
 from streams import sink
@@ -32,7 +33,6 @@ from streams.metrics import WorkerMetrics
 
 log = logging.getLogger("ioc.streams.ingest")
 T = TypeVar("T")
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
