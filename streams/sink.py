@@ -107,9 +107,3 @@ async def _store_effects(conn: Conn, events: list[Event]) -> None:
     held = await kpi_store.take_held(conn, own) if own else []
     fx = batch_effects(events, known_applications=known, held=held, submitted_now=own)
     await kpi_store.write_effects(conn, fx)
-
-
-async def purge_dedupe(conn: Conn, *, before_hour: int) -> int:
-    """Drop fingerprints older than the duplicate window; returns rows removed."""
-    status: str = await conn.execute("DELETE FROM accepted_events WHERE accepted_hour < $1", before_hour)
-    return int(status.rsplit(maxsplit=1)[-1])
