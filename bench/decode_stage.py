@@ -22,7 +22,7 @@ import orjson
 
 from bench.decode_bench import VARIANTS, Record, _pin_to_one_core, _time, build_records
 from schemas.decode import Rejection, decode
-from schemas.events import Event
+from schemas.wire import Event
 from streams.effects import batch_effects
 from streams.ingest.batch import PartitionState, admit
 from tests.factories import BASE_TIME
@@ -50,7 +50,7 @@ def _admit_variant(records: list[Record], batch: int) -> Callable[[list[Record]]
             result = admit(
                 chunk, states, now=now, grace=timedelta(hours=2), future_tolerance=timedelta(minutes=5)
             )
-            accepted += len(result.accepted)
+            accepted += len(result.events)
         if accepted != len(raws):
             raise RuntimeError(f"admit() accepted {accepted} of {len(raws)} bench records")
 

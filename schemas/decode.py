@@ -3,9 +3,11 @@
 The contract (shared/contract/EVENTS.md, "Bad input") orders the reasons a record
 can be bad; the first that applies wins. This module is the hot path's guard
 against hostile input, so ``decode`` never raises for any record bytes, and it is
-built for speed: the happy path parses once with orjson, picks the model from a
-table precomputed from ``schemas.topics`` and runs the model's compiled strict
-validator. Only a failing record pays for the precise classification.
+built for speed: a record is first decoded by msgspec into the pipeline's Structs
+(schemas/wire.py), which accept only what the pydantic models accept, with the
+same values. Whatever they refuse is parsed with orjson and judged by the pydantic
+models (schemas/events.py), which decide the contract's reason; an event accepted
+there is converted to its Struct, so callers always get one representation.
 
 Where the contract is silent, this module decides (and the tests pin it):
 
@@ -32,20 +34,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Union
 
+import msgspec
 import orjson
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from schemas.events import (
-    INCONSISTENT_ERROR,
-    MODEL_BY_TYPE,
-    RFC3339_PATTERN,
-    Envelope,
-    Event,
-)
+from schemas.events import INCONSISTENT_ERROR, MODEL_BY_TYPE, RFC3339_PATTERN, Envelope
 from schemas.topics import MAX_VALUE_BYTES, SCHEMA_VERSION, SOURCE_TOPICS, SourceTopic
+from schemas.wire import WIRE_BY_TYPE, Event, from_validated
 
 __all__ = [
     "TOPIC_OF_TYPE",
@@ -96,6 +94,7 @@ class _Route:
     topic: SourceTopic
     key_field: str
     validators: Mapping[str, _Validate]
+    fast: Callable[[bytes], Event]  # msgspec: the topic's Structs, tagged by ``type``
 
 
 def _build_routes() -> dict[str, _Route]:
@@ -107,7 +106,9 @@ def _build_routes() -> dict[str, _Route]:
             if model is None or topic.key_field not in model.model_fields:
                 raise RuntimeError(f"schemas.events has no model {type_name!r} keyed by {topic.key_field!r}")
             validators[type_name] = model.__pydantic_validator__.validate_python
-        routes[topic.name] = _Route(topic, topic.key_field, validators)
+        structs = tuple(WIRE_BY_TYPE[type_name] for type_name in topic.types)
+        fast = msgspec.json.Decoder(Union[structs]).decode  # noqa: UP007
+        routes[topic.name] = _Route(topic, topic.key_field, validators, fast)
     return routes
 
 
@@ -144,6 +145,39 @@ def decode(topic: str, key: bytes | None, value: bytes | None) -> Event | Reject
     route = _ROUTES.get(topic)
     if route is None:
         raise ValueError(f"{topic!r} is not a source topic")
+    return _decode_fast(route, key, value) or _decode_slowly(route, key, value)
+
+
+def _decode_fast(route: _Route, key: bytes | None, value: bytes | None) -> Event | None:
+    """msgspec (schemas/wire.py), for a record it fully accepts; None sends it to pydantic.
+
+    Non-UTF-8 bytes in a field msgspec skips would pass it unchecked, hence the UTF-8 test;
+    ``\\u`` escapes (NUL, lone surrogates) are left to the slow path's precise rules.
+    """
+    if value is None or len(value) > MAX_VALUE_BYTES or b"\\u" in value:
+        return None
+    if not (value.isascii() or _is_utf8(value)):
+        return None
+    try:
+        event = route.fast(value)
+    except _FAST_REFUSALS:
+        return None
+    return event if key == getattr(event, route.key_field).encode() else None
+
+
+_FAST_REFUSALS: Final = (msgspec.MsgspecError, ValueError, TypeError, RecursionError)
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_slowly(route: _Route, key: bytes | None, value: bytes | None) -> Event | Rejection:
+    """The pydantic path: the contract's judge, and the one that words every rejection."""
     if value is None or len(value) > MAX_VALUE_BYTES:
         return _unreadable(value)
     try:
@@ -153,7 +187,6 @@ def decode(topic: str, key: bytes | None, value: bytes | None) -> Event | Reject
     if obj.__class__ is not dict:
         return Rejection(Reason.NOT_OBJECT, f"value is a JSON {_json_kind(obj)}, not an object")
 
-    # The happy path, with _validated inlined: every event pays for each step here.
     version = obj.get("schema_version")
     type_name = obj.get("type")
     if version.__class__ is not int or version != SCHEMA_VERSION or type_name.__class__ is not str:
@@ -162,13 +195,13 @@ def decode(topic: str, key: bytes | None, value: bytes | None) -> Event | Reject
     if validate is None:
         return _unknown_type(route, type_name)
     try:
-        event: Event = validate(obj)
+        model = validate(obj)
     except ValidationError as exc:
         return _invalid(route, key, obj, exc)
-    entity_id: str = getattr(event, route.key_field)
+    entity_id: str = getattr(model, route.key_field)
     if key != entity_id.encode():
         return _key_mismatch(route, key, entity_id)
-    return event
+    return from_validated(model)
 
 
 def _validated(
@@ -176,13 +209,13 @@ def _validated(
 ) -> Event | Rejection:
     """Run the model's compiled validator, then the key check (after the field checks)."""
     try:
-        event: Event = validate(obj)
+        model = validate(obj)
     except ValidationError as exc:
         return _invalid(route, key, obj, exc)
-    entity_id: str = getattr(event, route.key_field)
+    entity_id: str = getattr(model, route.key_field)
     if key != entity_id.encode():
         return _key_mismatch(route, key, entity_id)
-    return event
+    return from_validated(model)
 
 
 # --- the failure paths: slower, precise --------------------------------------------

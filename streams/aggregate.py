@@ -57,6 +57,8 @@ class Effects:
     pending: list[Pending] = field(default_factory=list)
     # (area, dimension, value) of every dimension value the batch carries
     dimension_values: set[tuple[str, str, str]] = field(default_factory=set)
+    # (name, dims) pairs already recorded in dimension_values: most events repeat one
+    _seen: set[tuple[str, Dims]] = field(default_factory=set)
 
     def add(self, metric: str, at: datetime, dims: Dims, value: float = 1.0) -> None:
         self.sums[(metric, minute_of(at), dims)] += value
@@ -64,6 +66,14 @@ class Effects:
 
     def observe(self, metric: str, at: datetime, dims: Dims, value: float, count: float = 1.0) -> None:
         self.sketches[(metric, minute_of(at), dims, bin_of(value))] += count
+        self.seen(metric, dims)
+
+    def observe_bins(self, metric: str, at: datetime, dims: Dims, bins: dict[int, float]) -> None:
+        """Add sketch bins counted elsewhere (see streams/vc/effects.py) in one go."""
+        minute = minute_of(at)
+        sketches = self.sketches
+        for bin_, count in bins.items():
+            sketches[(metric, minute, dims, bin_)] += count
         self.seen(metric, dims)
 
     def present(self, endpoint_id: str, at: datetime, district: str, site_level: str) -> None:
@@ -107,6 +117,9 @@ class Effects:
 
         `unknown` is not recorded: it is listed only while something is held under it.
         """
+        if (name, dims) in self._seen:
+            return
+        self._seen.add((name, dims))
         area = name.split(".", 1)[0]
         for dim, value in zip(DIMENSION_NAMES, dims, strict=True):
             if value and value != UNKNOWN:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from schemas import events as ev
+from schemas import wire as ev
 from streams.aggregate import Effects, Pending
 from streams.eoffice import effects as eoffice
 from streams.portal.effects import AppDims, PortalEffects, move_held
@@ -21,9 +21,10 @@ def batch_effects(
 ) -> Effects:
     """The effects of `events`, with earlier-held portal contributions moved where now known."""
     portal = PortalEffects(known_applications)
+    telemetry = vc.Telemetry()
     handlers: dict[type[Any], Callable[[Any, Effects], None]] = {
-        ev.VcHeartbeat: vc.heartbeat,
-        ev.VcStatus: vc.status,
+        ev.VcHeartbeat: telemetry.heartbeat,
+        ev.VcStatus: telemetry.status,
         ev.VcMeetingStarted: vc.meeting_started,
         ev.VcMeetingEnded: vc.meeting_ended,
         ev.DocumentReceived: eoffice.received,
@@ -36,5 +37,6 @@ def batch_effects(
     fx = Effects()
     for e in events:
         handlers[type(e)](e, fx)
+    telemetry.flush(fx)
     move_held(held, submitted_now or {}, fx)
     return fx

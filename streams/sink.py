@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ioc.db.pool import Conn
-from schemas.events import Event
+from schemas.wire import Event
 from streams import kpi_store
 from streams.effects import batch_effects
 from streams.ingest.batch import BatchResult, PartitionState
@@ -33,13 +33,13 @@ async def load_partition(
         state.next_offset = row["next_offset"]
         state.newest_event_at = row["newest_event_at"]
     rows = await conn.fetch(
-        "SELECT fingerprint, accepted_hour FROM accepted_events"
+        "SELECT unnest(fingerprints), accepted_hour FROM accepted_fingerprints"
         " WHERE topic = $1 AND partition = $2 AND accepted_hour >= $3",
         topic,
         partition,
         since_hour,
     )
-    state.seen.load((r["fingerprint"], r["accepted_hour"]) for r in rows)
+    state.seen.load((r[0], r[1]) for r in rows)
     return state
 
 
@@ -54,8 +54,8 @@ async def store_batch(
 ) -> None:
     """Write one batch's effects and positions atomically."""
     async with conn.transaction():
-        if result.accepted:
-            await _store_effects(conn, [a.event for a in result.accepted])
+        if result.events:
+            await _store_effects(conn, result.events)
         if result.outcomes:
             keys = list(result.outcomes)
             await conn.execute(
@@ -68,16 +68,16 @@ async def store_batch(
                 [k[1] for k in keys],
                 [result.outcomes[k] for k in keys],
             )
-        if result.accepted:
-            await conn.execute(
-                """INSERT INTO accepted_events (topic, partition, fingerprint, accepted_hour)
-                   SELECT t, p, f, $4 FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(t, p, f)
-                   ON CONFLICT DO NOTHING""",
-                [a.topic for a in result.accepted],
-                [a.partition for a in result.accepted],
-                [a.fingerprint for a in result.accepted],
-                hour,
-            )
+        for (topic, partition), fps in result.fingerprints.items():
+            if fps:
+                await conn.execute(
+                    "INSERT INTO accepted_fingerprints (topic, partition, accepted_hour, fingerprints)"
+                    " VALUES ($1, $2, $3, $4::bigint[])",
+                    topic,
+                    partition,
+                    hour,
+                    fps,
+                )
         touched = [states[tp] for tp in result.touched]
         await conn.execute(
             """INSERT INTO ingest_offsets

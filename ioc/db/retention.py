@@ -21,8 +21,8 @@ async def purge(
 ) -> dict[str, int]:
     """Delete expired rows; returns rows deleted per table."""
     steps = {
-        "accepted_events": (
-            "DELETE FROM accepted_events WHERE accepted_hour < $1",
+        "accepted_fingerprints": (
+            "DELETE FROM accepted_fingerprints WHERE accepted_hour < $1",
             int(now.timestamp()) // 3600 - dedupe_hours,
         ),
         "kpi_minute": ("DELETE FROM kpi_minute WHERE bucket < $1", now - minute_retention),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ioc.kpi import blocks as b
-from schemas.events import DocumentProcessed, DocumentReceived
+from schemas.wire import DocumentProcessed, DocumentReceived
 from streams.aggregate import Effects, hours
 
 

@@ -18,7 +18,7 @@ from typing import Protocol
 import orjson
 
 from schemas.decode import Reason, Rejection, decode, judge_time
-from schemas.events import Event
+from schemas.wire import Event, field_names
 from streams.ingest.dedupe import DedupeMemory, fingerprint
 
 
@@ -49,20 +49,13 @@ class PartitionState:
     seen: DedupeMemory = field(default_factory=DedupeMemory)
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    topic: str
-    partition: int
-    offset: int
-    fingerprint: int
-    event: Event
-
-
 @dataclass(slots=True)
 class BatchResult:
     """Everything a batch changes, to be stored atomically."""
 
-    accepted: list[Accepted] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # accepted, in the order consumed
+    # fingerprints of the accepted events, per partition (their duplicate memory's new entries)
+    fingerprints: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     deadletters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
     # (topic, outcome) -> records; outcome is "accepted", "duplicate" or a rejection reason
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -101,36 +94,46 @@ def admit(
     """Judge each record in order; updates `states` (offsets, newest time, duplicate memory).
 
     This runs for every event, so the common case (valid, new, on time) is kept to a few
-    comparisons: the time limits are precomputed, and `judge_time` is called only to word
-    a rejection.
+    comparisons: the time limits are precomputed, per-partition lookups happen when the
+    partition changes (a fetched batch comes partition by partition), and `judge_time` is
+    called only to word a rejection.
     """
     result = BatchResult()
     hour = int(now.timestamp()) // 3600
     future_limit = now + future_tolerance
-    accepted = result.accepted
-    counts: Counter[tuple[str, str]] = Counter()
-    state: PartitionState | None = None
+    events = result.events
     tp: tuple[str, int] | None = None
+    state = PartitionState("", -1)
+    seen = state.seen
+    fingerprints: list[int] = []
     late_limit: datetime | None = None
+    accepted = duplicates = 0
     for rec in records:
-        if tp != (rec.topic, rec.partition):
+        if tp is None or rec.partition != tp[1] or rec.topic != tp[0]:
+            if tp is not None:
+                _tally(result.outcomes, tp[0], accepted, duplicates)
+            accepted = duplicates = 0
             tp = (rec.topic, rec.partition)
             state = states[tp]
+            seen = state.seen
             result.touched.add(tp)
+            fingerprints = result.fingerprints.setdefault(tp, [])
             late_limit = _late_limit(state.newest_event_at, grace)
-        assert state is not None  # noqa: S101 - set on the first record, for the type checker
         state.next_offset = rec.offset + 1
-        decoded = decode(rec.topic, rec.key, rec.value)
-        if not isinstance(decoded, Rejection) and _maybe_unstorable(rec.value):
-            decoded = _unstorable(decoded) or decoded
+        decoded = decode(tp[0], rec.key, raw := rec.value)
         if isinstance(decoded, Rejection):
             _reject(result, rec, decoded, now)
             continue
-        fp = fingerprint(decoded.event_id)
-        if fp in state.seen:
-            counts[(rec.topic, "duplicate")] += 1
+        event = decoded
+        unstorable = _unstorable(event) if _maybe_unstorable(raw) else None
+        if unstorable is not None:
+            _reject(result, rec, unstorable, now)
             continue
-        at = decoded.occurred_at
+        fp = fingerprint(event.event_id)
+        if fp in seen:
+            duplicates += 1
+            continue
+        at = event.occurred_at
         if at > future_limit or (late_limit is not None and at < late_limit):
             verdict = judge_time(
                 at,
@@ -142,14 +145,23 @@ def admit(
             if verdict is not None:
                 _reject(result, rec, verdict, now)
                 continue
-        state.seen.add(fp, hour=hour)
+        seen.add(fp, hour=hour)
+        fingerprints.append(fp)
         if state.newest_event_at is None or at > state.newest_event_at:
             state.newest_event_at = at
             late_limit = _late_limit(at, grace)
-        accepted.append(Accepted(rec.topic, rec.partition, rec.offset, fp, decoded))
-        counts[(rec.topic, "accepted")] += 1
-    result.outcomes.update(counts)
+        events.append(event)
+        accepted += 1
+    if tp is not None:
+        _tally(result.outcomes, tp[0], accepted, duplicates)
     return result
+
+
+def _tally(outcomes: Counter[tuple[str, str]], topic: str, accepted: int, duplicates: int) -> None:
+    if accepted:
+        outcomes[(topic, "accepted")] += accepted
+    if duplicates:
+        outcomes[(topic, "duplicate")] += duplicates
 
 
 def _maybe_unstorable(raw: bytes | None) -> bool:
@@ -163,7 +175,7 @@ def _unstorable(event: Event) -> Rejection | None:
     character in a string, and an instant whose UTC form falls outside the years 1-9999.
     Stored, they would fail their batch's transaction on every retry and stall the partition.
     """
-    for name in type(event).model_fields:
+    for name in field_names(type(event)):
         value = getattr(event, name)
         if isinstance(value, datetime):
             try:

@@ -14,14 +14,14 @@ from datetime import datetime
 
 from ioc.kpi import blocks as b
 from ioc.kpi.sketch import bin_of
-from schemas.events import (
+from schemas.kpis import UNKNOWN
+from schemas.wire import (
     ApplicationPaid,
     ApplicationRated,
     ApplicationResolved,
     ApplicationSubmitted,
     Event,
 )
-from schemas.kpis import UNKNOWN
 from streams.aggregate import Dims, Effects, Pending, hours, minute_of
 
 AppDims = tuple[str, str, str]

@@ -37,7 +37,7 @@ CTX = KpiContext(REGISTRY)
 CONFIG = oracle.OracleConfig(registry=REGISTRY)
 NOW = datetime(2026, 3, 3, 3, 17, 42, tzinfo=UTC)  # 10:17:42 in the province, a Tuesday
 TABLES = (
-    "ingest_offsets, ingest_minute, accepted_events, kpi_minute, kpi_hour, kpi_sketch_minute,"
+    "ingest_offsets, ingest_minute, accepted_fingerprints, kpi_minute, kpi_hour, kpi_sketch_minute,"
     " kpi_sketch_hour, vc_presence, vc_endpoints, vc_meetings, eoffice_documents,"
     " portal_applications, portal_pending, dimension_values, kpi_state_minute"
 )

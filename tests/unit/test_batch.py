@@ -44,7 +44,7 @@ def run(recs: list[Rec], states: dict[tuple[str, int], PartitionState] | None = 
 def test_valid_events_are_accepted_and_offsets_advance() -> None:
     hb = [valid_event("vc.heartbeat") for _ in range(3)]
     result, states = run(records(*hb))
-    assert [a.event.event_id for a in result.accepted] == [e["event_id"] for e in hb]
+    assert [e.event_id for e in result.events] == [e["event_id"] for e in hb]
     assert result.outcomes == {("ioc.vc.telemetry", "accepted"): 3}
     assert states[("ioc.vc.telemetry", 0)].next_offset == 3
     assert states[("ioc.vc.telemetry", 0)].newest_event_at == BASE_TIME
@@ -53,16 +53,16 @@ def test_valid_events_are_accepted_and_offsets_advance() -> None:
 def test_duplicate_changes_nothing_even_across_batches() -> None:
     ev = valid_event("vc.heartbeat")
     first, states = run(records(ev, ev))
-    assert len(first.accepted) == 1
+    assert len(first.events) == 1
     assert first.outcomes[("ioc.vc.telemetry", "duplicate")] == 1
     again, _ = run(records(ev), states)
-    assert again.accepted == [] and again.outcomes[("ioc.vc.telemetry", "duplicate")] == 1
+    assert again.events == [] and again.outcomes[("ioc.vc.telemetry", "duplicate")] == 1
 
 
 def test_bad_record_is_dead_lettered_with_everything_needed_to_replay() -> None:
     bad = b'{"not": "an event"'
     result, _ = run(records(bad))
-    assert result.accepted == []
+    assert result.events == []
     ((key, value),) = result.deadletters
     dl = orjson.loads(value)
     assert dl["topic"] == "ioc.vc.telemetry" and dl["partition"] == 0 and dl["offset"] == 0
@@ -78,7 +78,7 @@ def test_late_is_judged_against_the_partitions_newest_event() -> None:
     edge = valid_event("vc.heartbeat", occurred_at=BASE_TIME - GRACE)
     result, _ = run(records(new, old, edge))
     assert result.outcomes[("ioc.vc.telemetry", "late")] == 1
-    assert [a.event.event_id for a in result.accepted] == [new["event_id"], edge["event_id"]]
+    assert [e.event_id for e in result.events] == [new["event_id"], edge["event_id"]]
     assert orjson.loads(result.deadletters[0][1])["reason"] == "late"
 
 
@@ -101,7 +101,7 @@ def test_a_rejected_duplicate_is_still_judged_fresh_later() -> None:
         grace=GRACE,
         future_tolerance=timedelta(minutes=5),
     )
-    assert len(later.accepted) == 1
+    assert len(later.events) == 1
 
 
 def test_an_event_near_year_one_is_judged_without_overflow() -> None:
