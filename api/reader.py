@@ -1,13 +1,20 @@
 """KPI answers for the API, each computed at most once a second however many clients ask.
 
 A request for an answer younger than `ttl` gets the cached one; concurrent requests for the
-same answer share one database query (single flight). Answers carry the `as_of` they were
-computed for, so a client always knows how fresh it is.
+same answer share one database query (single flight). An answer that has just expired (younger
+than twice `ttl`) is still returned at once while one background task recomputes it
+(stale-while-revalidate): when every request that found it expired waited for the query, the
+API's tail latency followed the database and whatever else the process did that second; now
+only the one refresher pays it. Answers are thus at most one refresh interval older than
+before, and carry the `as_of` they were computed for, so a client always knows how fresh
+they are. A failed computation is never cached: a failed refresh is logged and the previous
+answer stays until it is too old to serve, after which requests wait for a computation again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
@@ -20,29 +27,83 @@ from ioc.kpi.query import TOTAL, KpiContext, kpi_values
 from ioc.kpi.series import Series, series
 from schemas.kpis import BY_NAME, Dimension
 
+log = logging.getLogger("ioc.api.reader")
+
 
 class TtlCache:
-    """Single-flight cache of coroutine results, each kept `ttl` seconds."""
+    """Single-flight, stale-while-revalidate cache of coroutine results, fresh for `ttl` seconds."""
 
-    def __init__(self, ttl: float, max_entries: int = 2048) -> None:
+    def __init__(
+        self, ttl: float, max_entries: int = 2048, timer: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: dict[Hashable, tuple[float, asyncio.Future[Any]]] = {}
+        self.timer = timer  # monotonic seconds; a stand-in in tests
+        # key -> (monotonic time its computation started, the good answer)
+        self._answers: dict[Hashable, tuple[float, Any]] = {}
+        # key -> the one computation under way; also keeps background tasks referenced
+        self._flights: dict[Hashable, asyncio.Task[Any]] = {}
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
-        now = time.monotonic()
-        hit = self._entries.get(key)
-        if hit is not None and (now - hit[0] < self.ttl or not hit[1].done()):
-            return await asyncio.shield(hit[1])
-        if len(self._entries) >= self.max_entries:
-            self._entries = {k: v for k, v in self._entries.items() if now - v[0] < self.ttl}
-        fut: asyncio.Future[Any] = asyncio.ensure_future(compute())
-        self._entries[key] = (now, fut)
+        """The answer for `key`: cached if fresh, cached and refreshed behind if just expired,
+        else computed (or the computation under way joined) and waited for."""
+        hit = self._answers.get(key)
+        if hit is not None:
+            age = self.timer() - hit[0]
+            if age < self.ttl:
+                return hit[1]
+            if age < 2 * self.ttl:  # serve it, at most one interval stale, and refresh behind
+                if key not in self._flights:
+                    self._start(key, compute, background=True)
+                return hit[1]
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = self._start(key, compute, background=False)
+        return await asyncio.shield(flight)  # a cancelled request leaves the computation running
+
+    async def settle(self) -> None:
+        """Wait until no computation is under way (their failures are their waiters' or logged)."""
+        while self._flights:
+            await asyncio.gather(*self._flights.values(), return_exceptions=True)
+
+    def _start(
+        self, key: Hashable, compute: Callable[[], Awaitable[Any]], *, background: bool
+    ) -> asyncio.Task[Any]:
+        task = asyncio.create_task(self._run(key, compute, background=background))
+        task.add_done_callback(_retrieve)
+        self._flights[key] = task
+        return task
+
+    async def _run(self, key: Hashable, compute: Callable[[], Awaitable[Any]], *, background: bool) -> Any:
+        started = self.timer()
         try:
-            return await asyncio.shield(fut)
-        except BaseException:
-            self._entries.pop(key, None)
+            value = await compute()
+        except Exception:
+            if background:  # a refresh behind served answers: say so; the previous answer stays
+                log.exception(
+                    "refreshing a cached answer failed; the previous one stays", extra={"key": repr(key)}
+                )
             raise
+        finally:
+            if self._flights.get(key) is asyncio.current_task():
+                del self._flights[key]
+        if key not in self._answers and len(self._answers) >= self.max_entries:
+            self._evict(self.timer())
+        self._answers[key] = (started, value)
+        return value
+
+    def _evict(self, now: float) -> None:
+        """Make room: drop answers too old to serve, then, if still full, every expired one."""
+        for limit in (2 * self.ttl, self.ttl):
+            self._answers = {k: v for k, v in self._answers.items() if now - v[0] < limit}
+            if len(self._answers) < self.max_entries:
+                return
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a computation's failure as seen: its waiters got it, or `_run` logged it."""
+    if not task.cancelled():
+        task.exception()
 
 
 class KpiReader:

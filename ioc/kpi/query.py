@@ -8,6 +8,7 @@ Every function returns values per dimension value; without a breakdown the key i
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -116,18 +117,52 @@ def column_of(by: Dimension | None) -> str:
     return by.value  # a fixed enum of column names, never user text
 
 
+@dataclass
+class _ReadRecorder(b.Blocks):
+    """Blocks that answer every read as if there were data, and remember what was read."""
+
+    sums_read: set[str] = field(default_factory=set)
+    sketches_read: set[str] = field(default_factory=set)
+
+    def sum(self, name: str) -> float:
+        self.sums_read.add(name)
+        return 1.0
+
+    def percentile(self, name: str, p: float) -> float | None:
+        self.sketches_read.add(name)
+        return 1.0
+
+
+@functools.cache
+def formula_blocks(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The sum and sketch blocks the formula of windowed KPI `name` reads, in catalogue order.
+
+    Found once by running the formula on a recorder, so that a read fetches only these: a
+    heartbeat count no longer pulls its area's 24-hour RTT sketch into Python. This holds as
+    long as formulas read blocks only through `Blocks.sum` and `Blocks.percentile` (the
+    recorder answers as if there were data, so a `whole > 0` guard takes its data branch).
+    """
+    recorder = _ReadRecorder()
+    b.WINDOW_FORMULAS[name](recorder)
+    return (
+        tuple(m for m in b.SUM_BLOCKS if m in recorder.sums_read),
+        tuple(m for m in b.SKETCH_BLOCKS if m in recorder.sketches_read),
+    )
+
+
 async def _window_blocks(
     conn: Conn, names: Sequence[str], start: datetime, end: datetime, by: Dimension | None
 ) -> dict[tuple[str, str], b.Blocks]:
-    """Blocks summed over [start, end) per (area, dimension value)."""
-    areas = {b.area_of(n) for n in names}
-    sums = [m for m in b.SUM_BLOCKS if b.area_of(m) in areas]
-    sketches = [m for m in b.SKETCH_BLOCKS if b.area_of(m) in areas]
+    """Blocks summed over [start, end) per (area, dimension value): only those `names` read."""
+    wanted = [formula_blocks(n) for n in names]
+    sums = [m for m in b.SUM_BLOCKS if any(m in s for s, _ in wanted)]
+    sketches = [m for m in b.SKETCH_BLOCKS if any(m in k for _, k in wanted)]
     h1, h2 = split_by_hours(start, end)
     col = column_of(by)
     out: defaultdict[tuple[str, str], b.Blocks] = defaultdict(b.Blocks)
-    for r in await conn.fetch(_SUMS.format(col=col), sums, start, h1, h2, end):
-        out[(b.area_of(r["metric"]), r["d"])].sums[r["metric"]] = r["v"]
+    if sums:
+        for r in await conn.fetch(_SUMS.format(col=col), sums, start, h1, h2, end):
+            out[(b.area_of(r["metric"]), r["d"])].sums[r["metric"]] = r["v"]
     if sketches:
         for r in await conn.fetch(_SKETCHES.format(col=col), sketches, start, h1, h2, end):
             blk = out[(b.area_of(r["metric"]), r["d"])]

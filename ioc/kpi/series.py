@@ -14,7 +14,15 @@ from datetime import datetime, timedelta
 
 from ioc.db.pool import Queryable as Conn
 from ioc.kpi import blocks as b
-from ioc.kpi.query import TOTAL, KpiContext, breakdown_keys, column_of, endpoint_counts, is_additive
+from ioc.kpi.query import (
+    TOTAL,
+    KpiContext,
+    breakdown_keys,
+    column_of,
+    endpoint_counts,
+    formula_blocks,
+    is_additive,
+)
 from ioc.kpi.windows import step_size, step_starts
 from schemas.kpis import BY_NAME, STEPS, Dimension, Kind
 
@@ -36,28 +44,29 @@ def _step_arg(step: str, ctx: KpiContext) -> object:
 async def _window_series_blocks(
     conn: Conn, name: str, start: datetime, end: datetime, step: str, by: Dimension | None, ctx: KpiContext
 ) -> dict[tuple[datetime, str], b.Blocks]:
-    area = b.area_of(name)
-    sums = [m for m in b.SUM_BLOCKS if b.area_of(m) == area]
-    sketches = [m for m in b.SKETCH_BLOCKS if b.area_of(m) == area]
+    """Per (step start, dimension value), the blocks `name`'s formula reads and nothing else."""
+    sums, sketches = formula_blocks(name)
     hourly = STEPS[step] >= 60
     suffix = "hour" if hourly else "minute"
     col = column_of(by)
     t = _bucket_expr(step, "bucket", 4)
     out: defaultdict[tuple[datetime, str], b.Blocks] = defaultdict(b.Blocks)
-    sql = (
-        f"SELECT {t} AS t, metric, {col} AS d, sum(value) AS v FROM kpi_{suffix}"
-        " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"
-        " GROUP BY t, metric, d HAVING sum(value) <> 0"
-    )
-    for r in await conn.fetch(sql, sums, start, end, _step_arg(step, ctx)):
-        out[(r["t"], r["d"])].sums[r["metric"]] = r["v"]
-    sql = (
-        f"SELECT {t} AS t, metric, {col} AS d, bin, sum(count) AS c FROM kpi_sketch_{suffix}"
-        " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"
-        " GROUP BY t, metric, d, bin HAVING sum(count) <> 0"
-    )
-    for r in await conn.fetch(sql, sketches, start, end, _step_arg(step, ctx)):
-        out[(r["t"], r["d"])].sketches.setdefault(r["metric"], []).append((r["bin"], r["c"]))
+    if sums:
+        sql = (
+            f"SELECT {t} AS t, metric, {col} AS d, sum(value) AS v FROM kpi_{suffix}"
+            " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"
+            " GROUP BY t, metric, d HAVING sum(value) <> 0"
+        )
+        for r in await conn.fetch(sql, list(sums), start, end, _step_arg(step, ctx)):
+            out[(r["t"], r["d"])].sums[r["metric"]] = r["v"]
+    if sketches:
+        sql = (
+            f"SELECT {t} AS t, metric, {col} AS d, bin, sum(count) AS c FROM kpi_sketch_{suffix}"
+            " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"
+            " GROUP BY t, metric, d, bin HAVING sum(count) <> 0"
+        )
+        for r in await conn.fetch(sql, list(sketches), start, end, _step_arg(step, ctx)):
+            out[(r["t"], r["d"])].sketches.setdefault(r["metric"], []).append((r["bin"], r["c"]))
     return out
 
 
