@@ -210,6 +210,10 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "API tokens are configured and none, or an unknown one, was sent",
     },
     403: {"model": ErrorBody, "description": "The token's scope does not cover this"},
+    # RequestLimits (below) answers these on every route, before any handler runs.
+    413: {"model": ErrorBody, "description": "The declared request body is over IOC_API_MAX_BODY_BYTES"},
+    414: {"model": ErrorBody, "description": "The query string is over IOC_API_MAX_QUERY_BYTES"},
+    431: {"model": ErrorBody, "description": "The request headers are over 16 KiB"},
 }
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from IOC_API_TOKENS (when configured)")

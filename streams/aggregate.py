@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ioc.kpi.sketch import bin_of
@@ -27,7 +27,9 @@ def minute_of(at: datetime) -> datetime:
 
 
 def hour_of(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
+    """The UTC hour of `at`: hourly rows align with UTC hours whatever offset a source sends
+    (+05:30 would otherwise start its hours at half past)."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass(slots=True)
@@ -76,14 +78,15 @@ class Effects:
             sketches[(metric, minute, dims, bin_)] += count
         self.seen(metric, dims)
 
-    def present(self, endpoint_id: str, at: datetime, district: str, site_level: str) -> None:
-        key = (endpoint_id, hour_of(at))
-        bit = 1 << at.minute
-        row = self.presence.get(key)
+    def present_bits(
+        self, endpoint_id: str, hour: datetime, district: str, site_level: str, bits: int
+    ) -> None:
+        """Mark the minutes in `bits` (bit n: minute n of `hour`) as present."""
+        row = self.presence.get((endpoint_id, hour))
         if row is None:
-            self.presence[key] = [district, site_level, bit]
+            self.presence[(endpoint_id, hour)] = [district, site_level, bits]
         else:
-            row[0], row[1], row[2] = district, site_level, row[2] | bit
+            row[0], row[1], row[2] = district, site_level, row[2] | bits
 
     def hold(self, pending: Pending) -> None:
         """Count under the held dimensions now and remember it, to move it later."""

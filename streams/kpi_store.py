@@ -66,8 +66,12 @@ DO UPDATE SET count = t.count + EXCLUDED.count
 
 def _by_hour(rows: dict[Any, float]) -> dict[Any, float]:
     out: defaultdict[Any, float] = defaultdict(float)
+    hours: dict[datetime, datetime] = {}  # many rows share a minute: truncate each minute once
     for key, value in rows.items():
-        out[(key[0], hour_of(key[1]), *key[2:])] += value
+        hour = hours.get(key[1])
+        if hour is None:
+            hour = hours[key[1]] = hour_of(key[1])
+        out[(key[0], hour, *key[2:])] += value
     return out
 
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Final, Protocol
 
 import orjson
 
@@ -100,13 +100,16 @@ def admit(
     """
     result = BatchResult()
     hour = int(now.timestamp()) // 3600
-    future_limit = now + future_tolerance
-    events = result.events
+    # The time rules are prefiltered on float unix times (cheap to compare, unlike aware
+    # datetimes), widened by a millisecond so that rounding can only send an event to the
+    # exact rule (judge_time), never past it.
+    future_ts = (now + future_tolerance).timestamp() - _FLOAT_MARGIN_S
+    grace_s = grace.total_seconds()
     tp: tuple[str, int] | None = None
     state = PartitionState("", -1)
-    seen = state.seen
+    seen: set[int] = set()
     fingerprints: list[int] = []
-    late_limit: datetime | None = None
+    newest_ts = late_ts = _NEVER
     accepted = duplicates = 0
     for rec in records:
         if tp is None or rec.partition != tp[1] or rec.topic != tp[0]:
@@ -115,18 +118,23 @@ def admit(
             accepted = duplicates = 0
             tp = (rec.topic, rec.partition)
             state = states[tp]
-            seen = state.seen
+            seen = state.seen.ids
             result.touched.add(tp)
             fingerprints = result.fingerprints.setdefault(tp, [])
-            late_limit = _late_limit(state.newest_event_at, grace)
+            newest_ts = state.newest_event_at.timestamp() if state.newest_event_at is not None else _NEVER
+            late_ts = newest_ts - grace_s + _FLOAT_MARGIN_S
         state.next_offset = rec.offset + 1
         decoded = decode(tp[0], rec.key, raw := rec.value)
         if isinstance(decoded, Rejection):
             _reject(result, rec, decoded, now)
             continue
         event = decoded
-        unstorable = _unstorable(event) if _maybe_unstorable(raw) else None
-        if unstorable is not None:
+        # Escapes can spell a NUL, and those years can overflow in UTC: checked only then.
+        if (
+            raw
+            and (b"\\u" in raw or b"0001-" in raw or b"9999-" in raw)
+            and (unstorable := _unstorable(event))
+        ):
             _reject(result, rec, unstorable, now)
             continue
         fp = fingerprint(event.event_id)
@@ -134,27 +142,33 @@ def admit(
             duplicates += 1
             continue
         at = event.occurred_at
-        if at > future_limit or (late_limit is not None and at < late_limit):
-            verdict = judge_time(
+        t = at.timestamp()
+        if (t > future_ts or t < late_ts) and (
+            verdict := judge_time(
                 at,
                 now=now,
                 newest_on_partition=state.newest_event_at,
                 grace=grace,
                 future_tolerance=future_tolerance,
             )
-            if verdict is not None:
-                _reject(result, rec, verdict, now)
-                continue
-        seen.add(fp, hour=hour)
+        ):
+            _reject(result, rec, verdict, now)
+            continue
+        state.seen.add(fp, hour=hour)
         fingerprints.append(fp)
-        if state.newest_event_at is None or at > state.newest_event_at:
+        if t > newest_ts:
             state.newest_event_at = at
-            late_limit = _late_limit(at, grace)
-        events.append(event)
+            newest_ts = t
+            late_ts = t - grace_s + _FLOAT_MARGIN_S
+        result.events.append(event)
         accepted += 1
     if tp is not None:
         _tally(result.outcomes, tp[0], accepted, duplicates)
     return result
+
+
+_FLOAT_MARGIN_S: Final = 0.001
+_NEVER: Final = float("-inf")
 
 
 def _tally(outcomes: Counter[tuple[str, str]], topic: str, accepted: int, duplicates: int) -> None:
@@ -162,12 +176,6 @@ def _tally(outcomes: Counter[tuple[str, str]], topic: str, accepted: int, duplic
         outcomes[(topic, "accepted")] += accepted
     if duplicates:
         outcomes[(topic, "duplicate")] += duplicates
-
-
-def _maybe_unstorable(raw: bytes | None) -> bool:
-    """Cheap filter for `_unstorable`: JSON spells a NUL only as an escape, and a year 1 or 9999
-    either plainly or with escapes."""
-    return raw is not None and (b"\\u" in raw or b"0001-" in raw or b"9999-" in raw)
 
 
 def _unstorable(event: Event) -> Rejection | None:
@@ -189,16 +197,6 @@ def _unstorable(event: Event) -> Rejection | None:
         ):
             return Rejection(Reason.OUT_OF_RANGE, f"{name}: contains a NUL character (U+0000)")
     return None
-
-
-def _late_limit(newest: datetime | None, grace: timedelta) -> datetime | None:
-    """Events older than this are late; None when nothing can be (no newest, or near year 1)."""
-    if newest is None:
-        return None
-    try:
-        return newest - grace
-    except OverflowError:
-        return None
 
 
 def _reject(result: BatchResult, rec: RawRecord, rejection: Rejection, now: datetime) -> None:

@@ -42,6 +42,11 @@ class DedupeMemory:
     def __contains__(self, fp: int) -> bool:
         return fp in self._all
 
+    @property
+    def ids(self) -> set[int]:
+        """The fingerprints held, for lookups in a hot loop (read only: use `add`)."""
+        return self._all
+
     def add(self, fp: int, *, hour: int) -> None:
         """Remember `fp`, accepted during epoch hour `hour` (unix seconds // 3600)."""
         if hour != self._hour:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -51,7 +51,7 @@ def _assert_same(fast: Event, slow: Event) -> None:
     for name in names:
         value = getattr(fast, name)
         if isinstance(value, datetime):
-            assert value.utcoffset() == getattr(slow, name).utcoffset(), name
+            assert value.tzinfo is UTC and getattr(slow, name).tzinfo is UTC, name
         else:
             assert type(value) is type(getattr(slow, name)), name
 
@@ -201,7 +201,7 @@ def test_a_timestamp_the_fast_path_parses_is_one_the_contract_accepts_as_the_sam
             continue
         accepted += 1
         slow = _PYDANTIC_TIMESTAMP.validate_python(text)  # raises if the contract refuses it
-        assert fast == slow and fast.utcoffset() == slow.utcoffset() and fast.microsecond == slow.microsecond
+        assert fast == slow and fast.microsecond == slow.microsecond and fast.tzinfo is UTC
     assert accepted > 500
     for common in (
         "2026-11-25T10:00:00Z",
