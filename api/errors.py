@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -57,7 +57,11 @@ def install(app: FastAPI) -> None:
 def time_range(start: datetime | None, end: datetime | None, *, now: datetime) -> tuple[datetime, datetime]:
     """The `from`/`to` rule of every ranged route: `to` defaults to now, `from` to 24 h before it."""
     end = end or now
-    start = start or end - timedelta(hours=24)
+    if start is None:
+        try:
+            start = end - timedelta(hours=24)
+        except OverflowError:  # `to` within a day of year 1: the range starts at the beginning
+            start = datetime.min.replace(tzinfo=UTC)
     if start.tzinfo is None or end.tzinfo is None:
         raise ApiError(400, "naive_time", "`from` and `to` need a UTC offset or Z (RFC 3339)")
     if start > end:

@@ -153,9 +153,11 @@ SET started_at = EXCLUDED.started_at, organiser = EXCLUDED.organiser, title = EX
 WHERE t.started_at IS NULL OR t.started_at <= EXCLUDED.started_at
 """
 
+# One statement for the batch's endpoints (every endpoint is in most batches: a row each
+# through executemany cost a round of statement execution per endpoint).
 _ENDPOINT_SQL = """
 INSERT INTO vc_endpoints AS t (endpoint_id, district, site_level, last_event_at, last_offline)
-VALUES ($1, $2, $3, $4, $5)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bool[])
 ON CONFLICT (endpoint_id) DO UPDATE
 SET district = EXCLUDED.district, site_level = EXCLUDED.site_level,
     last_event_at = EXCLUDED.last_event_at, last_offline = EXCLUDED.last_offline
@@ -166,12 +168,14 @@ WHERE t.last_event_at <= EXCLUDED.last_event_at
 async def _write_entities(conn: Conn, entities: dict[str, dict[str, dict[str, Any]]]) -> None:
     endpoints = entities.get("vc_endpoints")
     if endpoints:
-        await conn.executemany(
+        latest = list(endpoints.values())
+        await conn.execute(
             _ENDPOINT_SQL,
-            [
-                (eid, r["district"], r["site_level"], r["last_event_at"], r["last_offline"])
-                for eid, r in endpoints.items()
-            ],
+            list(endpoints),
+            [r["district"] for r in latest],
+            [r["site_level"] for r in latest],
+            [r["last_event_at"] for r in latest],
+            [r["last_offline"] for r in latest],
         )
     starts = [(mid, r) for mid, r in entities.get("vc_meetings", {}).items() if r.get("started_at")]
     if starts:

@@ -48,7 +48,6 @@ async def store_batch(
     *,
     group: str,
     result: BatchResult,
-    states: dict[tuple[str, int], PartitionState],
     arrival_minute: datetime,
     hour: int,
 ) -> None:
@@ -78,7 +77,7 @@ async def store_batch(
                     hour,
                     fps,
                 )
-        touched = [states[tp] for tp in result.touched]
+        touched = result.positions
         await conn.execute(
             """INSERT INTO ingest_offsets
                    (consumer_group, topic, partition, next_offset, newest_event_at, high_watermark)

@@ -443,8 +443,6 @@ async def store_events(database_url: str, events: list[Event], now: datetime) ->
     conn = await asyncpg.connect(database_url)
     try:
         minute = now.replace(second=0, microsecond=0)
-        await sink.store_batch(
-            conn, group="fill", result=result, states=states, arrival_minute=minute, hour=0
-        )
+        await sink.store_batch(conn, group="fill", result=result, arrival_minute=minute, hour=0)
     finally:
         await conn.close()

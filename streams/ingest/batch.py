@@ -49,6 +49,17 @@ class PartitionState:
     seen: DedupeMemory = field(default_factory=DedupeMemory)
 
 
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a partition stands after a batch: stored with the batch's effects."""
+
+    topic: str
+    partition: int
+    next_offset: int
+    newest_event_at: datetime | None
+    high_watermark: int | None
+
+
 @dataclass(slots=True)
 class BatchResult:
     """Everything a batch changes, to be stored atomically."""
@@ -60,6 +71,9 @@ class BatchResult:
     # (topic, outcome) -> records; outcome is "accepted", "duplicate" or a rejection reason
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
     touched: set[tuple[str, int]] = field(default_factory=set)
+    # the touched partitions' positions after this batch, stored with it: the worker judges
+    # the next batch (moving `states` on) while this one is written
+    positions: list[Position] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -81,6 +95,10 @@ def deadletter_value(record: RawRecord, rejection: Rejection, rejected_at: datet
             "rejected_at": rejected_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         }
     )
+
+
+_FLOAT_MARGIN_S: Final = 0.001
+_NEVER: Final = float("-inf")
 
 
 def admit(
@@ -162,13 +180,25 @@ def admit(
             late_ts = t - grace_s + _FLOAT_MARGIN_S
         result.events.append(event)
         accepted += 1
-    if tp is not None:
-        _tally(result.outcomes, tp[0], accepted, duplicates)
+    _finish(result, states, tp, accepted, duplicates)
     return result
 
 
-_FLOAT_MARGIN_S: Final = 0.001
-_NEVER: Final = float("-inf")
+def _finish(
+    result: BatchResult,
+    states: dict[tuple[str, int], PartitionState],
+    tp: tuple[str, int] | None,
+    accepted: int,
+    duplicates: int,
+) -> None:
+    """Count the last partition's run and note where every touched partition now stands."""
+    if tp is not None:
+        _tally(result.outcomes, tp[0], accepted, duplicates)
+    result.positions = [
+        Position(t, p, s.next_offset, s.newest_event_at, s.high_watermark)
+        for t, p in sorted(result.touched)
+        for s in (states[(t, p)],)
+    ]
 
 
 def _tally(outcomes: Counter[tuple[str, str]], topic: str, accepted: int, duplicates: int) -> None:

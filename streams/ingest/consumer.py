@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -69,6 +70,7 @@ class IngestService(mode.Service):
         self._pool: asyncpg.Pool | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._storing: asyncio.Future[None] | None = None  # the batch being written, if any
 
     @property
     def consumer(self) -> AIOKafkaConsumer:
@@ -103,6 +105,7 @@ class IngestService(mode.Service):
         await self.consumer.start()
 
     async def on_stop(self) -> None:
+        await self._settle()
         if self._consumer is not None:
             await self.consumer.stop()  # revokes: the batch in hand is finished first
         if self._producer is not None:
@@ -116,6 +119,7 @@ class IngestService(mode.Service):
         """Take partitions over from the positions stored in the database."""
         since = int(self.clock.now().timestamp()) // 3600 - 25
         async with self._lock:
+            await self._settle()
             for tp in assigned:
                 state = await self._with_db(
                     functools.partial(
@@ -134,6 +138,7 @@ class IngestService(mode.Service):
     async def release(self, revoked: list[TopicPartition]) -> None:
         """Give partitions up once the batch in hand is stored."""
         async with self._lock:
+            await self._settle()  # the batch being written still covers these partitions
             for tp in revoked:
                 self.states.pop((tp.topic, tp.partition), None)
                 with contextlib.suppress(KeyError):
@@ -191,6 +196,14 @@ class IngestService(mode.Service):
         return []
 
     async def _handle(self, records: list[object]) -> None:
+        """Judge a batch, then write it in the background while the loop judges the next.
+
+        Judging is the worker's CPU and writing is mostly the database's, so overlapping them
+        keeps both busy (bench/REPORT.md). At most one batch is being written, and batches
+        are written in order: a batch's write starts once the previous one has committed,
+        since its lookups (portal submissions) must see it. Each write carries the positions
+        its batch reached (`BatchResult.positions`), not the live ones the next batch moves.
+        """
         started = time.perf_counter()
         now = self.clock.now()
         ingest = self.settings.ingest
@@ -202,23 +215,30 @@ class IngestService(mode.Service):
             future_tolerance=ingest.future_tolerance,
         )
         await self._send_deadletters(result)
-        minute = now.replace(second=0, microsecond=0)
-        hour = int(now.timestamp()) // 3600
+        await self._settle()
+        self._storing = asyncio.ensure_future(self._store(result, now, started))
+
+    async def _settle(self) -> None:
+        """Wait until the batch being written (if any) is stored; its failure is raised here."""
+        storing, self._storing = self._storing, None
+        if storing is not None:
+            await storing
+
+    async def _store(self, result: BatchResult, now: datetime, started: float) -> None:
         await self._with_db(
             functools.partial(
                 sink.store_batch,
                 group=self.group,
                 result=result,
-                states=self.states,
-                arrival_minute=minute,
-                hour=hour,
+                arrival_minute=now.replace(second=0, microsecond=0),
+                hour=int(now.timestamp()) // 3600,
             ),
             timed=True,
         )
         # The broker's committed offsets are informational (lag tools); the database is the truth.
         offsets = {
-            TopicPartition(t, p): OffsetAndMetadata(self.states[(t, p)].next_offset, "")
-            for (t, p) in result.touched
+            TopicPartition(p.topic, p.partition): OffsetAndMetadata(p.next_offset, "")
+            for p in result.positions
         }
         try:
             await self.consumer.commit(offsets)

@@ -227,7 +227,7 @@ async def test_what_admission_accepts_the_database_can_store(
     tx = conn.transaction()
     await tx.start()
     try:
-        await sink.store_batch(conn, group="fuzz", result=result, states=states, arrival_minute=NOW, hour=0)
+        await sink.store_batch(conn, group="fuzz", result=result, arrival_minute=NOW, hour=0)
     finally:
         await tx.rollback()
 

@@ -74,7 +74,7 @@ async def run_pipeline(
             records[lo:hi], states, now=NOW, grace=timedelta(hours=2), future_tolerance=timedelta(minutes=5)
         )
         assert not result.deadletters, [v for _, v in result.deadletters]
-        await sink.store_batch(conn, group="g", result=result, states=states, arrival_minute=NOW, hour=0)
+        await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0)
 
 
 def close(got: float | None, want: float | None, *, percentile: bool) -> bool:
