@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ioc.kpi.sketch import bin_of
@@ -24,12 +24,6 @@ DIMENSION_NAMES = ("district", "site_level", "agency", "service_level")
 
 def minute_of(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
-
-
-def hour_of(at: datetime) -> datetime:
-    """The UTC hour of `at`: hourly rows align with UTC hours whatever offset a source sends
-    (+05:30 would otherwise start its hours at half past)."""
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass(slots=True)

@@ -7,13 +7,12 @@ transaction with the offsets it covers.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from ioc.db.pool import Conn
-from streams.aggregate import Dims, Effects, Pending, hour_of
+from streams.aggregate import Dims, Effects, Pending
 from streams.portal.effects import AppDims
 
 
@@ -47,40 +46,53 @@ async def take_held(conn: Conn, application_ids: Iterable[str]) -> list[Pending]
     ]
 
 
-_SUMS_SQL = """
-INSERT INTO {table} AS t (bucket, metric, district, site_level, agency, service_level, value)
-SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::float8[])
-ON CONFLICT (metric, bucket, district, site_level, agency, service_level)
-DO UPDATE SET value = t.value + EXCLUDED.value
+# A batch's minute rows, and their hourly rollup computed from the same rows in the same
+# statement: one round trip and one set of arrays for both tables. Hours are UTC hours.
+_KEY = "metric, bucket, district, site_level, agency, service_level"
+
+_SUMS_SQL = f"""
+WITH batch AS (
+    SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::float8[])
+        AS r(bucket, metric, district, site_level, agency, service_level, value)
+), minutes AS (
+    INSERT INTO kpi_minute AS t (bucket, metric, district, site_level, agency, service_level, value)
+    SELECT * FROM batch
+    ON CONFLICT ({_KEY}) DO UPDATE SET value = t.value + EXCLUDED.value
+)
+INSERT INTO kpi_hour AS t (bucket, metric, district, site_level, agency, service_level, value)
+SELECT date_trunc('hour', bucket, 'UTC'), metric, district, site_level, agency, service_level,
+       sum(value)
+FROM batch GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(value) <> 0
+ON CONFLICT ({_KEY}) DO UPDATE SET value = t.value + EXCLUDED.value
 """
 
-_SKETCH_SQL = """
-INSERT INTO {table} AS t (bucket, metric, district, site_level, agency, service_level, bin, count)
-SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::int[], $8::float8[])
-ON CONFLICT (metric, bucket, district, site_level, agency, service_level, bin)
-DO UPDATE SET count = t.count + EXCLUDED.count
+_SKETCH_SQL = f"""
+WITH batch AS (
+    SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::int[], $8::float8[])
+        AS r(bucket, metric, district, site_level, agency, service_level, bin, count)
+), minutes AS (
+    INSERT INTO kpi_sketch_minute AS t
+        (bucket, metric, district, site_level, agency, service_level, bin, count)
+    SELECT * FROM batch
+    ON CONFLICT ({_KEY}, bin) DO UPDATE SET count = t.count + EXCLUDED.count
+)
+INSERT INTO kpi_sketch_hour AS t (bucket, metric, district, site_level, agency, service_level, bin, count)
+SELECT date_trunc('hour', bucket, 'UTC'), metric, district, site_level, agency, service_level, bin,
+       sum(count)
+FROM batch GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(count) <> 0
+ON CONFLICT ({_KEY}, bin) DO UPDATE SET count = t.count + EXCLUDED.count
 """
 
 
-def _by_hour(rows: dict[Any, float]) -> dict[Any, float]:
-    out: defaultdict[Any, float] = defaultdict(float)
-    hours: dict[datetime, datetime] = {}  # many rows share a minute: truncate each minute once
-    for key, value in rows.items():
-        hour = hours.get(key[1])
-        if hour is None:
-            hour = hours[key[1]] = hour_of(key[1])
-        out[(key[0], hour, *key[2:])] += value
-    return out
-
-
-async def _write_sums(conn: Conn, table: str, rows: dict[tuple[str, datetime, Dims], float]) -> None:
+async def _write_sums(conn: Conn, rows: dict[tuple[str, datetime, Dims], float]) -> None:
+    """kpi_minute and kpi_hour."""
     items = [(k, v) for k, v in rows.items() if v != 0]
     if not items:
         return
     await conn.execute(
-        _SUMS_SQL.format(table=table),
+        _SUMS_SQL,
         [k[1] for k, _ in items],
         [k[0] for k, _ in items],
         *([k[2][i] for k, _ in items] for i in range(4)),
@@ -88,12 +100,13 @@ async def _write_sums(conn: Conn, table: str, rows: dict[tuple[str, datetime, Di
     )
 
 
-async def _write_sketches(conn: Conn, table: str, rows: dict[tuple[str, datetime, Dims, int], float]) -> None:
+async def _write_sketches(conn: Conn, rows: dict[tuple[str, datetime, Dims, int], float]) -> None:
+    """kpi_sketch_minute and kpi_sketch_hour."""
     items = [(k, v) for k, v in rows.items() if v != 0]
     if not items:
         return
     await conn.execute(
-        _SKETCH_SQL.format(table=table),
+        _SKETCH_SQL,
         [k[1] for k, _ in items],
         [k[0] for k, _ in items],
         *([k[2][i] for k, _ in items] for i in range(4)),
@@ -206,10 +219,8 @@ async def _write_pending(conn: Conn, pending: list[Pending]) -> None:
 
 async def write_effects(conn: Conn, fx: Effects) -> None:
     """Store everything in `fx` (inside the caller's transaction)."""
-    await _write_sums(conn, "kpi_minute", fx.sums)
-    await _write_sums(conn, "kpi_hour", _by_hour(fx.sums))
-    await _write_sketches(conn, "kpi_sketch_minute", fx.sketches)
-    await _write_sketches(conn, "kpi_sketch_hour", _by_hour(fx.sketches))
+    await _write_sketches(conn, fx.sketches)
+    await _write_sums(conn, fx.sums)
     await _write_presence(conn, fx.presence)
     await _write_entities(conn, fx.entities)
     await _write_pending(conn, fx.pending)
