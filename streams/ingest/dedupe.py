@@ -5,8 +5,9 @@ each partition's memory is independent and moves with the partition on a rebalan
 kept as 64-bit fingerprints (8 bytes of BLAKE2b): for n distinct ids the chance that any two
 collide is about n² / 2⁶⁵, 3·10⁻⁴ for 10⁸ ids held at once, so a distinct event is dropped as a
 duplicate practically never; a dropped one is counted as a duplicate. Memory is bounded by
-time: fingerprints sit in hourly generations (compact arrays, 8 bytes an id), and a generation
-older than the retention is dropped whole.
+time: fingerprints sit in hourly generations (arrays, for expiry) beside the lookup set, and a
+generation older than the retention is dropped whole. The set's entries and int objects are
+most of the ≈ 126 B an accepted id costs (bench/FINDINGS.md).
 """
 
 from __future__ import annotations

@@ -111,3 +111,16 @@ def test_an_event_near_year_one_is_judged_without_overflow() -> None:
     later = valid_event("vc.heartbeat", occurred_at=BASE_TIME)
     result, _ = run(records(ancient, later))
     assert result.size == 2  # judged, whatever the verdict; nothing raised
+
+
+def test_a_result_keeps_the_positions_its_batch_reached_while_the_next_batch_moves_on() -> None:
+    """The worker writes batch N while it judges N+1: N must store N's offsets, not N+1's."""
+    first_events = [valid_event("vc.heartbeat", occurred_at=BASE_TIME) for _ in range(2)]
+    first, states = run(records(*first_events))
+    later = valid_event("vc.heartbeat", occurred_at=BASE_TIME + timedelta(seconds=30))
+    second, _ = run([Rec("ioc.vc.telemetry", 0, 7, key_of(later), encode(later))], states)
+    (position,) = first.positions
+    assert (position.next_offset, position.newest_event_at) == (2, BASE_TIME)
+    (moved,) = second.positions
+    assert (moved.next_offset, moved.newest_event_at) == (8, BASE_TIME + timedelta(seconds=30))
+    assert first.fingerprints[("ioc.vc.telemetry", 0)] != second.fingerprints[("ioc.vc.telemetry", 0)]
