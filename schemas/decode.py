@@ -30,6 +30,7 @@ Where the contract is silent, this module decides (and the tests pin it):
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,7 +44,7 @@ from pydantic_core import ErrorDetails
 
 from schemas.events import INCONSISTENT_ERROR, MODEL_BY_TYPE, RFC3339_PATTERN, Envelope
 from schemas.topics import MAX_VALUE_BYTES, SCHEMA_VERSION, SOURCE_TOPICS, SourceTopic
-from schemas.wire import WIRE_BY_TYPE, Event, from_validated
+from schemas.wire import LENIENT_BY_TYPE, WIRE_BY_TYPE, Event, from_validated, strict
 
 __all__ = [
     "TOPIC_OF_TYPE",
@@ -95,6 +96,7 @@ class _Route:
     key_field: str
     validators: Mapping[str, _Validate]
     fast: Callable[[bytes], Event]  # msgspec: the topic's Structs, tagged by ``type``
+    lenient: Callable[[bytes], Event]  # the same, taking unknown fields
 
 
 def _build_routes() -> dict[str, _Route]:
@@ -107,8 +109,10 @@ def _build_routes() -> dict[str, _Route]:
                 raise RuntimeError(f"schemas.events has no model {type_name!r} keyed by {topic.key_field!r}")
             validators[type_name] = model.__pydantic_validator__.validate_python
         structs = tuple(WIRE_BY_TYPE[type_name] for type_name in topic.types)
+        twins = tuple(LENIENT_BY_TYPE[type_name] for type_name in topic.types)
         fast = msgspec.json.Decoder(Union[structs]).decode  # noqa: UP007
-        routes[topic.name] = _Route(topic, topic.key_field, validators, fast)
+        lenient = msgspec.json.Decoder(Union[twins]).decode  # noqa: UP007
+        routes[topic.name] = _Route(topic, topic.key_field, validators, fast, lenient)
     return routes
 
 
@@ -160,12 +164,26 @@ def _decode_fast(route: _Route, key: bytes | None, value: bytes | None) -> Event
         return None
     try:
         event = route.fast(value)
+    except msgspec.ValidationError as exc:
+        # Unknown fields: msgspec would skip their values unread, so a number there that no
+        # double holds (the JSON grammar's rule here) is looked for first.
+        if _UNKNOWN_FIELD not in str(exc) or _OVERFLOWING_NUMBER.search(value) is not None:
+            return None
+        try:
+            event = strict(route.lenient(value))
+        except _FAST_REFUSALS:
+            return None
     except _FAST_REFUSALS:
         return None
     return event if key == getattr(event, route.key_field).encode() else None
 
 
 _FAST_REFUSALS: Final = (msgspec.MsgspecError, ValueError, TypeError, RecursionError)
+_UNKNOWN_FIELD: Final = "unknown field"
+# Every number beyond a double's range (~1.8e308) has 100 digits in a row or an exponent of 100
+# or more (a number with neither is below 1e199); the exponent's number starts after `:`, `,`,
+# `[` or a space (not inside a hex id like 4e312…). Matching more than that only costs speed.
+_OVERFLOWING_NUMBER: Final = re.compile(rb"[0-9]{100}|[:,\[\s]-?[0-9]+(?:\.[0-9]+)?[eE]\+?0*[1-9][0-9]{2}")
 
 
 def _is_utf8(value: bytes) -> bool:

@@ -27,6 +27,7 @@ The ``type`` of an event is its Struct's tag, readable as ``event.type``.
 from __future__ import annotations
 
 import re
+import types
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
@@ -97,8 +98,11 @@ Outcome: TypeAlias = Literal["approved", "rejected"]
 PaymentMethod: TypeAlias = Literal["cashless", "cash"]
 
 
-class Envelope(msgspec.Struct, tag_field="type", kw_only=True, gc=False):
-    """Fields every event carries. Untracked by the garbage collector: events hold no cycles."""
+class Envelope(msgspec.Struct, tag_field="type", kw_only=True, gc=False, forbid_unknown_fields=True):
+    """Fields every event carries. Untracked by the garbage collector: events hold no cycles.
+
+    Unknown fields are refused here and taken by `LENIENT_BY_TYPE` (see its docstring).
+    """
 
     type: ClassVar[str]
     event_id: NonEmptyId
@@ -260,6 +264,32 @@ WIRE_MODELS: Final[tuple[type[Event], ...]] = (
 
 WIRE_BY_TYPE: Final[dict[str, type[Event]]] = {m.type: m for m in WIRE_MODELS}
 """Event type name (the ``type`` field) to its Struct."""
+
+
+def _lenient_twin(cls: type[Event]) -> type[Event]:
+    twin: type[Event] = types.new_class(
+        f"Lenient{cls.__name__}",
+        (cls,),
+        {"tag": cls.type, "kw_only": True, "gc": False, "forbid_unknown_fields": False},
+    )
+    return twin
+
+
+LENIENT_BY_TYPE: Final[dict[str, type[Event]]] = {m.type: _lenient_twin(m) for m in WIRE_MODELS}
+"""Each Struct again, taking unknown fields (the contract allows them: sources add fields).
+
+msgspec skips an unknown field's value without converting it, so a number that overflows a
+double there passes, where the contract's grammar (orjson's) refuses the record. The strict
+Structs therefore decode the records that carry no unknown field, which is nearly all; the
+rest are decoded by these twins after a check for such numbers (`schemas.decode`), and
+copied into the strict Struct (`strict`), so the pipeline sees one type per event type.
+"""
+
+
+def strict(event: Event) -> Event:
+    """The strict Struct of an event decoded by its lenient twin."""
+    cls = WIRE_BY_TYPE[event.type]
+    return cls(**{name: getattr(event, name) for name in cls.__struct_fields__})
 
 
 def field_names(event_type: type[Event]) -> tuple[str, ...]:

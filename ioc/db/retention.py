@@ -25,6 +25,11 @@ async def purge(
             "DELETE FROM accepted_fingerprints WHERE accepted_hour < $1",
             int(now.timestamp()) // 3600 - dedupe_hours,
         ),
+        # written only by workers of versions before migration 0005, kept for rolling upgrades
+        "accepted_events": (
+            "DELETE FROM accepted_events WHERE accepted_hour < $1",
+            int(now.timestamp()) // 3600 - dedupe_hours,
+        ),
         "kpi_minute": ("DELETE FROM kpi_minute WHERE bucket < $1", now - minute_retention),
         "kpi_sketch_minute": ("DELETE FROM kpi_sketch_minute WHERE bucket < $1", now - minute_retention),
         "kpi_state_minute": ("DELETE FROM kpi_state_minute WHERE bucket < $1", now - minute_retention),

@@ -71,6 +71,7 @@ class IngestService(mode.Service):
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._storing: asyncio.Future[None] | None = None  # the batch being written, if any
+        self._crash_task: asyncio.Future[None] | None = None
 
     @property
     def consumer(self) -> AIOKafkaConsumer:
@@ -105,13 +106,16 @@ class IngestService(mode.Service):
         await self.consumer.start()
 
     async def on_stop(self) -> None:
-        await self._settle()
-        if self._consumer is not None:
-            await self.consumer.stop()  # revokes: the batch in hand is finished first
-        if self._producer is not None:
-            await self._producer.stop()
-        if self._pool is not None:
-            await self._pool.close()
+        try:
+            async with self._lock:  # the loop sees should_stop under this lock: no batch starts after
+                await self._settle(reported=True)
+        finally:
+            if self._consumer is not None:
+                await self.consumer.stop()  # leaves the group: the partitions move on at once
+            if self._producer is not None:
+                await self._producer.stop()
+            if self._pool is not None:
+                await self._pool.close()
 
     # -- partition ownership -------------------------------------------------------------
 
@@ -119,7 +123,7 @@ class IngestService(mode.Service):
         """Take partitions over from the positions stored in the database."""
         since = int(self.clock.now().timestamp()) // 3600 - 25
         async with self._lock:
-            await self._settle()
+            await self._settle(reported=True)
             for tp in assigned:
                 state = await self._with_db(
                     functools.partial(
@@ -138,12 +142,14 @@ class IngestService(mode.Service):
     async def release(self, revoked: list[TopicPartition]) -> None:
         """Give partitions up once the batch in hand is stored."""
         async with self._lock:
-            await self._settle()  # the batch being written still covers these partitions
-            for tp in revoked:
-                self.states.pop((tp.topic, tp.partition), None)
-                with contextlib.suppress(KeyError):
-                    self.metrics.lag.remove(tp.topic, str(tp.partition))
-            self.metrics.partitions.set(len(self.states))
+            try:
+                await self._settle(reported=True)  # the batch being written covers these partitions
+            finally:
+                for tp in revoked:
+                    self.states.pop((tp.topic, tp.partition), None)
+                    with contextlib.suppress(KeyError):
+                        self.metrics.lag.remove(tp.topic, str(tp.partition))
+                self.metrics.partitions.set(len(self.states))
         log.info("revoked %d partitions", len(revoked))
 
     # -- the loop ----------------------------------------------------------------------------
@@ -156,6 +162,8 @@ class IngestService(mode.Service):
                 timeout_ms=ingest.batch_max_wait_ms, max_records=ingest.batch_max_records
             )
             async with self._lock:
+                if self.should_stop:
+                    break
                 records = []
                 for tp in self.consumer.assignment():
                     if (tp.topic, tp.partition) in self.states:
@@ -214,14 +222,28 @@ class IngestService(mode.Service):
             grace=ingest.grace_period,
             future_tolerance=ingest.future_tolerance,
         )
+        await self._settle()  # first: if the previous write failed, nothing of this batch goes out
         await self._send_deadletters(result)
-        await self._settle()
         self._storing = asyncio.ensure_future(self._store(result, now, started))
+        self._storing.add_done_callback(self._stored)
 
-    async def _settle(self) -> None:
-        """Wait until the batch being written (if any) is stored; its failure is raised here."""
+    def _stored(self, storing: asyncio.Future[None]) -> None:
+        """A write that failed (past `_with_db`'s retries) crashes the service at once, as a
+        failure in the loop itself would: no further batch is judged or dead-lettered."""
+        if not storing.cancelled() and (exc := storing.exception()) is not None:
+            log.error("storing a batch failed: %r", exc)
+            self._crash_task = asyncio.ensure_future(self.crash(exc))
+
+    async def _settle(self, *, reported: bool = False) -> None:
+        """Wait until the batch being written (if any) is stored. Its failure is raised here,
+        unless `reported`: `_stored` has crashed the service for it already."""
         storing, self._storing = self._storing, None
-        if storing is not None:
+        if storing is None:
+            return
+        if reported:
+            with contextlib.suppress(Exception):
+                await storing
+        else:
             await storing
 
     async def _store(self, result: BatchResult, now: datetime, started: float) -> None:

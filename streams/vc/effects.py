@@ -7,7 +7,7 @@ row at the end, instead of four per event.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ioc.kpi import blocks as b
@@ -45,7 +45,7 @@ class Telemetry:
 
     def heartbeat(self, e: VcHeartbeat, fx: Effects) -> None:
         at = e.occurred_at
-        minute = int(at.timestamp()) // 60
+        minute = (at - _EPOCH) // _MINUTE  # exact, and floored before 1970 too
         district, level = e.district, e.site_level
         acc = self._minutes.get((minute, district, level))
         if acc is None:
@@ -86,6 +86,10 @@ class Telemetry:
             fx.entity("vc_endpoints", endpoint_id).update(
                 district=district, site_level=level, last_event_at=at, last_offline=offline
             )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MINUTE = timedelta(minutes=1)
 
 
 def _instant(unix_seconds: int) -> datetime:

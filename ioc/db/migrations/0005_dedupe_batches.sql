@@ -13,9 +13,10 @@ CREATE INDEX IF NOT EXISTS accepted_fingerprints_partition
 CREATE INDEX IF NOT EXISTS accepted_fingerprints_hour ON accepted_fingerprints (accepted_hour);
 
 -- The per-event rows of earlier versions carry over, so an upgrade keeps recognising
--- duplicates of events accepted before it.
+-- duplicates of events accepted before it. accepted_events itself stays (emptied by retention)
+-- so that workers of the previous version keep running during a rolling upgrade; a later
+-- migration drops it.
 INSERT INTO accepted_fingerprints (topic, partition, accepted_hour, fingerprints)
 SELECT topic, partition, accepted_hour, array_agg(fingerprint)
 FROM accepted_events
 GROUP BY topic, partition, accepted_hour;
-DROP TABLE accepted_events;
