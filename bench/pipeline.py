@@ -198,6 +198,10 @@ async def run_pipeline(
             pids = [c.pid for c, _ in children]
             cpu0 = _cpu(bench, pids)
             stored0 = await _offsets_stored(conn, group)
+            if stored0 >= expect:
+                # All stored before the last worker joined (tiny runs: the first worker does not
+                # wait for the others): time from the workers' start instead, joins included.
+                t0, stored0 = started, 0
             run.start_rss_mb = [proc_status_kb(pid, "VmRSS") / 1024 for pid in pids]
             run.startup_s = t0 - started
             last_report = t0
