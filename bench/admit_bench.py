@@ -12,22 +12,12 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 from bench.decode_bench import build_records
 from ioc.runtime.tuning import tune_gc
 from streams.ingest.batch import PartitionState, admit
-from tests.factories import BASE_TIME
-
-
-@dataclass(frozen=True, slots=True)
-class Rec:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
+from tests.factories import BASE_TIME, Rec
 
 
 def run_admit(records: list[Rec], batch: int) -> float:

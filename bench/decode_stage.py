@@ -15,7 +15,6 @@ import argparse
 import statistics
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 import orjson
@@ -25,21 +24,12 @@ from schemas.decode import Rejection, decode
 from schemas.wire import Event
 from streams.effects import batch_effects
 from streams.ingest.batch import PartitionState, admit
-from tests.factories import BASE_TIME
-
-
-@dataclass(frozen=True, slots=True)
-class _Raw:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
+from tests.factories import BASE_TIME, Rec
 
 
 def _admit_variant(records: list[Record], batch: int) -> Callable[[list[Record]], None]:
     """admit() over worker-sized batches, the duplicate memory growing across them as in a worker."""
-    raws = [_Raw(t, 0, i, k, v) for i, (t, k, v) in enumerate(records)]
+    raws = [Rec(t, 0, i, k, v) for i, (t, k, v) in enumerate(records)]
     batches = [raws[i : i + batch] for i in range(0, len(raws), batch)]
     now = BASE_TIME + timedelta(days=1)
 

@@ -44,7 +44,7 @@ from pydantic_core import ErrorDetails
 
 from schemas.events import INCONSISTENT_ERROR, MODEL_BY_TYPE, RFC3339_PATTERN, Envelope
 from schemas.topics import MAX_VALUE_BYTES, SCHEMA_VERSION, SOURCE_TOPICS, SourceTopic
-from schemas.wire import LENIENT_BY_TYPE, WIRE_BY_TYPE, Event, from_validated, strict
+from schemas.wire import LENIENT_BY_TYPE, WIRE_BY_TYPE, Event, as_struct
 
 __all__ = [
     "TOPIC_OF_TYPE",
@@ -170,7 +170,7 @@ def _decode_fast(route: _Route, key: bytes | None, value: bytes | None) -> Event
         if _UNKNOWN_FIELD not in str(exc) or _OVERFLOWING_NUMBER.search(value) is not None:
             return None
         try:
-            event = strict(route.lenient(value))
+            event = as_struct(route.lenient(value))
         except _FAST_REFUSALS:
             return None
     except _FAST_REFUSALS:
@@ -212,14 +212,7 @@ def _decode_slowly(route: _Route, key: bytes | None, value: bytes | None) -> Eve
     validate = route.validators.get(type_name)
     if validate is None:
         return _unknown_type(route, type_name)
-    try:
-        model = validate(obj)
-    except ValidationError as exc:
-        return _invalid(route, key, obj, exc)
-    entity_id: str = getattr(model, route.key_field)
-    if key != entity_id.encode():
-        return _key_mismatch(route, key, entity_id)
-    return from_validated(model)
+    return _validated(route, key, obj, validate)
 
 
 def _validated(
@@ -233,7 +226,7 @@ def _validated(
     entity_id: str = getattr(model, route.key_field)
     if key != entity_id.encode():
         return _key_mismatch(route, key, entity_id)
-    return from_validated(model)
+    return as_struct(model)
 
 
 # --- the failure paths: slower, precise --------------------------------------------

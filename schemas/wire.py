@@ -282,14 +282,8 @@ msgspec skips an unknown field's value without converting it, so a number that o
 double there passes, where the contract's grammar (orjson's) refuses the record. The strict
 Structs therefore decode the records that carry no unknown field, which is nearly all; the
 rest are decoded by these twins after a check for such numbers (`schemas.decode`), and
-copied into the strict Struct (`strict`), so the pipeline sees one type per event type.
+copied into the strict Struct (`as_struct`), so the pipeline sees one type per event type.
 """
-
-
-def strict(event: Event) -> Event:
-    """The strict Struct of an event decoded by its lenient twin."""
-    cls = WIRE_BY_TYPE[event.type]
-    return cls(**{name: getattr(event, name) for name in cls.__struct_fields__})
 
 
 def field_names(event_type: type[Event]) -> tuple[str, ...]:
@@ -297,7 +291,8 @@ def field_names(event_type: type[Event]) -> tuple[str, ...]:
     return event_type.__struct_fields__
 
 
-def from_validated(model: Any) -> Event:
-    """The Struct of an event the pydantic models accepted (the slow path's result)."""
-    cls = WIRE_BY_TYPE[model.type]
-    return cls(**{name: getattr(model, name) for name in cls.__struct_fields__})
+def as_struct(event: Any) -> Event:
+    """The strict Struct of an event: from the pydantic model that accepted it (the slow path)
+    or from its lenient twin."""
+    cls = WIRE_BY_TYPE[event.type]
+    return cls(**{name: getattr(event, name) for name in cls.__struct_fields__})

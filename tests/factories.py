@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
@@ -121,6 +122,17 @@ DROP: Final = _Drop()
 """Override value that removes the field from the event."""
 
 _serial = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Rec:
+    """A consumed record as `streams.ingest.batch.admit` reads it (aiokafka's ConsumerRecord)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
 
 
 def topic_of(type_name: str) -> str:

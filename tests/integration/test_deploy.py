@@ -32,7 +32,6 @@ import asyncpg
 import httpx
 import pytest
 import yaml
-from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from ioc.db.sources import source_stats
@@ -45,6 +44,7 @@ from ioc.runtime.postgres import EmbeddedPostgres
 from ioc.runtime.process import free_port, stop
 from ioc.settings import KpiSettings
 from schemas.kpis import Dimension
+from tests.chaos import produce
 from tests.factories import encode, key_of, topic_of, valid_event
 from tests.services import base_env, running_api, running_worker, wait_until
 
@@ -565,17 +565,6 @@ def events_for_every_kpi() -> list[tuple[str, bytes, bytes]]:
     return [(topic_of(e["type"]), key_of(e), encode(e)) for e in events]
 
 
-async def produce(broker: EmbeddedBroker, records: list[tuple[str, bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
-    await producer.start()
-    try:
-        for topic, key, value in records:
-            await producer.send(topic, value=value, key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
-
-
 def prometheus_config(tmp: Path, api_port: int, worker_port: int) -> Path:
     """deploy/prometheus/prometheus.yml pointed at processes on loopback, scraping every second.
 
@@ -652,7 +641,7 @@ async def test_metrics_of_dashboards_and_rules_exist_and_prometheus_scrapes_them
         IOC_DATA_DIR=str(tmp_path / "data"),
     )
     with running_worker(env) as (_w, worker_url), running_api(env) as (_a, api):
-        await produce(broker, events_for_every_kpi())
+        await produce(broker.bootstrap_servers, events_for_every_kpi())
 
         # 1. Every metric the dashboards and rules name exists, with the labels they match on.
         # (The API recomputes its gauges every second from what the worker has stored so far,

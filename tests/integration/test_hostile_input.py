@@ -14,7 +14,6 @@ import contextlib
 import json
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,22 +33,13 @@ from schemas.topics import DEADLETTER, MAX_VALUE_BYTES, SOURCE_TOPIC_NAMES
 from streams import sink
 from streams.ingest.batch import PartitionState, admit
 from tests.chaos import Api, Worker, as_record, event_stream, produce, scrape, store_events, total, wait_for
-from tests.factories import EVENT_TYPES, encode, key_of, topic_of, valid_event, valid_events
+from tests.factories import EVENT_TYPES, Rec, encode, key_of, topic_of, valid_event, valid_events
 from tests.services import base_env
 
 NOW = datetime(2026, 3, 3, 3, 17, 42, tzinfo=UTC)
 GRACE = timedelta(hours=2)
 OUTCOMES = {"accepted", "duplicate"} | {str(r) for r in Reason}
 DEADLETTER_FIELDS = {"topic", "partition", "offset", "key", "value_b64", "reason", "detail", "rejected_at"}
-
-
-@dataclass(frozen=True)
-class Rec:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
 
 
 # -- strategies: from random bytes to nearly valid events -------------------------------------------

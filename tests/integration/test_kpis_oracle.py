@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -27,7 +26,7 @@ from streams import sink
 from streams.ingest.batch import PartitionState, admit
 from streams.maintenance import sample_state
 from tests import oracle
-from tests.factories import encode, key_of, topic_of
+from tests.factories import Rec, encode, key_of, topic_of
 from tests.scenarios import scenario
 
 pytestmark = pytest.mark.integration
@@ -41,15 +40,6 @@ TABLES = (
     " kpi_sketch_hour, vc_presence, vc_endpoints, vc_meetings, eoffice_documents,"
     " portal_applications, portal_pending, dimension_values, kpi_state_minute"
 )
-
-
-@dataclass(frozen=True)
-class Rec:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
 
 
 async def run_pipeline(

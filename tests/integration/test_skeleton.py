@@ -8,27 +8,16 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from ioc.runtime.broker import EmbeddedBroker
 from ioc.runtime.postgres import EmbeddedPostgres
+from tests.chaos import produce
 from tests.factories import encode, key_of, valid_event
 from tests.services import base_env, running_api, running_worker, sample, scrape, wait_until
 
 pytestmark = pytest.mark.integration
 
 TELEMETRY = "ioc.vc.telemetry"
-
-
-async def produce(broker: EmbeddedBroker, records: list[tuple[str, bytes | None, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
-    await producer.start()
-    try:
-        for topic, key, value in records:
-            await producer.send(topic, value=value, key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 def heartbeats(n: int) -> list[tuple[str, bytes | None, bytes]]:
@@ -53,7 +42,7 @@ async def test_events_are_counted_through_metrics(broker: EmbeddedBroker, databa
     with running_worker(env) as (_worker, metrics_url), running_api(env) as (_api, api):
         assert httpx.get(api + "/readyz").json() == {"ready": True, "broker": "ok", "database": "ok"}
         bad = [(TELEMETRY, b"TQ-T-1", b"{not json"), (TELEMETRY, b"TQ-T-1", b'{"schema_version": 1}')]
-        await produce(broker, heartbeats(50) + bad)
+        await produce(broker.bootstrap_servers, heartbeats(50) + bad)
 
         def worker_counted() -> bool:
             s = scrape(metrics_url)
@@ -84,14 +73,14 @@ async def test_restarted_worker_resumes_without_counting_twice(
     env = base_env(IOC_KAFKA_URL=broker.url, IOC_DATABASE_URL=database_url)
     first = heartbeats(40)
     with running_worker(env) as (_w, metrics_url):
-        await produce(broker, first)
+        await produce(broker.bootstrap_servers, first)
         wait_until(
             lambda: sample(scrape(metrics_url), "ioc_events_accepted_total", topic=TELEMETRY) == 40,
             timeout=30,
             what="40 accepted",
         )
     # While no worker runs: new events, and the first ones sent again (a source's retry).
-    await produce(broker, heartbeats(25) + first)
+    await produce(broker.bootstrap_servers, heartbeats(25) + first)
     with running_worker(env) as (_w, metrics_url):
         wait_until(
             lambda: sample(scrape(metrics_url), "ioc_events_consumed_total", topic=TELEMETRY) == 65,

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import playwright.async_api as playwright_api
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from ioc.runtime.broker import EmbeddedBroker
+from tests.chaos import produce
 from tests.factories import encode, key_of, topic_of, valid_event
 from tests.services import REPO, IocProcess, base_env, running_api, running_worker, wait_until
 
@@ -61,17 +61,6 @@ Record = tuple[str, bytes, bytes]
 def record(type_name: str, **fields: Any) -> Record:
     event = valid_event(type_name, **fields)
     return topic_of(type_name), key_of(event), encode(event)
-
-
-async def produce(broker: EmbeddedBroker, records: list[Record]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
-    await producer.start()
-    try:
-        for topic, key, value in records:
-            await producer.send(topic, value=value, key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 def heartbeats(n: int, now: datetime) -> list[Record]:
@@ -154,7 +143,8 @@ async def test_wall_shows_live_kpis_switches_language_and_reconnects(
     )
     now = datetime.now(UTC)
     await produce(
-        broker, heartbeats(30, now) + documents(5, now, overdue=2, processed=3) + applications(6, now)
+        broker.bootstrap_servers,
+        heartbeats(30, now) + documents(5, now, overdue=2, processed=3) + applications(6, now),
     )
 
     with running_worker(env), running_api(env) as (api, base):
@@ -185,7 +175,9 @@ async def test_wall_shows_live_kpis_switches_language_and_reconnects(
         )
 
         # More events: the page follows without a reload.
-        await produce(broker, documents(4, datetime.now(UTC)) + heartbeats(12, datetime.now(UTC)))
+        await produce(
+            broker.bootstrap_servers, documents(4, datetime.now(UTC)) + heartbeats(12, datetime.now(UTC))
+        )
         await expect(tile(page, "eoffice.received")).to_have_attribute("data-raw", "11", timeout=SEEN)
         await expect(tile(page, "vc.heartbeats")).to_have_attribute("data-raw", "42", timeout=SEEN)
 
@@ -207,14 +199,14 @@ async def test_wall_shows_live_kpis_switches_language_and_reconnects(
         await expect(page.locator("#conn-text")).to_have_text("Mất kết nối")
         await expect(tile(page, "eoffice.received")).to_have_attribute("data-raw", "11")
         await expect(tile(page, "eoffice.received").locator(".value")).to_be_visible()
-        await produce(broker, documents(2, datetime.now(UTC)))
+        await produce(broker.bootstrap_servers, documents(2, datetime.now(UTC)))
         await page.screenshot(path=str(tmp_path / "wall-reconnecting.png"))
         await stopping
         fresh = await asyncio.to_thread(start_api, api.env, base)
         try:
             await expect(page.locator("body")).to_have_attribute("data-conn", "live", timeout=SEEN)
             await expect(tile(page, "eoffice.received")).to_have_attribute("data-raw", "13", timeout=SEEN)
-            await produce(broker, documents(3, datetime.now(UTC)))
+            await produce(broker.bootstrap_servers, documents(3, datetime.now(UTC)))
             await expect(tile(page, "eoffice.received")).to_have_attribute("data-raw", "16", timeout=SEEN)
 
             # One screen, no scrolling, no script errors; a picture for people to look at.

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from datetime import timedelta
 
 import orjson
 
 from streams.ingest.batch import PartitionState, admit
-from tests.factories import BASE_TIME, encode, key_of, topic_of, valid_event
+from tests.factories import BASE_TIME, Rec, encode, key_of, topic_of, valid_event
 
 NOW = BASE_TIME + timedelta(minutes=1)
 GRACE = timedelta(hours=2)
-
-
-@dataclass(frozen=True)
-class Rec:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
 
 
 def records(*events: dict[str, object] | bytes, topic: str = "ioc.vc.telemetry") -> list[Rec]:
