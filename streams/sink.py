@@ -7,11 +7,13 @@ batch: replaying records never counts anything twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from ioc.db.pool import Conn
-from schemas.wire import Event
+from ioc.db.writes import Writes
 from streams import kpi_store
+from streams.aggregate import Effects
 from streams.effects import batch_effects
 from streams.ingest.batch import BatchResult, PartitionState
 from streams.portal.effects import lookups_needed
@@ -50,45 +52,94 @@ async def store_batch(
     result: BatchResult,
     arrival_minute: datetime,
     hour: int,
+    sending: Callable[[], object] | None = None,
 ) -> None:
-    """Write one batch's effects and positions atomically."""
-    async with conn.transaction():
-        if result.events:
-            await _store_effects(conn, result.events)
-        if result.outcomes:
-            keys = list(result.outcomes)
-            await conn.execute(
-                """INSERT INTO ingest_minute (topic, bucket, outcome, records)
-                   SELECT t, $1, o, n FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(t, o, n)
-                   ON CONFLICT (topic, bucket, outcome)
-                   DO UPDATE SET records = ingest_minute.records + EXCLUDED.records""",
-                arrival_minute,
-                [k[0] for k in keys],
-                [k[1] for k in keys],
-                [result.outcomes[k] for k in keys],
-            )
-        for (topic, partition), fps in result.fingerprints.items():
-            if fps:
-                await conn.execute(
-                    "INSERT INTO accepted_fingerprints (topic, partition, accepted_hour, fingerprints)"
-                    " VALUES ($1, $2, $3, $4::bigint[])",
-                    topic,
-                    partition,
-                    hour,
-                    fps,
-                )
-        touched = result.positions
-        await conn.execute(
-            """INSERT INTO ingest_offsets
-                   (consumer_group, topic, partition, next_offset, newest_event_at, high_watermark)
-               SELECT $1, t, p, o, n, h
-               FROM unnest($2::text[], $3::int[], $4::bigint[], $5::timestamptz[], $6::bigint[])
-                    AS u(t, p, o, n, h)
-               ON CONFLICT (consumer_group, topic, partition) DO UPDATE
-               SET next_offset = EXCLUDED.next_offset,
-                   newest_event_at = EXCLUDED.newest_event_at,
-                   high_watermark = EXCLUDED.high_watermark,
-                   updated_at = now()""",
+    """Write one batch's effects and positions atomically.
+
+    Everything but a few rare writes goes out as one statement (ioc/db/writes.py); `sending`
+    is called just before it, so the caller can judge the next batch while the database works.
+    A batch that needs no lookups and no row writes is that one statement, its own transaction.
+    """
+    events = result.events
+    needed, own = lookups_needed(events) if events else (set(), {})
+    if needed or own:
+        async with conn.transaction():
+            known = await kpi_store.known_applications(conn, needed) if needed else {}
+            known.update(own)
+            held = await kpi_store.take_held(conn, own) if own else []
+            fx = batch_effects(events, known_applications=known, held=held, submitted_now=own)
+            await _write(conn, fx, group, result, arrival_minute, hour, sending)
+        return
+    fx = batch_effects(events, known_applications={})
+    if kpi_store.has_rows(fx):
+        async with conn.transaction():
+            await _write(conn, fx, group, result, arrival_minute, hour, sending)
+    else:
+        await _write(conn, fx, group, result, arrival_minute, hour, sending)
+
+
+_OUTCOMES_CTE = """
+outcomes AS (
+    INSERT INTO ingest_minute (topic, bucket, outcome, records)
+    SELECT t, $1, o, n FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(t, o, n)
+    ON CONFLICT (topic, bucket, outcome) DO UPDATE SET records = ingest_minute.records + EXCLUDED.records
+)"""
+
+# Each partition's new fingerprints are the slice [lo:hi] (1-based, inclusive) of one array.
+_FINGERPRINTS_CTE = """
+fingerprints AS (
+    INSERT INTO accepted_fingerprints (topic, partition, accepted_hour, fingerprints)
+    SELECT t, p, $1, ($2::bigint[])[lo:hi]
+    FROM unnest($3::text[], $4::int[], $5::int[], $6::int[]) AS u(t, p, lo, hi)
+)"""
+
+_OFFSETS_CTE = """
+offsets AS (
+    INSERT INTO ingest_offsets
+        (consumer_group, topic, partition, next_offset, newest_event_at, high_watermark)
+    SELECT $1, t, p, o, n, h
+    FROM unnest($2::text[], $3::int[], $4::bigint[], $5::timestamptz[], $6::bigint[]) AS u(t, p, o, n, h)
+    ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+    SET next_offset = EXCLUDED.next_offset,
+        newest_event_at = EXCLUDED.newest_event_at,
+        high_watermark = EXCLUDED.high_watermark,
+        updated_at = now()
+)"""
+
+
+async def _write(
+    conn: Conn,
+    fx: Effects,
+    group: str,
+    result: BatchResult,
+    arrival_minute: datetime,
+    hour: int,
+    sending: Callable[[], object] | None,
+) -> None:
+    if kpi_store.has_rows(fx):
+        await kpi_store.write_rows(conn, fx)
+    writes = Writes()
+    kpi_store.add_effects(writes, fx)
+    if result.outcomes:
+        keys = list(result.outcomes)
+        writes.add(
+            _OUTCOMES_CTE,
+            arrival_minute,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [result.outcomes[k] for k in keys],
+        )
+    fingerprints: list[int] = []
+    slices: list[tuple[str, int, int, int]] = []
+    for (topic, partition), fps in result.fingerprints.items():
+        if fps:
+            slices.append((topic, partition, len(fingerprints) + 1, len(fingerprints) + len(fps)))
+            fingerprints.extend(fps)
+    if slices:
+        writes.add(_FINGERPRINTS_CTE, hour, fingerprints, *([s[i] for s in slices] for i in range(4)))
+    if touched := result.positions:
+        writes.add(
+            _OFFSETS_CTE,
             group,
             [s.topic for s in touched],
             [s.partition for s in touched],
@@ -96,13 +147,6 @@ async def store_batch(
             [s.newest_event_at for s in touched],
             [s.high_watermark for s in touched],
         )
-
-
-async def _store_effects(conn: Conn, events: list[Event]) -> None:
-    """Look up what the batch needs from stored state, compute its effects, write them."""
-    needed, own = lookups_needed(events)
-    known = await kpi_store.known_applications(conn, needed) if needed else {}
-    known.update(own)
-    held = await kpi_store.take_held(conn, own) if own else []
-    fx = batch_effects(events, known_applications=known, held=held, submitted_now=own)
-    await kpi_store.write_effects(conn, fx)
+    if sending is not None:
+        sending()
+    await writes.execute(conn)

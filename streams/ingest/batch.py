@@ -108,15 +108,19 @@ def admit(
     now: datetime,
     grace: timedelta,
     future_tolerance: timedelta,
+    into: BatchResult | None = None,
 ) -> BatchResult:
     """Judge each record in order; updates `states` (offsets, newest time, duplicate memory).
+
+    With `into`, the records are added to that batch (a batch judged in slices, so the worker's
+    event loop can send and receive between them) and it is returned.
 
     This runs for every event, so the common case (valid, new, on time) is kept to a few
     comparisons: the time limits are precomputed, per-partition lookups happen when the
     partition changes (a fetched batch comes partition by partition), and `judge_time` is
     called only to word a rejection.
     """
-    result = BatchResult()
+    result = BatchResult() if into is None else into
     hour = int(now.timestamp()) // 3600
     # The time rules are prefiltered on float unix times (cheap to compare, unlike aware
     # datetimes), widened by a millisecond so that rounding can only send an event to the

@@ -35,6 +35,9 @@ from streams.metrics import WorkerMetrics
 log = logging.getLogger("ioc.streams.ingest")
 T = TypeVar("T")
 
+# Records judged between two turns of the event loop: about 1 ms of work here.
+_JUDGE_SLICE = 250
+
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, service: IngestService) -> None:
@@ -215,17 +218,28 @@ class IngestService(mode.Service):
         started = time.perf_counter()
         now = self.clock.now()
         ingest = self.settings.ingest
-        result = admit(
-            records,  # type: ignore[arg-type]
-            self.states,
-            now=now,
-            grace=ingest.grace_period,
-            future_tolerance=ingest.future_tolerance,
-        )
+        result = BatchResult()
+        for i in range(0, len(records), _JUDGE_SLICE):
+            if i:
+                # Let the loop send the previous batch's statement (it may not fit the socket's
+                # buffer in one go), read the database's answer and the broker's next fetch.
+                await asyncio.sleep(0)
+            admit(
+                records[i : i + _JUDGE_SLICE],  # type: ignore[arg-type]
+                self.states,
+                now=now,
+                grace=ingest.grace_period,
+                future_tolerance=ingest.future_tolerance,
+                into=result,
+            )
         await self._settle()  # first: if the previous write failed, nothing of this batch goes out
         await self._send_deadletters(result)
-        self._storing = asyncio.ensure_future(self._store(result, now, started))
-        self._storing.add_done_callback(self._stored)
+        # The write's lookups and aggregation need this loop; its big statement does not. So the
+        # loop goes back to judging once that statement is on its way (or the write has ended).
+        sent = asyncio.get_running_loop().create_future()
+        self._storing = storing = asyncio.ensure_future(self._store(result, now, started, sent))
+        storing.add_done_callback(self._stored)
+        await asyncio.wait((sent, storing), return_when=asyncio.FIRST_COMPLETED)
 
     def _stored(self, storing: asyncio.Future[None]) -> None:
         """A write that failed (past `_with_db`'s retries) crashes the service at once, as a
@@ -246,7 +260,13 @@ class IngestService(mode.Service):
         else:
             await storing
 
-    async def _store(self, result: BatchResult, now: datetime, started: float) -> None:
+    async def _store(
+        self, result: BatchResult, now: datetime, started: float, sent: asyncio.Future[None]
+    ) -> None:
+        def sending() -> None:
+            if not sent.done():
+                sent.set_result(None)
+
         await self._with_db(
             functools.partial(
                 sink.store_batch,
@@ -254,6 +274,7 @@ class IngestService(mode.Service):
                 result=result,
                 arrival_minute=now.replace(second=0, microsecond=0),
                 hour=int(now.timestamp()) // 3600,
+                sending=sending,
             ),
             timed=True,
         )

@@ -1,0 +1,97 @@
+"""The sink writes a batch as one statement: atomic without BEGIN, announced by `sending`.
+
+tests/integration/test_kpis_oracle.py checks what the statement computes; these check the two
+properties the worker's overlap of judging and writing relies on (streams/ingest/consumer.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from ioc.db.writes import Writes
+from streams import sink
+from streams.ingest.batch import BatchResult, PartitionState, admit
+from tests.factories import Rec, encode, key_of, topic_of, valid_event
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2025, 3, 3, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    c = await asyncpg.connect(database_url)
+    yield c
+    await c.close()
+
+
+def _batch(types: list[str]) -> BatchResult:
+    states: dict[tuple[str, int], PartitionState] = {}
+    records = []
+    for i, type_name in enumerate(types):
+        event = valid_event(type_name, occurred_at=(NOW - timedelta(minutes=30 - i)).isoformat())
+        topic = topic_of(type_name)
+        states.setdefault((topic, 0), PartitionState(topic, 0))
+        records.append(Rec(topic, 0, i, key_of(event), encode(event)))
+    records.sort(key=lambda r: r.topic)
+    result = admit(records, states, now=NOW, grace=timedelta(hours=2), future_tolerance=timedelta(minutes=5))
+    assert not result.deadletters and len(result.events) == len(types)
+    return result
+
+
+async def test_a_statement_whose_last_part_fails_writes_none_of_its_parts(conn: asyncpg.Connection) -> None:
+    """A batch without row writes skips BEGIN/COMMIT: this is why that is safe."""
+    writes = Writes()
+    writes.add(
+        "o AS (INSERT INTO ingest_minute (topic, bucket, outcome, records) VALUES ($1, $2, 'accepted', 1))",
+        "t",
+        NOW,
+    )
+    writes.add(
+        "p AS (INSERT INTO ingest_offsets (consumer_group, topic, partition, next_offset)"
+        " VALUES ($1, 't', 0, $2))",
+        None,  # consumer_group is NOT NULL
+        5,
+    )
+    with pytest.raises(asyncpg.NotNullViolationError):
+        await writes.execute(conn)
+    assert await conn.fetchval("SELECT count(*) FROM ingest_minute") == 0
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        pytest.param(["vc.heartbeat"] * 20, id="heartbeats only: one statement"),
+        pytest.param(
+            ["vc.heartbeat", "vc.meeting.started", "application.submitted", "application.resolved"],
+            id="with lookups and row writes: a transaction",
+        ),
+    ],
+)
+async def test_sending_is_called_once_and_the_whole_batch_is_stored(
+    conn: asyncpg.Connection, database_url: str, types: list[str]
+) -> None:
+    """The worker goes back to judging when `sending` is called: once per batch, or it would
+    wait for the whole write (never called) or misread a later call."""
+    result = _batch(types)
+    observer = await asyncpg.connect(database_url)
+    calls: list[int] = []
+
+    def sending() -> None:
+        calls.append(1)
+
+    try:
+        await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0, sending=sending)
+        stored = await observer.fetchval("SELECT sum(next_offset) FROM ingest_offsets")
+        accepted = await observer.fetchval(
+            "SELECT sum(records) FROM ingest_minute WHERE outcome = 'accepted'"
+        )
+    finally:
+        await observer.close()
+    assert calls == [1]
+    assert accepted == len(types)
+    assert stored == sum(p.next_offset for p in result.positions)
