@@ -63,7 +63,7 @@ class BenchSettings:
     partitions: int = field(
         default=4, metadata=_help("partitions per topic of the main runs (IOC_PARTITIONS)")
     )
-    batch_max_records: int = field(default=5000, metadata=_help("IOC_BATCH_MAX_RECORDS of the workers"))
+    batch_max_records: int = field(default=20_000, metadata=_help("IOC_BATCH_MAX_RECORDS of the workers"))
     batch_max_wait_ms: int = field(default=200, metadata=_help("IOC_BATCH_MAX_WAIT_MS of the workers"))
     session_timeout_s: float = field(
         default=10.0,

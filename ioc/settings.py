@@ -82,7 +82,7 @@ class IngestSettings(BaseSettings):
         default=2 * 3600, gt=0, description="Events older than this behind the partition's newest are late."
     )
     future_tolerance_s: float = Field(default=300, ge=0)
-    batch_max_records: int = Field(default=5000, ge=1)
+    batch_max_records: int = Field(default=20_000, ge=1)
     batch_max_wait_ms: int = Field(default=200, ge=1)
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
 
