@@ -271,7 +271,7 @@ def _pipeline(r: Results) -> list[str]:
             f"{p.worker_cpu_s / n * 1e6:.1f} µs / {p.db_cpu_s / n * 1e6:.1f} µs",
         ],
         [
-            "batches: count, mean records, mean time, of it the database transaction",
+            "batches: count, mean records, mean time judged to stored, of it the write (beside judging)",
             f"{_n(p.batches)}, {_n(p.records / batches)}, {p.batch_s / batches * 1000:.0f} ms, "
             f"{p.db_write_s / batches * 1000:.0f} ms ({p.db_write_s / max(1e-9, p.batch_s):.0%})",
         ],

@@ -173,7 +173,7 @@ def _merge_cte(table: str, key: str, columns: tuple[tuple[str, str], ...]) -> st
     arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(("text", *(t for _, t in columns)), start=1))
     sets = ",\n        ".join(f"{c} = COALESCE(EXCLUDED.{c}, t.{c})" for c, _ in columns)
     return (
-        f"\n{table} AS (\n    INSERT INTO {table} AS t ({names})\n    SELECT * FROM unnest({arrays})"
+        f"\nmerge_{table} AS (\n    INSERT INTO {table} AS t ({names})\n    SELECT * FROM unnest({arrays})"
         f"\n    ON CONFLICT ({key}) DO UPDATE SET\n        {sets}\n)"
     )
 

@@ -43,7 +43,7 @@ class WorkerMetrics:
         )
         self.db_write_seconds = Histogram(
             "ioc_db_write_duration_seconds",
-            "Database transaction time of one batch.",
+            "Time to write one batch: its lookups, aggregation and statement (one attempt).",
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=r,
         )

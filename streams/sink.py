@@ -53,13 +53,20 @@ async def store_batch(
     arrival_minute: datetime,
     hour: int,
     sending: Callable[[], object] | None = None,
+    again: bool = False,
 ) -> None:
     """Write one batch's effects and positions atomically.
 
     Everything but a few rare writes goes out as one statement (ioc/db/writes.py); `sending`
     is called just before it, so the caller can judge the next batch while the database works.
     A batch that needs no lookups and no row writes is that one statement, its own transaction.
+
+    `again` marks a retry. A connection lost during the write (or a timeout) leaves unknown
+    whether it committed, and a second copy would add the batch's sums twice; so a retry first
+    looks for the batch's token among the stored positions, and stops if it is there.
     """
+    if again and await _stored(conn, group, result):
+        return
     events = result.events
     needed, own = lookups_needed(events) if events else (set(), {})
     if needed or own:
@@ -96,15 +103,31 @@ fingerprints AS (
 _OFFSETS_CTE = """
 offsets AS (
     INSERT INTO ingest_offsets
-        (consumer_group, topic, partition, next_offset, newest_event_at, high_watermark)
-    SELECT $1, t, p, o, n, h
+        (consumer_group, topic, partition, next_offset, newest_event_at, high_watermark, batch_token)
+    SELECT $1, t, p, o, n, h, $7
     FROM unnest($2::text[], $3::int[], $4::bigint[], $5::timestamptz[], $6::bigint[]) AS u(t, p, o, n, h)
     ON CONFLICT (consumer_group, topic, partition) DO UPDATE
     SET next_offset = EXCLUDED.next_offset,
         newest_event_at = EXCLUDED.newest_event_at,
         high_watermark = EXCLUDED.high_watermark,
+        batch_token = EXCLUDED.batch_token,
         updated_at = now()
 )"""
+
+
+async def _stored(conn: Conn, group: str, result: BatchResult) -> bool:
+    """Whether `result` is in the database: its token is on a partition it moved (batches of a
+    partition are written in order, so no later batch can have replaced it yet)."""
+    if not result.positions:
+        return False
+    first = result.positions[0]
+    token = await conn.fetchval(
+        "SELECT batch_token FROM ingest_offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3",
+        group,
+        first.topic,
+        first.partition,
+    )
+    return bool(token == result.token)
 
 
 async def _write(
@@ -146,6 +169,7 @@ async def _write(
             [s.next_offset for s in touched],
             [s.newest_event_at for s in touched],
             [s.high_watermark for s in touched],
+            result.token,
         )
     if sending is not None:
         sending()

@@ -29,6 +29,11 @@ def _shifted(sql: str, by: int) -> str:
     return _PLACEHOLDER.sub(lambda m: f"${int(m[1]) + by}", sql)
 
 
+@functools.lru_cache(maxsize=256)
+def _placeholders(sql: str) -> frozenset[int]:
+    return frozenset(int(n) for n in _PLACEHOLDER.findall(sql))
+
+
 class Writes:
     """Collects CTE parts, each written with its own placeholders `$1..$n`, into one statement."""
 
@@ -42,7 +47,14 @@ class Writes:
         return bool(self._parts)
 
     def add(self, ctes: str, *args: Any) -> None:
-        """Add `ctes` (one or more `name AS (...)` definitions, names unique in the statement)."""
+        """Add `ctes` (one or more `name AS (...)` definitions, names unique in the statement).
+
+        `ctes` must use exactly the placeholders `$1..$n` for its n arguments: one too many or
+        too few would shift every later part onto the wrong arguments, so that raises here. No
+        `$` may appear in it otherwise (a string literal, a dollar-quoted body).
+        """
+        if _placeholders(ctes) != frozenset(range(1, len(args) + 1)):
+            raise ValueError(f"a part with {len(args)} arguments must use $1..${len(args)}: {ctes}")
         self._parts.append(_shifted(ctes, len(self._args)))
         self._args.extend(args)
 

@@ -9,6 +9,7 @@ contract's rules testable data-in, data-out.
 from __future__ import annotations
 
 import base64
+import secrets
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ class BatchResult:
     # the touched partitions' positions after this batch, stored with it: the worker judges
     # the next batch (moving `states` on) while this one is written
     positions: list[Position] = field(default_factory=list)
+    # stored with the positions, so a retried write can tell whether an attempt committed
+    token: int = field(default_factory=lambda: secrets.randbits(63))
 
     @property
     def size(self) -> int:

@@ -234,8 +234,9 @@ class IngestService(mode.Service):
             )
         await self._settle()  # first: if the previous write failed, nothing of this batch goes out
         await self._send_deadletters(result)
-        # The write's lookups and aggregation need this loop; its big statement does not. So the
-        # loop goes back to judging once that statement is on its way (or the write has ended).
+        # The write's lookups and aggregation need this loop to themselves; its statement needs
+        # only short turns of it (to be sent and answered: see the slices above). So the loop
+        # goes back to judging once that statement is on its way (or the write has ended).
         sent = asyncio.get_running_loop().create_future()
         self._storing = storing = asyncio.ensure_future(self._store(result, now, started, sent))
         storing.add_done_callback(self._stored)
@@ -267,17 +268,22 @@ class IngestService(mode.Service):
             if not sent.done():
                 sent.set_result(None)
 
-        await self._with_db(
-            functools.partial(
-                sink.store_batch,
+        attempts = 0
+
+        async def write(conn: Conn) -> None:
+            nonlocal attempts
+            attempts += 1
+            await sink.store_batch(
+                conn,
                 group=self.group,
                 result=result,
                 arrival_minute=now.replace(second=0, microsecond=0),
                 hour=int(now.timestamp()) // 3600,
                 sending=sending,
-            ),
-            timed=True,
-        )
+                again=attempts > 1,  # an earlier attempt may have committed before it failed
+            )
+
+        await self._with_db(write, timed=True)
         # The broker's committed offsets are informational (lag tools); the database is the truth.
         offsets = {
             TopicPartition(p.topic, p.partition): OffsetAndMetadata(p.next_offset, "")

@@ -95,3 +95,32 @@ async def test_sending_is_called_once_and_the_whole_batch_is_stored(
     assert calls == [1]
     assert accepted == len(types)
     assert stored == sum(p.next_offset for p in result.positions)
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        pytest.param(["vc.heartbeat"] * 5, id="one statement"),
+        pytest.param(["vc.heartbeat", "application.submitted", "application.resolved"], id="a transaction"),
+    ],
+)
+async def test_a_retry_after_a_write_that_committed_anyway_adds_nothing(
+    conn: asyncpg.Connection, types: list[str]
+) -> None:
+    """A connection lost while the database committed looks like a failure to the worker; its
+    retry (`again`) must not count the batch a second time."""
+    result = _batch(types)
+    await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0)
+    kpis = await conn.fetch("SELECT * FROM kpi_minute ORDER BY 1, 2, 3, 4, 5, 6")
+    fingerprint_rows = await conn.fetchval("SELECT count(*) FROM accepted_fingerprints")
+    await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0, again=True)
+    assert await conn.fetch("SELECT * FROM kpi_minute ORDER BY 1, 2, 3, 4, 5, 6") == kpis
+    assert await conn.fetchval("SELECT sum(records) FROM ingest_minute") == len(types)
+    assert await conn.fetchval("SELECT count(*) FROM accepted_fingerprints") == fingerprint_rows
+
+
+async def test_a_retry_after_a_write_that_did_not_commit_writes_the_batch(conn: asyncpg.Connection) -> None:
+    earlier, result = _batch(["vc.heartbeat"] * 3), _batch(["vc.heartbeat"] * 4)
+    await sink.store_batch(conn, group="g", result=earlier, arrival_minute=NOW, hour=0)
+    await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0, again=True)
+    assert await conn.fetchval("SELECT sum(records) FROM ingest_minute") == 3 + 4

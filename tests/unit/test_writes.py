@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ioc.db.writes import Writes
 
 
@@ -25,3 +27,19 @@ def test_an_empty_statement_is_false_so_callers_can_skip_it() -> None:
     assert not writes
     writes.add("a AS (SELECT $1)", 1)
     assert writes
+
+
+@pytest.mark.parametrize(
+    ("ctes", "args"),
+    [
+        pytest.param("a AS (SELECT $1, $2)", (1,), id="one placeholder too many"),
+        pytest.param("a AS (SELECT $1)", (1, 2), id="one argument too many"),
+        pytest.param("a AS (SELECT $2)", (1, 2), id="a gap"),
+    ],
+)
+def test_a_part_whose_placeholders_do_not_match_its_arguments_is_refused(
+    ctes: str, args: tuple[int, ...]
+) -> None:
+    """Accepted, it would shift every later part onto the wrong arguments."""
+    with pytest.raises(ValueError, match=r"must use \$1"):
+        Writes().add(ctes, *args)
