@@ -10,6 +10,7 @@ asked whether the state is really there.
 
 from __future__ import annotations
 
+import multiprocessing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -33,15 +34,54 @@ class MemoryRun:
     rate: float = 0.0
     produce_rate: float = 0.0
 
+    dedupe_ids: int = 0
+    dedupe_bytes_per_id: float = 0.0  # duplicate memory alone, ids spread over the whole window
+
     @property
     def bytes_per_event(self) -> float:
-        """Worker memory per accepted event held in duplicate memory (peak minus idle, over records)."""
+        """Worker memory per accepted event (peak minus idle RSS, over records): the duplicate
+        memory of one hour's events (all of this run's) and the batches in flight."""
         return max(0.0, self.peak_rss_mb - self.start_rss_mb) * 2**20 / self.records if self.records else 0.0
 
     def steady_state_mb(self, heartbeat_interval_s: float = 10.0) -> float:
-        """RSS once every endpoint has beaten for the whole duplicate window, plus the applications."""
+        """RSS once every endpoint has beaten for the whole duplicate window, plus the applications:
+        this run's peak, plus the ids it did not hold at the window's cost per id."""
         held = self.endpoints * DEDUPE_HOURS * 3600 / heartbeat_interval_s + self.applications
-        return self.start_rss_mb + held * self.bytes_per_event / 2**20
+        return self.peak_rss_mb + max(0.0, held - self.records) * self.dedupe_bytes_per_id / 2**20
+
+
+def dedupe_bytes_per_id(ids: int, hours: int = DEDUPE_HOURS) -> float:
+    """RSS per id of one partition's duplicate memory holding `ids` accepted evenly over `hours`
+    hours (earlier hours sealed into arrays, the last one in a set, as in a worker's steady
+    state). Run in a fresh process, so that nothing else moves its RSS."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return float(pool.apply(_measure_dedupe, (ids, hours)))
+
+
+def _measure_dedupe(ids: int, hours: int) -> float:
+    import random
+
+    from streams.ingest.dedupe import DedupeMemory
+
+    rng = random.Random(9)
+    fps = [rng.getrandbits(64) - 2**63 for _ in range(ids)]
+    before = _rss_bytes()
+    memory = DedupeMemory(retention_hours=hours)
+    per_hour = max(1, ids // hours)
+    for start in range(0, ids, per_hour):
+        hour = start // per_hour
+        for fp in fps[start : start + per_hour]:
+            memory.add(fp, hour=hour)
+    return (_rss_bytes() - before) / max(1, len(memory))
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 async def measure(bench: Bench) -> MemoryRun:
@@ -69,6 +109,11 @@ async def measure(bench: Bench) -> MemoryRun:
         bench.stop_broker(broker)
         if run is not None:
             await bench.drop_database(run.database_url)
+    out.dedupe_ids = s.dedupe_ids
+    out.dedupe_bytes_per_id = dedupe_bytes_per_id(s.dedupe_ids)
+    progress(
+        f"memory: duplicate memory {out.dedupe_bytes_per_id:.1f} B per id over a {DEDUPE_HOURS} h window"
+    )
     progress(
         f"memory: worker peak RSS {out.peak_rss_mb:,.0f} MB with {out.open_applications:,} open applications "
         f"and {out.endpoints_stored:,} endpoints"

@@ -414,7 +414,15 @@ def _memory(r: Results) -> list[str]:
         ],
         ["**worker peak RSS (VmHWM)**", f"**{m.peak_rss_mb:,.0f} MB**"],
         ["worker RSS when it took its partitions (before the data)", f"{m.start_rss_mb:,.0f} MB"],
-        ["memory per accepted event (duplicate memory)", f"{m.bytes_per_event:,.0f} B"],
+        [
+            "worker memory per accepted event, this run (one hour's ids, batches in flight)",
+            f"{m.bytes_per_event:,.0f} B",
+        ],
+        [
+            f"duplicate memory per id over a whole {DEDUPE_HOURS} h window ({_n(m.dedupe_ids)} ids in "
+            f"{DEDUPE_HOURS} hourly generations, measured apart)",
+            f"{m.dedupe_bytes_per_id:,.1f} B",
+        ],
         [
             f"projected: the {_n(m.endpoints)} endpoints beating every 10 s for the whole {DEDUPE_HOURS} h "
             "duplicate window, plus the applications",
@@ -428,8 +436,11 @@ def _memory(r: Results) -> list[str]:
         "",
         f"The worker holds every accepted event id of the last {DEDUPE_HOURS} hours in RAM "
         "(streams/ingest/dedupe.py), so its memory follows the events accepted in that window, not the "
-        f"entities: the projection above (from the measured bytes per event) is what the same endpoints' "
-        f"heartbeats would cost over a whole window, against the {r.settings['target_rss_mb']:g} MB target.",
+        "entities. This run accepts everything within one hour, so its ids are all in the current hour's "
+        "set; in a whole window all but the last hour's are sealed into sorted arrays. The projection "
+        "adds the ids this run did not hold at the window's measured cost per id: what the same "
+        "endpoints' heartbeats would cost over a whole window (one worker holding every partition), "
+        f"against the {r.settings['target_rss_mb']:g} MB target.",
         "",
     ]
 

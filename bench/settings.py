@@ -100,6 +100,9 @@ class BenchSettings:
     rss_applications: int = field(default=1_000_000, metadata=_help("open applications fed to the worker"))
     rss_endpoints: int = field(default=20_000, metadata=_help("video-conference endpoints fed to the worker"))
     rss_heartbeats: int = field(default=3, metadata=_help("heartbeats per endpoint"))
+    dedupe_ids: int = field(
+        default=5_000_000, metadata=_help("ids in the duplicate-memory measurement (a 25 h window's spread)")
+    )
     # -- scaling
     scale_events: int = field(
         default=300_000, metadata=_help("records per scaling run (first N of the data set)")
@@ -152,6 +155,7 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "rss_applications": 2_000,
     "rss_endpoints": 200,
     "rss_heartbeats": 2,
+    "dedupe_ids": 50_000,
     "scale_events": 10_000,
     "scale_partitions": (),
     "scale_workers": (2,),

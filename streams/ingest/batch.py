@@ -130,40 +130,40 @@ def admit(
     # exact rule (judge_time), never past it.
     future_ts = (now + future_tolerance).timestamp() - _FLOAT_MARGIN_S
     grace_s = grace.total_seconds()
+    records, decoded, fps = _decoded(records)
     tp: tuple[str, int] | None = None
     state = PartitionState("", -1)
     seen: set[int] = set()
+    old: set[int] = set()
     fingerprints: list[int] = []
     newest_ts = late_ts = _NEVER
     accepted = duplicates = 0
-    for rec in records:
+    for rec, decoded_, fp in zip(records, decoded, fps, strict=True):
         if tp is None or rec.partition != tp[1] or rec.topic != tp[0]:
             if tp is not None:
                 _tally(result.outcomes, tp[0], accepted, duplicates)
             accepted = duplicates = 0
             tp = (rec.topic, rec.partition)
             state = states[tp]
-            seen = state.seen.ids
+            seen, old = _memory(state, hour, fps)
             result.touched.add(tp)
             fingerprints = result.fingerprints.setdefault(tp, [])
             newest_ts = state.newest_event_at.timestamp() if state.newest_event_at is not None else _NEVER
             late_ts = newest_ts - grace_s + _FLOAT_MARGIN_S
         state.next_offset = rec.offset + 1
-        decoded = decode(tp[0], rec.key, raw := rec.value)
-        if isinstance(decoded, Rejection):
-            _reject(result, rec, decoded, now)
+        if isinstance(decoded_, Rejection):
+            _reject(result, rec, decoded_, now)
             continue
-        event = decoded
+        event = decoded_
         # Escapes can spell a NUL, and those years can overflow in UTC: checked only then.
         if (
-            raw
+            (raw := rec.value)
             and (b"\\u" in raw or b"0001-" in raw or b"9999-" in raw)
             and (unstorable := _unstorable(event))
         ):
             _reject(result, rec, unstorable, now)
             continue
-        fp = fingerprint(event.event_id)
-        if fp in seen:
+        if fp in seen or fp in old:
             duplicates += 1
             continue
         at = event.occurred_at
@@ -179,7 +179,7 @@ def admit(
         ):
             _reject(result, rec, verdict, now)
             continue
-        state.seen.add(fp, hour=hour)
+        seen.add(fp)
         fingerprints.append(fp)
         if t > newest_ts:
             state.newest_event_at = at
@@ -189,6 +189,26 @@ def admit(
         accepted += 1
     _finish(result, states, tp, accepted, duplicates)
     return result
+
+
+def _decoded(
+    records: Iterable[RawRecord],
+) -> tuple[list[RawRecord], list[Event | Rejection], list[int]]:
+    """The records, each decoded, and the fingerprint of each event (0 for a rejection).
+
+    Done for the whole call before judging, so that each partition's ids of earlier hours
+    (sorted arrays, streams/ingest/dedupe.py) are searched once, not once per event.
+    """
+    records = records if isinstance(records, list) else list(records)
+    decoded = [decode(rec.topic, rec.key, rec.value) for rec in records]
+    return records, decoded, [0 if isinstance(d, Rejection) else fingerprint(d.event_id) for d in decoded]
+
+
+def _memory(state: PartitionState, hour: int, fps: list[int]) -> tuple[set[int], set[int]]:
+    """The partition's ids of the current hour (a set the caller adds accepted ids to), and
+    those of `fps` it holds from earlier hours."""
+    state.seen.start_hour(hour)  # so that adding to the set is all an accepted id needs
+    return state.seen.recent, state.seen.sealed_among(fps)
 
 
 def _finish(

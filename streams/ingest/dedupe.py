@@ -4,20 +4,30 @@ A duplicate always lands on the same partition as its original (same key, the en
 each partition's memory is independent and moves with the partition on a rebalance. Ids are
 kept as 64-bit fingerprints (8 bytes of BLAKE2b): for n distinct ids the chance that any two
 collide is about n² / 2⁶⁵, 3·10⁻⁴ for 10⁸ ids held at once, so a distinct event is dropped as a
-duplicate practically never; a dropped one is counted as a duplicate. Memory is bounded by
-time: fingerprints sit in hourly generations (arrays, for expiry) beside the lookup set, and a
-generation older than the retention is dropped whole. The set's entries and int objects are
-most of the ≈ 126 B an accepted id costs (bench/FINDINGS.md).
+duplicate practically never; a dropped one is counted as a duplicate.
+
+Memory is bounded by time and kept small, because a country's heartbeats are 180 M ids a day:
+- the current hour's fingerprints sit in a set, which answers one id at a time cheaply;
+- earlier hours are sealed into one sorted array (8 B an id) with each id's hour beside it
+  (4 B), looked up a batch at a time (`sealed_among`);
+- every hour the set is merged into the array, and ids older than the retention are cut off.
+So an id costs about 12 B once its hour is over, against ≈ 126 B in a set (bench/FINDINGS.md).
 """
 
 from __future__ import annotations
 
 import hashlib
-from array import array
 from collections.abc import Iterable
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
 
 _blake2b = hashlib.blake2b
 _from_bytes = int.from_bytes
+
+_Ids: TypeAlias = npt.NDArray[np.int64]
+_Hours: TypeAlias = npt.NDArray[np.int32]
 
 
 def fingerprint(event_id: str) -> int:
@@ -26,56 +36,78 @@ def fingerprint(event_id: str) -> int:
 
 
 class DedupeMemory:
-    """Fingerprints of accepted events; one set for lookups, hourly arrays for expiry."""
+    """Fingerprints of accepted events: the current hour in a set, earlier hours in sorted arrays."""
 
-    __slots__ = ("_all", "_by_hour", "_current", "_hour", "retention_hours")
+    __slots__ = ("_hour", "_newest_hour", "_sealed", "_sealed_hours", "recent", "retention_hours")
 
     def __init__(self, retention_hours: int = 25) -> None:
         self.retention_hours = retention_hours
-        self._all: set[int] = set()
-        self._by_hour: dict[int, array[int]] = {}
+        self.recent: set[int] = set()  # accepted during `_hour`; read-only outside this class
         self._hour = -1
-        self._current: array[int] = array("q")
+        self._newest_hour = -1
+        self._sealed: _Ids = np.empty(0, dtype=np.int64)  # sorted
+        self._sealed_hours: _Hours = np.empty(0, dtype=np.int32)  # the hour of each sealed id
 
     def __len__(self) -> int:
-        return len(self._all)
+        return len(self.recent) + len(self._sealed)
 
     def __contains__(self, fp: int) -> bool:
-        return fp in self._all
+        return fp in self.recent or bool(self.sealed_among([fp]))
 
-    @property
-    def ids(self) -> set[int]:
-        """The fingerprints held, for lookups in a hot loop (read only: use `add`)."""
-        return self._all
+    def sealed_among(self, fps: list[int]) -> set[int]:
+        """Those of `fps` held from earlier hours. One call per batch: the hot loop then asks
+        only sets (`recent`, and this answer)."""
+        sealed = self._sealed
+        if not fps or not len(sealed):
+            return set()
+        wanted = np.array(fps, dtype=np.int64)
+        at = np.searchsorted(sealed, wanted)
+        at[at == len(sealed)] = 0
+        found: list[int] = wanted[sealed[at] == wanted].tolist()
+        return set(found)
 
     def add(self, fp: int, *, hour: int) -> None:
         """Remember `fp`, accepted during epoch hour `hour` (unix seconds // 3600)."""
         if hour != self._hour:
-            self._switch(hour)
-        self._current.append(fp)
-        self._all.add(fp)
+            self.start_hour(hour)
+        self.recent.add(fp)
+
+    def start_hour(self, hour: int) -> None:
+        """Make `hour` the current hour: the previous hour's ids are sealed, expired ids dropped."""
+        if hour == self._hour:
+            return
+        if self.recent:
+            self._seal(np.fromiter(self.recent, dtype=np.int64, count=len(self.recent)), self._hour)
+            self.recent = set()
+        self._hour = hour
+        self._expire(hour)
 
     def load(self, rows: Iterable[tuple[int, int]]) -> None:
         """Restore (fingerprint, hour) pairs read back from the database."""
+        fps: list[int] = []
+        hours: list[int] = []
         for fp, hour in rows:
-            bucket = self._by_hour.get(hour)
-            if bucket is None:
-                bucket = self._by_hour[hour] = array("q")
-            bucket.append(fp)
-            self._all.add(fp)
-        if self._by_hour:
-            self._expire(max(self._by_hour))
-        self._hour = -1
+            fps.append(fp)
+            hours.append(hour)
+        if fps:
+            self._merge(np.array(fps, dtype=np.int64), np.array(hours, dtype=np.int32))
+            self._expire(max(hours))
 
-    def _switch(self, hour: int) -> None:
-        bucket = self._by_hour.get(hour)
-        if bucket is None:
-            bucket = self._by_hour[hour] = array("q")
-            self._expire(hour)
-        self._hour, self._current = hour, bucket
+    def _seal(self, fps: _Ids, hour: int) -> None:
+        self._merge(fps, np.full(len(fps), hour, dtype=np.int32))
+
+    def _merge(self, fps: _Ids, hours: _Hours) -> None:
+        order = np.argsort(fps, kind="stable")
+        fps, hours = fps[order], hours[order]
+        at = np.searchsorted(self._sealed, fps)
+        self._sealed = np.insert(self._sealed, at, fps)
+        self._sealed_hours = np.insert(self._sealed_hours, at, hours)
 
     def _expire(self, newest_hour: int) -> None:
-        for h in [h for h in self._by_hour if h <= newest_hour - self.retention_hours]:
-            self._all.difference_update(self._by_hour.pop(h))
-            if h == self._hour:
-                self._hour = -1
+        self._newest_hour = max(self._newest_hour, newest_hour)
+        cutoff = self._newest_hour - self.retention_hours
+        if len(self._sealed_hours) and int(self._sealed_hours.min()) <= cutoff:
+            keep = self._sealed_hours > cutoff
+            self._sealed, self._sealed_hours = self._sealed[keep], self._sealed_hours[keep]
+        if self._hour <= cutoff and self.recent:
+            self.recent = set()

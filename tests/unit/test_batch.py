@@ -114,3 +114,21 @@ def test_a_result_keeps_the_positions_its_batch_reached_while_the_next_batch_mov
     (moved,) = second.positions
     assert (moved.next_offset, moved.newest_event_at) == (8, BASE_TIME + timedelta(seconds=30))
     assert first.fingerprints[("ioc.vc.telemetry", 0)] != second.fingerprints[("ioc.vc.telemetry", 0)]
+
+
+def test_a_duplicate_is_recognised_hours_later_and_within_its_own_batch() -> None:
+    """Ids of earlier hours are held apart from the current hour's (streams/ingest/dedupe.py):
+    a re-send an hour later is still a duplicate, alone or beside a new event in one batch."""
+    original, fresh = valid_event("vc.heartbeat"), valid_event("vc.heartbeat")
+    _, states = run(records(original))
+    for hours in (1, 24):
+        later = admit(
+            records(fresh, original, fresh),
+            states,
+            now=NOW + timedelta(hours=hours),
+            grace=GRACE + timedelta(hours=hours),
+            future_tolerance=timedelta(minutes=5),
+        )
+        expected_new = [fresh["event_id"]] if hours == 1 else []
+        assert [e.event_id for e in later.events] == expected_new
+        assert later.outcomes[("ioc.vc.telemetry", "duplicate")] == 3 - len(expected_new)

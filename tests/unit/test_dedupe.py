@@ -30,3 +30,38 @@ def test_load_restores_and_expires() -> None:
     mem.load([(7, 10), (8, 11), (9, 12)])
     assert 7 not in mem  # 12 - 2 = 10: too old
     assert 8 in mem and 9 in mem
+
+
+def test_ids_of_earlier_hours_are_found_in_a_batch_lookup() -> None:
+    mem = DedupeMemory(retention_hours=25)
+    for fp, hour in ((5, 100), (-3, 100), (2**63 - 1, 101), (-(2**63), 101), (9, 102)):
+        mem.add(fp, hour=hour)
+    assert mem.recent == {9}  # hour 102 is the current one; 100 and 101 are sealed
+    assert mem.sealed_among([5, 6, -3, 2**63 - 1, -(2**63), 9, 0]) == {5, -3, 2**63 - 1, -(2**63)}
+    assert mem.sealed_among([]) == set()
+    assert len(mem) == 5
+
+
+def test_expiry_drops_whole_hours_from_the_sealed_ids_and_keeps_the_rest() -> None:
+    mem = DedupeMemory(retention_hours=3)
+    for hour in range(10, 16):
+        for i in range(50):
+            mem.add(hour * 1000 + i, hour=hour)
+    mem.start_hour(16)
+    # as in the first test: an hour is dropped `retention_hours` after it, so 14 and 15 stay
+    assert len(mem) == 100
+    kept = mem.sealed_among([h * 1000 + i for h in range(10, 16) for i in range(50)])
+    assert kept == {h * 1000 + i for h in (14, 15) for i in range(50)}
+
+
+def test_a_loaded_memory_answers_like_one_built_by_adds() -> None:
+    rows = [(fp, 200 + fp % 5) for fp in range(-500, 500, 7)]
+    loaded = DedupeMemory(retention_hours=25)
+    loaded.load(rows)
+    built = DedupeMemory(retention_hours=25)
+    for fp, hour in sorted(rows, key=lambda r: r[1]):
+        built.add(fp, hour=hour)
+    built.start_hour(205)
+    probe = list(range(-510, 510))
+    assert loaded.sealed_among(probe) == built.sealed_among(probe) == {fp for fp, _ in rows}
+    assert len(loaded) == len(built) == len(rows)
