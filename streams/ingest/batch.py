@@ -135,6 +135,7 @@ def admit(
     state = PartitionState("", -1)
     seen: set[int] = set()
     old: set[int] = set()
+    olds: dict[tuple[str, int], set[int]] = {}  # per partition: searched once per call
     fingerprints: list[int] = []
     newest_ts = late_ts = _NEVER
     accepted = duplicates = 0
@@ -145,7 +146,7 @@ def admit(
             accepted = duplicates = 0
             tp = (rec.topic, rec.partition)
             state = states[tp]
-            seen, old = _memory(state, hour, fps)
+            seen, old = _memory(state, hour, fps, olds, tp)
             result.touched.add(tp)
             fingerprints = result.fingerprints.setdefault(tp, [])
             newest_ts = state.newest_event_at.timestamp() if state.newest_event_at is not None else _NEVER
@@ -204,11 +205,21 @@ def _decoded(
     return records, decoded, [0 if isinstance(d, Rejection) else fingerprint(d.event_id) for d in decoded]
 
 
-def _memory(state: PartitionState, hour: int, fps: list[int]) -> tuple[set[int], set[int]]:
+def _memory(
+    state: PartitionState,
+    hour: int,
+    fps: list[int],
+    olds: dict[tuple[str, int], set[int]],
+    tp: tuple[str, int],
+) -> tuple[set[int], set[int]]:
     """The partition's ids of the current hour (a set the caller adds accepted ids to), and
-    those of `fps` it holds from earlier hours."""
+    those of `fps` it holds from earlier hours: searched once per partition and call (`olds`),
+    however often the records switch partitions."""
     state.seen.start_hour(hour)  # so that adding to the set is all an accepted id needs
-    return state.seen.recent, state.seen.sealed_among(fps)
+    old = olds.get(tp)
+    if old is None:
+        old = olds[tp] = state.seen.sealed_among(fps)
+    return state.seen.recent, old
 
 
 def _finish(

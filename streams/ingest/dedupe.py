@@ -38,13 +38,12 @@ def fingerprint(event_id: str) -> int:
 class DedupeMemory:
     """Fingerprints of accepted events: the current hour in a set, earlier hours in sorted arrays."""
 
-    __slots__ = ("_hour", "_newest_hour", "_sealed", "_sealed_hours", "recent", "retention_hours")
+    __slots__ = ("_hour", "_sealed", "_sealed_hours", "recent", "retention_hours")
 
     def __init__(self, retention_hours: int = 25) -> None:
         self.retention_hours = retention_hours
         self.recent: set[int] = set()  # accepted during `_hour`; read-only outside this class
         self._hour = -1
-        self._newest_hour = -1
         self._sealed: _Ids = np.empty(0, dtype=np.int64)  # sorted
         self._sealed_hours: _Hours = np.empty(0, dtype=np.int32)  # the hour of each sealed id
 
@@ -103,9 +102,11 @@ class DedupeMemory:
         self._sealed = np.insert(self._sealed, at, fps)
         self._sealed_hours = np.insert(self._sealed_hours, at, hours)
 
-    def _expire(self, newest_hour: int) -> None:
-        self._newest_hour = max(self._newest_hour, newest_hour)
-        cutoff = self._newest_hour - self.retention_hours
+    def _expire(self, hour: int) -> None:
+        """Drop the ids of hours `retention_hours` or more before `hour`. Measured from the hour
+        given, not the newest ever seen: one wrong clock reading far ahead must not make every
+        later hour forget its predecessors."""
+        cutoff = hour - self.retention_hours
         if len(self._sealed_hours) and int(self._sealed_hours.min()) <= cutoff:
             keep = self._sealed_hours > cutoff
             self._sealed, self._sealed_hours = self._sealed[keep], self._sealed_hours[keep]

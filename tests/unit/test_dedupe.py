@@ -65,3 +65,15 @@ def test_a_loaded_memory_answers_like_one_built_by_adds() -> None:
     probe = list(range(-510, 510))
     assert loaded.sealed_among(probe) == built.sealed_among(probe) == {fp for fp, _ in rows}
     assert len(loaded) == len(built) == len(rows)
+
+
+def test_one_clock_reading_far_ahead_does_not_make_later_hours_forget() -> None:
+    """Found in review: expiry measured from the newest hour ever seen made every hour after a
+    bad clock reading forget the one before, until real time caught up with it."""
+    mem = DedupeMemory(retention_hours=25)
+    mem.add(1, hour=100)
+    mem.start_hour(130)  # a clock 30 h ahead, once: hour 100 is forgotten, as after a real 30 h
+    mem.add(2, hour=101)  # the clock is right again
+    mem.add(3, hour=102)
+    mem.add(4, hour=103)
+    assert all(fp in mem for fp in (2, 3, 4))
