@@ -11,11 +11,12 @@ asked whether the state is really there.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bench.data import national_state, produce
-from bench.env import Bench, connect, progress
+from bench.env import Bench, connect, proc_status_kb, progress
 from bench.pipeline import PipelineRun, run_pipeline
 
 DEDUPE_HOURS = 25
@@ -77,11 +78,7 @@ def _measure_dedupe(ids: int, hours: int) -> float:
 
 
 def _rss_bytes() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return proc_status_kb(os.getpid(), "VmRSS") * 1024
 
 
 async def measure(bench: Bench) -> MemoryRun:

@@ -7,6 +7,7 @@ batch: replaying records never counts anything twice.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -69,19 +70,15 @@ async def store_batch(
         return
     events = result.events
     needed, own = lookups_needed(events) if events else (set(), {})
-    if needed or own:
-        async with conn.transaction():
-            known = await kpi_store.known_applications(conn, needed) if needed else {}
-            known.update(own)
-            held = await kpi_store.take_held(conn, own) if own else []
-            fx = batch_effects(events, known_applications=known, held=held, submitted_now=own)
-            await _write(conn, fx, group, result, arrival_minute, hour, sending)
-        return
-    fx = batch_effects(events, known_applications={})
-    if kpi_store.has_rows(fx):
-        async with conn.transaction():
-            await _write(conn, fx, group, result, arrival_minute, hour, sending)
-    else:
+    async with contextlib.AsyncExitStack() as atomic:
+        if needed or own:  # taking held contributions deletes them: only with the write
+            await atomic.enter_async_context(conn.transaction())
+        known = await kpi_store.known_applications(conn, needed) if needed else {}
+        known.update(own)
+        held = await kpi_store.take_held(conn, own) if own else []
+        fx = batch_effects(events, known_applications=known, held=held, submitted_now=own)
+        if kpi_store.has_rows(fx) and not conn.is_in_transaction():
+            await atomic.enter_async_context(conn.transaction())
         await _write(conn, fx, group, result, arrival_minute, hour, sending)
 
 
@@ -139,8 +136,7 @@ async def _write(
     hour: int,
     sending: Callable[[], object] | None,
 ) -> None:
-    if kpi_store.has_rows(fx):
-        await kpi_store.write_rows(conn, fx)
+    await kpi_store.write_rows(conn, fx)  # nothing, mostly
     writes = Writes()
     kpi_store.add_effects(writes, fx)
     if result.outcomes:
