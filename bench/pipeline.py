@@ -178,7 +178,7 @@ async def run_pipeline(
     run = PipelineRun(workers=workers, partitions=parts, records=expect)
     run.database_url = await bench.new_database("bench_pipe")
     group = f"bench-{uuid.uuid4().hex[:8]}"
-    started = time.perf_counter()
+    started, cpu_at_start = time.perf_counter(), _cpu(bench, [])  # the workers' own CPU counts from 0
     children: list[tuple[Child, str]] = [
         bench.start_worker(broker, run.database_url, group) for _ in range(workers)
     ]
@@ -200,8 +200,9 @@ async def run_pipeline(
             stored0 = await _offsets_stored(conn, group)
             if stored0 >= expect:
                 # All stored before the last worker joined (tiny runs: the first worker does not
-                # wait for the others): time from the workers' start instead, joins included.
-                t0, stored0 = started, 0
+                # wait for the others): time from the workers' start instead, joins included,
+                # and their CPU too (measured from here it would be about nothing).
+                t0, stored0, cpu0 = started, 0, cpu_at_start
             run.start_rss_mb = [proc_status_kb(pid, "VmRSS") / 1024 for pid in pids]
             run.startup_s = t0 - started
             last_report = t0

@@ -8,6 +8,7 @@ from typing import Any
 from schemas import wire as ev
 from streams.aggregate import Effects, Pending
 from streams.eoffice import effects as eoffice
+from streams.ingest.fastpath import HeartbeatSums
 from streams.portal.effects import AppDims, PortalEffects, move_held
 from streams.vc import effects as vc
 
@@ -18,13 +19,13 @@ def batch_effects(
     known_applications: Mapping[str, AppDims],
     held: Iterable[Pending] = (),
     submitted_now: Mapping[str, AppDims] | None = None,
+    heartbeats: HeartbeatSums | None = None,
 ) -> Effects:
-    """The effects of `events`, with earlier-held portal contributions moved where now known."""
+    """The effects of `events` and of the `heartbeats` summed while they were judged, with
+    earlier-held portal contributions moved where now known."""
     portal = PortalEffects(known_applications)
-    telemetry = vc.Telemetry()
+    telemetry = vc.Telemetry(heartbeats)
     handlers: dict[type[Any], Callable[[Any, Effects], None]] = {
-        ev.VcHeartbeat: telemetry.heartbeat,
-        ev.VcStatus: telemetry.status,
         ev.VcMeetingStarted: vc.meeting_started,
         ev.VcMeetingEnded: vc.meeting_ended,
         ev.DocumentReceived: eoffice.received,
@@ -35,8 +36,13 @@ def batch_effects(
         ev.ApplicationRated: portal.rated,
     }
     fx = Effects()
-    for e in events:
-        handlers[type(e)](e, fx)
+    for i, e in enumerate(events):
+        if isinstance(e, ev.VcHeartbeat):
+            telemetry.heartbeat(e, 2 * i + 1)
+        elif isinstance(e, ev.VcStatus):
+            telemetry.status(e, 2 * i + 1, fx)
+        else:
+            handlers[type(e)](e, fx)
     telemetry.flush(fx)
     move_held(held, submitted_now or {}, fx)
     return fx

@@ -76,7 +76,9 @@ async def store_batch(
         known = await kpi_store.known_applications(conn, needed) if needed else {}
         known.update(own)
         held = await kpi_store.take_held(conn, own) if own else []
-        fx = batch_effects(events, known_applications=known, held=held, submitted_now=own)
+        fx = batch_effects(
+            events, known_applications=known, held=held, submitted_now=own, heartbeats=result.heartbeats
+        )
         if kpi_store.has_rows(fx) and not conn.is_in_transaction():
             await atomic.enter_async_context(conn.transaction())
         await _write(conn, fx, group, result, arrival_minute, hour, sending)

@@ -16,11 +16,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 from schemas.decode import Reason, Rejection, decode, judge_time
-from schemas.wire import Event, field_names
+from schemas.topics import VC_TELEMETRY
+from schemas.wire import Event, VcHeartbeat, field_names
 from streams.ingest.dedupe import DedupeMemory, fingerprint
+from streams.ingest.fastpath import HeartbeatSums, Scan, judge_run
 
 
 class RawRecord(Protocol):
@@ -65,7 +69,9 @@ class Position:
 class BatchResult:
     """Everything a batch changes, to be stored atomically."""
 
-    events: list[Event] = field(default_factory=list)  # accepted, in the order consumed
+    events: list[Event] = field(default_factory=list)  # accepted, in the order consumed, but:
+    # accepted heartbeats, summed as they are accepted (streams/vc/effects.py reads them)
+    heartbeats: HeartbeatSums = field(default_factory=HeartbeatSums)
     # fingerprints of the accepted events, per partition (their duplicate memory's new entries)
     fingerprints: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     deadletters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
@@ -102,6 +108,13 @@ def deadletter_value(record: RawRecord, rejection: Rejection, rejected_at: datet
 
 _FLOAT_MARGIN_S: Final = 0.001
 _NEVER: Final = float("-inf")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def micros(at: datetime) -> int:
+    """Unix microseconds of an aware instant: exact, unlike `timestamp()`."""
+    return (at - _EPOCH) // _MICROSECOND
 
 
 def admit(
@@ -118,125 +131,188 @@ def admit(
     With `into`, the records are added to that batch (a batch judged in slices, so the worker's
     event loop can send and receive between them) and it is returned.
 
-    This runs for every event, so the common case (valid, new, on time) is kept to a few
-    comparisons: the time limits are precomputed, per-partition lookups happen when the
-    partition changes (a fetched batch comes partition by partition), and `judge_time` is
-    called only to word a rejection.
+    Canonical heartbeats, nearly all the volume, are scanned, checked and summed by the native
+    fast path (streams/ingest/fastpath.pyx) in runs; it stops at any record it cannot settle
+    alone, which is judged here, one at a time, by `schemas.decode` and `judge_time`.
     """
     result = BatchResult() if into is None else into
-    hour = int(now.timestamp()) // 3600
-    # The time rules are prefiltered on float unix times (cheap to compare, unlike aware
-    # datetimes), widened by a millisecond so that rounding can only send an event to the
-    # exact rule (judge_time), never past it.
-    future_ts = (now + future_tolerance).timestamp() - _FLOAT_MARGIN_S
-    grace_s = grace.total_seconds()
-    records, decoded, fps = _decoded(records)
-    tp: tuple[str, int] | None = None
-    state = PartitionState("", -1)
-    seen: set[int] = set()
-    old: set[int] = set()
-    olds: dict[tuple[str, int], set[int]] = {}  # per partition: searched once per call
-    fingerprints: list[int] = []
-    newest_ts = late_ts = _NEVER
-    accepted = duplicates = 0
-    for rec, decoded_, fp in zip(records, decoded, fps, strict=True):
-        if tp is None or rec.partition != tp[1] or rec.topic != tp[0]:
-            if tp is not None:
-                _tally(result.outcomes, tp[0], accepted, duplicates)
-            accepted = duplicates = 0
-            tp = (rec.topic, rec.partition)
-            state = states[tp]
-            seen, old = _memory(state, hour, fps, olds, tp)
-            result.touched.add(tp)
-            fingerprints = result.fingerprints.setdefault(tp, [])
-            newest_ts = state.newest_event_at.timestamp() if state.newest_event_at is not None else _NEVER
-            late_ts = newest_ts - grace_s + _FLOAT_MARGIN_S
-        state.next_offset = rec.offset + 1
-        if isinstance(decoded_, Rejection):
-            _reject(result, rec, decoded_, now)
-            continue
-        event = decoded_
+    records = records if isinstance(records, list) else list(records)
+    scan, decoded = _scanned(records)
+    fps = scan.fingerprints
+    call = _Call(result, states, now, grace, future_tolerance, fps)
+    for start, stop in scan.runs:
+        run = call.run(records[start])
+        i = start
+        while i < stop:
+            before = run.newest_us
+            i, accepted, duplicates, run.newest_us, has_newest = judge_run(
+                scan,
+                i,
+                stop,
+                run.seen,
+                run.old,
+                run.fingerprints,
+                result.heartbeats,
+                2 * len(result.events),  # the arrival order among the batch's events
+                run.newest_us,
+                run.newest_ts != _NEVER,
+                call.future_us,
+                call.grace_us,
+            )
+            run.accepted += accepted
+            run.duplicates += duplicates
+            if has_newest and (run.newest_us != before or run.newest_ts == _NEVER):
+                run.moved_natively()
+            if i < stop:
+                rec = records[i]
+                event = decoded[i] if i in decoded else decode(rec.topic, rec.key, rec.value)
+                run.judge(rec, event, int(fps[i]))
+                i += 1
+        run.end(records[stop - 1].offset + 1)
+    result.positions = [
+        Position(t, p, s.next_offset, s.newest_event_at, s.high_watermark)
+        for t, p in sorted(result.touched)
+        for s in (states[(t, p)],)
+    ]
+    return result
+
+
+def _scanned(records: list[RawRecord]) -> tuple[Scan, dict[int, Event | Rejection]]:
+    """The native scan of the records, and the others decoded, their fingerprints filled in.
+
+    Done for the whole call before judging, so that each partition's ids of earlier hours
+    (sorted arrays, streams/ingest/dedupe.py) are searched once, not once per event.
+    """
+    scan = Scan(records, VC_TELEMETRY)
+    fps = scan.fingerprints
+    decoded: dict[int, Event | Rejection] = {}
+    for i in scan.fallbacks:
+        rec = records[i]
+        decoded[i] = d = decode(rec.topic, rec.key, rec.value)
+        if not isinstance(d, Rejection):
+            fps[i] = fingerprint(d.event_id)
+    return scan, decoded
+
+
+class _Call:
+    """What one `admit` call shares across its partitions' runs."""
+
+    def __init__(
+        self,
+        result: BatchResult,
+        states: dict[tuple[str, int], PartitionState],
+        now: datetime,
+        grace: timedelta,
+        future_tolerance: timedelta,
+        fps: npt.NDArray[np.int64],
+    ) -> None:
+        self.result, self.states = result, states
+        self.now, self.grace, self.future_tolerance = now, grace, future_tolerance
+        self.hour = int(now.timestamp()) // 3600
+        # The Python path prefilters the time rules on float unix times (cheap to compare,
+        # unlike aware datetimes), widened by a millisecond so that rounding can only send an
+        # event to the exact rule (judge_time), never past it. The native path does the same on
+        # exact microseconds.
+        self.future_ts = (now + future_tolerance).timestamp() - _FLOAT_MARGIN_S
+        self.future_us = micros(now + future_tolerance)
+        self.grace_s = grace.total_seconds()
+        self.grace_us = grace // _MICROSECOND
+        self.fps = fps
+        self.olds: dict[tuple[str, int], set[int]] = {}  # per partition: searched once per call
+
+    def run(self, first: RawRecord) -> _Run:
+        tp = (first.topic, first.partition)
+        state = self.states[tp]
+        state.seen.start_hour(self.hour)  # so that adding to the set is all an accepted id needs
+        old = self.olds.get(tp)
+        if old is None:
+            old = self.olds[tp] = state.seen.sealed_among(self.fps)
+        self.result.touched.add(tp)
+        return _Run(self, tp, state, old)
+
+
+class _Run:
+    """One partition's consecutive records in an `admit` call."""
+
+    __slots__ = (
+        "accepted", "call", "duplicates", "fingerprints", "late_ts", "newest_ts", "newest_us", "old",
+        "seen", "state", "tp",
+    )  # fmt: skip
+
+    def __init__(self, call: _Call, tp: tuple[str, int], state: PartitionState, old: set[int]) -> None:
+        self.call, self.tp, self.state = call, tp, state
+        self.seen = state.seen.recent
+        self.old = old
+        self.fingerprints = call.result.fingerprints.setdefault(tp, [])
+        self.accepted = self.duplicates = 0
+        newest = state.newest_event_at
+        self.newest_ts = newest.timestamp() if newest is not None else _NEVER
+        self.newest_us = micros(newest) if newest is not None else 0
+        self.late_ts = self.newest_ts - call.grace_s + _FLOAT_MARGIN_S
+
+    def moved_natively(self) -> None:
+        """The native path moved the newest time (`newest_us`): bring its other forms along."""
+        at = _EPOCH + timedelta(microseconds=self.newest_us)
+        self.state.newest_event_at = at
+        self.newest_ts = at.timestamp()
+        self.late_ts = self.newest_ts - self.call.grace_s + _FLOAT_MARGIN_S
+
+    def judge(self, rec: RawRecord, decoded: Event | Rejection, fp: int) -> None:
+        """One record the native path left: the contract's rules in full, in its order."""
+        call, result = self.call, self.call.result
+        if isinstance(decoded, Rejection):
+            _reject(result, rec, decoded, call.now)
+            return
+        event = decoded
         # Escapes can spell a NUL, and those years can overflow in UTC: checked only then.
         if (
             (raw := rec.value)
             and (b"\\u" in raw or b"0001-" in raw or b"9999-" in raw)
             and (unstorable := _unstorable(event))
         ):
-            _reject(result, rec, unstorable, now)
-            continue
-        if fp in seen or fp in old:
-            duplicates += 1
-            continue
+            _reject(result, rec, unstorable, call.now)
+            return
+        if fp in self.seen or fp in self.old:
+            self.duplicates += 1
+            return
         at = event.occurred_at
         t = at.timestamp()
-        if (t > future_ts or t < late_ts) and (
+        if (t > call.future_ts or t < self.late_ts) and (
             verdict := judge_time(
                 at,
-                now=now,
-                newest_on_partition=state.newest_event_at,
-                grace=grace,
-                future_tolerance=future_tolerance,
+                now=call.now,
+                newest_on_partition=self.state.newest_event_at,
+                grace=call.grace,
+                future_tolerance=call.future_tolerance,
             )
         ):
-            _reject(result, rec, verdict, now)
-            continue
-        seen.add(fp)
-        fingerprints.append(fp)
-        if t > newest_ts:
-            state.newest_event_at = at
-            newest_ts = t
-            late_ts = t - grace_s + _FLOAT_MARGIN_S
-        result.events.append(event)
-        accepted += 1
-    _finish(result, states, tp, accepted, duplicates)
-    return result
+            _reject(result, rec, verdict, call.now)
+            return
+        self.seen.add(fp)
+        self.fingerprints.append(fp)
+        if t > self.newest_ts:
+            self.state.newest_event_at = at
+            self.newest_ts = t
+            self.newest_us = micros(at)
+            self.late_ts = t - call.grace_s + _FLOAT_MARGIN_S
+        if isinstance(event, VcHeartbeat):  # summed with the native path's, in arrival order
+            result.heartbeats.add(
+                event.endpoint_id,
+                event.district,
+                event.site_level,
+                micros(at),
+                event.jitter_ms,
+                event.packet_loss_pct,
+                event.rtt_ms,
+                2 * len(result.events),
+            )
+        else:
+            result.events.append(event)
+        self.accepted += 1
 
-
-def _decoded(
-    records: Iterable[RawRecord],
-) -> tuple[list[RawRecord], list[Event | Rejection], list[int]]:
-    """The records, each decoded, and the fingerprint of each event (0 for a rejection).
-
-    Done for the whole call before judging, so that each partition's ids of earlier hours
-    (sorted arrays, streams/ingest/dedupe.py) are searched once, not once per event.
-    """
-    records = records if isinstance(records, list) else list(records)
-    decoded = [decode(rec.topic, rec.key, rec.value) for rec in records]
-    return records, decoded, [0 if isinstance(d, Rejection) else fingerprint(d.event_id) for d in decoded]
-
-
-def _memory(
-    state: PartitionState,
-    hour: int,
-    fps: list[int],
-    olds: dict[tuple[str, int], set[int]],
-    tp: tuple[str, int],
-) -> tuple[set[int], set[int]]:
-    """The partition's ids of the current hour (a set the caller adds accepted ids to), and
-    those of `fps` it holds from earlier hours: searched once per partition and call (`olds`),
-    however often the records switch partitions."""
-    state.seen.start_hour(hour)  # so that adding to the set is all an accepted id needs
-    old = olds.get(tp)
-    if old is None:
-        old = olds[tp] = state.seen.sealed_among(fps)
-    return state.seen.recent, old
-
-
-def _finish(
-    result: BatchResult,
-    states: dict[tuple[str, int], PartitionState],
-    tp: tuple[str, int] | None,
-    accepted: int,
-    duplicates: int,
-) -> None:
-    """Count the last partition's run and note where every touched partition now stands."""
-    if tp is not None:
-        _tally(result.outcomes, tp[0], accepted, duplicates)
-    result.positions = [
-        Position(t, p, s.next_offset, s.newest_event_at, s.high_watermark)
-        for t, p in sorted(result.touched)
-        for s in (states[(t, p)],)
-    ]
+    def end(self, next_offset: int) -> None:
+        self.state.next_offset = next_offset
+        _tally(self.call.result.outcomes, self.tp[0], self.accepted, self.duplicates)
 
 
 def _tally(outcomes: Counter[tuple[str, str]], topic: str, accepted: int, duplicates: int) -> None:

@@ -53,11 +53,11 @@ class DedupeMemory:
     def __contains__(self, fp: int) -> bool:
         return fp in self.recent or bool(self.sealed_among([fp]))
 
-    def sealed_among(self, fps: list[int]) -> set[int]:
+    def sealed_among(self, fps: list[int] | _Ids) -> set[int]:
         """Those of `fps` held from earlier hours. One call per batch: the hot loop then asks
         only sets (`recent`, and this answer)."""
         sealed = self._sealed
-        if not fps or not len(sealed):
+        if not len(fps) or not len(sealed):
             return set()
         wanted = np.array(fps, dtype=np.int64)
         at = np.searchsorted(sealed, wanted)
