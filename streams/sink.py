@@ -17,6 +17,7 @@ from streams import kpi_store
 from streams.aggregate import Effects
 from streams.effects import batch_effects
 from streams.ingest.batch import BatchResult, PartitionState
+from streams.ingest.dedupe import pack
 from streams.portal.effects import lookups_needed
 
 
@@ -36,14 +37,37 @@ async def load_partition(
         state.next_offset = row["next_offset"]
         state.newest_event_at = row["newest_event_at"]
     rows = await conn.fetch(
-        "SELECT unnest(fingerprints), accepted_hour FROM accepted_fingerprints"
+        "SELECT packed, fingerprints, accepted_hour FROM accepted_fingerprints"
         " WHERE topic = $1 AND partition = $2 AND accepted_hour >= $3",
         topic,
         partition,
         since_hour,
     )
-    state.seen.load((r[0], r[1]) for r in rows)
+    # `fingerprints` is the array form of rows written before migration 0008
+    state.seen.load(
+        (r["packed"] if r["packed"] is not None else pack(r["fingerprints"]), r["accepted_hour"])
+        for r in rows
+    )
     return state
+
+
+def prepare(result: BatchResult, *, group: str, arrival_minute: datetime, hour: int) -> Writes | None:
+    """The batch's whole write as one statement, if it needs nothing from the database.
+
+    Most batches (heartbeats, documents, meetings) need no lookups, so their effects and
+    statement can be built while the previous batch is still being written, not after it.
+    None for a batch that does (portal events) or that has rows written one by one: it is
+    built by `store_batch`, once the previous batch is stored.
+    """
+    events = result.events
+    if events:
+        needed, own = lookups_needed(events)
+        if needed or own:
+            return None
+    fx = batch_effects(events, known_applications={}, heartbeats=result.heartbeats)
+    if kpi_store.has_rows(fx):
+        return None
+    return _statement(fx, group, result, arrival_minute, hour)
 
 
 async def store_batch(
@@ -55,18 +79,23 @@ async def store_batch(
     hour: int,
     sending: Callable[[], object] | None = None,
     again: bool = False,
+    prepared: Writes | None = None,
 ) -> None:
     """Write one batch's effects and positions atomically.
 
-    Everything but a few rare writes goes out as one statement (ioc/db/writes.py); `sending`
-    is called just before it, so the caller can judge the next batch while the database works.
-    A batch that needs no lookups and no row writes is that one statement, its own transaction.
+    Everything but a few rare writes goes out as one statement (ioc/db/writes.py), `prepared`
+    already if the caller had it built (`prepare`); `sending` is called just before it goes,
+    so the caller can judge the next batch while the database works. A batch that needs no
+    lookups and no row writes is that one statement, its own transaction.
 
     `again` marks a retry. A connection lost during the write (or a timeout) leaves unknown
     whether it committed, and a second copy would add the batch's sums twice; so a retry first
     looks for the batch's token among the stored positions, and stops if it is there.
     """
     if again and await _stored(conn, group, result):
+        return
+    if prepared is not None:
+        await _send(conn, prepared, sending)
         return
     events = result.events
     needed, own = lookups_needed(events) if events else (set(), {})
@@ -81,7 +110,14 @@ async def store_batch(
         )
         if kpi_store.has_rows(fx) and not conn.is_in_transaction():
             await atomic.enter_async_context(conn.transaction())
-        await _write(conn, fx, group, result, arrival_minute, hour, sending)
+        await kpi_store.write_rows(conn, fx)  # nothing, mostly
+        await _send(conn, _statement(fx, group, result, arrival_minute, hour), sending)
+
+
+async def _send(conn: Conn, writes: Writes, sending: Callable[[], object] | None) -> None:
+    if sending is not None:
+        sending()
+    await writes.execute(conn)
 
 
 _OUTCOMES_CTE = """
@@ -91,12 +127,12 @@ outcomes AS (
     ON CONFLICT (topic, bucket, outcome) DO UPDATE SET records = ingest_minute.records + EXCLUDED.records
 )"""
 
-# Each partition's new fingerprints are the slice [lo:hi] (1-based, inclusive) of one array.
+# Each partition's new fingerprints are `n` bytes of one packed buffer, from byte `at` (1-based).
 _FINGERPRINTS_CTE = """
 fingerprints AS (
-    INSERT INTO accepted_fingerprints (topic, partition, accepted_hour, fingerprints)
-    SELECT t, p, $1, ($2::bigint[])[lo:hi]
-    FROM unnest($3::text[], $4::int[], $5::int[], $6::int[]) AS u(t, p, lo, hi)
+    INSERT INTO accepted_fingerprints (topic, partition, accepted_hour, packed)
+    SELECT t, p, $1, substring($2::bytea FROM at FOR n)
+    FROM unnest($3::text[], $4::int[], $5::int[], $6::int[]) AS u(t, p, at, n)
 )"""
 
 _OFFSETS_CTE = """
@@ -129,16 +165,8 @@ async def _stored(conn: Conn, group: str, result: BatchResult) -> bool:
     return bool(token == result.token)
 
 
-async def _write(
-    conn: Conn,
-    fx: Effects,
-    group: str,
-    result: BatchResult,
-    arrival_minute: datetime,
-    hour: int,
-    sending: Callable[[], object] | None,
-) -> None:
-    await kpi_store.write_rows(conn, fx)  # nothing, mostly
+def _statement(fx: Effects, group: str, result: BatchResult, arrival_minute: datetime, hour: int) -> Writes:
+    """The batch's one statement: its effects, outcome counts, fingerprints and positions."""
     writes = Writes()
     kpi_store.add_effects(writes, fx)
     if result.outcomes:
@@ -154,10 +182,10 @@ async def _write(
     slices: list[tuple[str, int, int, int]] = []
     for (topic, partition), fps in result.fingerprints.items():
         if fps:
-            slices.append((topic, partition, len(fingerprints) + 1, len(fingerprints) + len(fps)))
+            slices.append((topic, partition, 8 * len(fingerprints) + 1, 8 * len(fps)))
             fingerprints.extend(fps)
     if slices:
-        writes.add(_FINGERPRINTS_CTE, hour, fingerprints, *([s[i] for s in slices] for i in range(4)))
+        writes.add(_FINGERPRINTS_CTE, hour, pack(fingerprints), *([s[i] for s in slices] for i in range(4)))
     if touched := result.positions:
         writes.add(
             _OFFSETS_CTE,
@@ -169,6 +197,4 @@ async def _write(
             [s.high_watermark for s in touched],
             result.token,
         )
-    if sending is not None:
-        sending()
-    await writes.execute(conn)
+    return writes

@@ -26,6 +26,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from ioc.clock import Clock, SystemClock
 from ioc.db.pool import Conn
+from ioc.db.writes import Writes
 from ioc.settings import Settings
 from schemas.topics import DEADLETTER, SOURCE_TOPIC_NAMES
 from streams import sink
@@ -232,13 +233,18 @@ class IngestService(mode.Service):
                 future_tolerance=ingest.future_tolerance,
                 into=result,
             )
+        arrival_minute, hour = now.replace(second=0, microsecond=0), int(now.timestamp()) // 3600
+        # Built while the previous batch is still being written, where nothing is to look up.
+        prepared = sink.prepare(result, group=self.group, arrival_minute=arrival_minute, hour=hour)
         await self._settle()  # first: if the previous write failed, nothing of this batch goes out
         await self._send_deadletters(result)
         # The write's lookups and aggregation need this loop to themselves; its statement needs
         # only short turns of it (to be sent and answered: see the slices above). So the loop
         # goes back to judging once that statement is on its way (or the write has ended).
         sent = asyncio.get_running_loop().create_future()
-        self._storing = storing = asyncio.ensure_future(self._store(result, now, started, sent))
+        self._storing = storing = asyncio.ensure_future(
+            self._store(result, arrival_minute, hour, prepared, started, sent)
+        )
         storing.add_done_callback(self._stored)
         await asyncio.wait((sent, storing), return_when=asyncio.FIRST_COMPLETED)
 
@@ -262,7 +268,13 @@ class IngestService(mode.Service):
             await storing
 
     async def _store(
-        self, result: BatchResult, now: datetime, started: float, sent: asyncio.Future[None]
+        self,
+        result: BatchResult,
+        arrival_minute: datetime,
+        hour: int,
+        prepared: Writes | None,
+        started: float,
+        sent: asyncio.Future[None],
     ) -> None:
         def sending() -> None:
             if not sent.done():
@@ -277,10 +289,11 @@ class IngestService(mode.Service):
                 conn,
                 group=self.group,
                 result=result,
-                arrival_minute=now.replace(second=0, microsecond=0),
-                hour=int(now.timestamp()) // 3600,
+                arrival_minute=arrival_minute,
+                hour=hour,
                 sending=sending,
                 again=attempts > 1,  # an earlier attempt may have committed before it failed
+                prepared=prepared,
             )
 
         await self._with_db(write, timed=True)

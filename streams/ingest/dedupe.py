@@ -30,6 +30,12 @@ _Ids: TypeAlias = npt.NDArray[np.int64]
 _Hours: TypeAlias = npt.NDArray[np.int32]
 
 
+def pack(fingerprints: list[int]) -> bytes:
+    """Fingerprints as the database keeps them (accepted_fingerprints.packed): 8 bytes each,
+    big-endian, so that a batch's are handed over as one value, not an array of numbers."""
+    return np.array(fingerprints, dtype=">i8").tobytes()
+
+
 def fingerprint(event_id: str) -> int:
     """A stable signed 64-bit fingerprint (fits PostgreSQL's bigint)."""
     return _from_bytes(_blake2b(event_id.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
@@ -81,16 +87,18 @@ class DedupeMemory:
         self._hour = hour
         self._expire(hour)
 
-    def load(self, rows: Iterable[tuple[int, int]]) -> None:
-        """Restore (fingerprint, hour) pairs read back from the database."""
-        fps: list[int] = []
-        hours: list[int] = []
-        for fp, hour in rows:
-            fps.append(fp)
-            hours.append(hour)
-        if fps:
-            self._merge(np.array(fps, dtype=np.int64), np.array(hours, dtype=np.int32))
-            self._expire(max(hours))
+    def load(self, rows: Iterable[tuple[bytes, int]]) -> None:
+        """Restore (packed fingerprints, hour) rows read back from the database: 8 bytes an id,
+        big-endian (accepted_fingerprints.packed)."""
+        ids: list[_Ids] = []
+        hours: list[_Hours] = []
+        for packed, hour in rows:
+            if packed:
+                ids.append(np.frombuffer(packed, dtype=">i8").astype(np.int64))
+                hours.append(np.full(len(ids[-1]), hour, dtype=np.int32))
+        if ids:
+            self._merge(np.concatenate(ids), np.concatenate(hours))
+            self._expire(max(int(h[0]) for h in hours))
 
     def _seal(self, fps: _Ids, hour: int) -> None:
         self._merge(fps, np.full(len(fps), hour, dtype=np.int32))

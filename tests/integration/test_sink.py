@@ -125,3 +125,57 @@ async def test_a_retry_after_a_write_that_did_not_commit_writes_the_batch(conn: 
     await sink.store_batch(conn, group="g", result=earlier, arrival_minute=NOW, hour=0)
     await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0, again=True)
     assert await conn.fetchval("SELECT sum(records) FROM ingest_minute") == 3 + 4
+
+
+async def test_a_partition_taken_over_remembers_the_ids_its_batches_stored(conn: asyncpg.Connection) -> None:
+    """Each partition's fingerprints are its own slice of the batch's packed buffer."""
+    result = _batch(["vc.heartbeat", "vc.heartbeat", "document.received", "vc.meeting.started"])
+    await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0)
+    assert len(result.fingerprints) == 3
+    for (topic, partition), fps in result.fingerprints.items():
+        state = await sink.load_partition(conn, group="g", topic=topic, partition=partition, since_hour=-1)
+        assert len(state.seen) == len(fps) and all(fp in state.seen for fp in fps)
+
+
+async def test_ids_stored_by_the_previous_version_as_an_array_are_still_remembered(
+    conn: asyncpg.Connection,
+) -> None:
+    """Rows written before migration 0008 (or by a worker of that version during a rolling
+    upgrade) hold a bigint[] instead of packed bytes."""
+    await conn.execute(
+        "INSERT INTO accepted_fingerprints (topic, partition, accepted_hour, fingerprints)"
+        " VALUES ('ioc.vc.telemetry', 0, 10, $1)",
+        [5, -(2**63), 2**63 - 1],
+    )
+    state = await sink.load_partition(conn, group="g", topic="ioc.vc.telemetry", partition=0, since_hour=-1)
+    assert all(fp in state.seen for fp in (5, -(2**63), 2**63 - 1)) and 6 not in state.seen
+
+
+async def test_a_batch_prepared_ahead_is_stored_like_one_built_at_its_turn(database_url: str) -> None:
+    """The worker builds a batch that needs no lookups while the previous one is written."""
+    assert sink.prepare(_batch(["application.resolved"]), group="g", arrival_minute=NOW, hour=0) is None
+    stored = []
+    result = _batch(["vc.heartbeat", "vc.status", "vc.heartbeat", "document.received"])
+    for ahead in (False, True):
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute("TRUNCATE kpi_minute, kpi_sketch_minute, vc_presence, vc_endpoints")
+            prepared = sink.prepare(result, group="g", arrival_minute=NOW, hour=0) if ahead else None
+            assert (prepared is not None) is ahead
+            await sink.store_batch(
+                conn, group="g", result=result, arrival_minute=NOW, hour=0, prepared=prepared
+            )
+            stored.append(
+                [
+                    await conn.fetch(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4")
+                    for table in ("kpi_minute", "kpi_sketch_minute", "vc_presence")
+                ]
+                + [
+                    await conn.fetch(
+                        "SELECT endpoint_id, district, last_event_at FROM vc_endpoints ORDER BY 1"
+                    )
+                ]
+            )
+        finally:
+            await conn.close()
+    assert stored[0] == stored[1] and all(stored[0])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.ingest.dedupe import DedupeMemory, fingerprint
+from streams.ingest.dedupe import DedupeMemory, fingerprint, pack
 
 
 def test_fingerprint_is_stable_and_fits_bigint() -> None:
@@ -27,7 +27,7 @@ def test_remembers_for_the_retention_then_forgets() -> None:
 
 def test_load_restores_and_expires() -> None:
     mem = DedupeMemory(retention_hours=2)
-    mem.load([(7, 10), (8, 11), (9, 12)])
+    mem.load([(pack([7]), 10), (pack([8]), 11), (pack([9]), 12)])
     assert 7 not in mem  # 12 - 2 = 10: too old
     assert 8 in mem and 9 in mem
 
@@ -57,7 +57,7 @@ def test_expiry_drops_whole_hours_from_the_sealed_ids_and_keeps_the_rest() -> No
 def test_a_loaded_memory_answers_like_one_built_by_adds() -> None:
     rows = [(fp, 200 + fp % 5) for fp in range(-500, 500, 7)]
     loaded = DedupeMemory(retention_hours=25)
-    loaded.load(rows)
+    loaded.load((pack([fp]), hour) for fp, hour in rows)
     built = DedupeMemory(retention_hours=25)
     for fp, hour in sorted(rows, key=lambda r: r[1]):
         built.add(fp, hour=hour)
