@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import asyncpg
 
 from ioc.settings import DatabaseSettings
@@ -12,18 +14,46 @@ Queryable = Conn | asyncpg.Pool
 """Anything a single query can run on."""
 
 
-async def create_pool(settings: DatabaseSettings, *, url: str | None = None) -> asyncpg.Pool:
-    """Open a pool; `url` overrides the settings (the embedded server's URL)."""
+# A batch's statement is a few hundred kB. Sent through the default buffer it leaves in pieces,
+# each when the worker's event loop next gets a turn, between slices of judging: about 20 ms
+# of a batch's write went to that (bench/FINDINGS.md). The kernel caps this at wmem_max.
+_BATCH_SEND_BUFFER_BYTES = 4 * 1024 * 1024
+
+
+async def create_pool(
+    settings: DatabaseSettings, *, url: str | None = None, batch_writer: bool = False
+) -> asyncpg.Pool:
+    """Open a pool; `url` overrides the settings (the embedded server's URL).
+
+    `batch_writer` is for the ingest worker's pool, whose connections write whole batches:
+    - a send buffer that takes a batch's statement at once;
+    - `synchronous_commit = off`: a commit does not wait for its WAL to reach the disk. A
+      batch's offsets commit with its effects (streams/sink.py), so a database crash that
+      loses the last commits loses their offsets with them, and the worker reads those records
+      again from the broker: nothing is lost or counted twice. Other pools keep the default.
+    """
     dsn = url or (settings.database_url.get_secret_value() if settings.database_url else None)
     if dsn is None:
         raise RuntimeError("no database URL configured")
+    server_settings = {"application_name": "ioc", "timezone": "UTC"}
+    if batch_writer:
+        server_settings |= {"application_name": "ioc-ingest", "synchronous_commit": "off"}
     pool = await asyncpg.create_pool(
         dsn,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         command_timeout=30,
-        server_settings={"application_name": "ioc", "timezone": "UTC"},
+        server_settings=server_settings,
+        init=_widen_send_buffer if batch_writer else None,
     )
     if pool is None:  # only when created without awaiting, which we never do
         raise RuntimeError("database pool was not created")
     return pool
+
+
+async def _widen_send_buffer(conn: asyncpg.Connection) -> None:
+    # asyncpg has no public accessor for its transport; without one the default buffer stays.
+    transport = getattr(conn, "_transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _BATCH_SEND_BUFFER_BYTES)

@@ -86,7 +86,7 @@ class IngestService(mode.Service):
     async def on_start(self) -> None:
         from ioc.db.pool import create_pool
 
-        self._pool = await create_pool(self.settings.database)
+        self._pool = await create_pool(self.settings.database, batch_writer=True)
         bootstrap = self.settings.broker.bootstrap_servers
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap, acks="all", linger_ms=5, client_id="ioc-deadletter"

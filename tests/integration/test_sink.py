@@ -6,13 +6,16 @@ properties the worker's overlap of judging and writing relies on (streams/ingest
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
+from ioc.db.pool import create_pool
 from ioc.db.writes import Writes
+from ioc.settings import DatabaseSettings
 from streams import sink
 from streams.ingest.batch import BatchResult, PartitionState, admit
 from tests.factories import Rec, encode, key_of, topic_of, valid_event
@@ -179,3 +182,21 @@ async def test_a_batch_prepared_ahead_is_stored_like_one_built_at_its_turn(datab
         finally:
             await conn.close()
     assert stored[0] == stored[1] and all(stored[0])
+
+
+async def test_the_workers_pool_commits_without_waiting_for_the_disk_and_sends_a_batch_at_once(
+    database_url: str,
+) -> None:
+    """Only the ingest worker's pool (`batch_writer`): its batches carry their own offsets, so a
+    lost commit is read again from the broker; the API's and others' pools keep the default."""
+    settings = DatabaseSettings(database_url=database_url)  # type: ignore[arg-type]
+    for batch_writer, expected in ((True, "off"), (False, "on")):
+        pool = await create_pool(settings, batch_writer=batch_writer)
+        try:
+            async with pool.acquire() as conn:
+                assert await conn.fetchval("SHOW synchronous_commit") == expected
+                sock = conn._con._transport.get_extra_info("socket")  # type: ignore[union-attr]
+                buffer = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+                assert (buffer >= 1024 * 1024) is batch_writer
+        finally:
+            await pool.close()
