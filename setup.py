@@ -8,7 +8,6 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=cythonize(
-        [Extension("streams.ingest.fastpath", ["streams/ingest/fastpath.pyx"], extra_compile_args=["-O2"])],
-        compiler_directives={"language_level": "3"},
+        [Extension("streams.ingest.fastpath", ["streams/ingest/fastpath.pyx"], extra_compile_args=["-O2"])]
     )
 )

@@ -31,3 +31,18 @@ class FixedClock:
 
     def advance(self, delta: timedelta) -> None:
         self.at += delta
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(at: datetime) -> int:
+    """Unix microseconds of an aware instant: exact, unlike `timestamp()`'s float, whose last
+    digits round away far from 1970."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def from_micros(us: int) -> datetime:
+    """The UTC instant of unix microseconds `us`."""
+    return _EPOCH + timedelta(microseconds=us)

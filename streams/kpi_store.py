@@ -8,9 +8,10 @@ transaction with the offsets it covers.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from ioc.clock import micros
 from ioc.db.pool import Conn
 from ioc.db.writes import Writes
 from streams.aggregate import Dims, Effects, Pending
@@ -98,9 +99,6 @@ sketches AS (
     ON CONFLICT ({_KEY}, bin) DO UPDATE SET count = t.count + EXCLUDED.count
 )"""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MINUTE = timedelta(minutes=1)
-
 
 class _Encoded:
     """Minute rows as the statement takes them: unix minutes, keys into the distinct
@@ -115,7 +113,7 @@ class _Encoded:
     def row(self, metric: str, bucket: datetime, dims: Dims) -> None:
         minute = self._minute_of.get(bucket)
         if minute is None:
-            minute = self._minute_of[bucket] = (bucket - _EPOCH) // _MINUTE
+            minute = self._minute_of[bucket] = micros(bucket) // 60_000_000
         key = self._key_of.get((metric, dims))
         if key is None:
             key = self._key_of[(metric, dims)] = len(self._key_of) + 1

@@ -14,9 +14,10 @@ Queryable = Conn | asyncpg.Pool
 """Anything a single query can run on."""
 
 
-# A batch's statement is a few hundred kB. Sent through the default buffer it leaves in pieces,
-# each when the worker's event loop next gets a turn, between slices of judging: about 20 ms
-# of a batch's write went to that (bench/FINDINGS.md). The kernel caps this at wmem_max.
+# A batch's statement is a few hundred kB. Sent through a local socket's default buffer it leaves
+# in pieces, each when the worker's event loop next gets a turn, between slices of judging:
+# about 20 ms of a batch's write went to that (bench/FINDINGS.md). The kernel caps this at
+# net.core.wmem_max.
 _BATCH_SEND_BUFFER_BYTES = 4 * 1024 * 1024
 
 
@@ -25,19 +26,15 @@ async def create_pool(
 ) -> asyncpg.Pool:
     """Open a pool; `url` overrides the settings (the embedded server's URL).
 
-    `batch_writer` is for the ingest worker's pool, whose connections write whole batches:
-    - a send buffer that takes a batch's statement at once;
-    - `synchronous_commit = off`: a commit does not wait for its WAL to reach the disk. A
-      batch's offsets commit with its effects (streams/sink.py), so a database crash that
-      loses the last commits loses their offsets with them, and the worker reads those records
-      again from the broker: nothing is lost or counted twice. Other pools keep the default.
+    `batch_writer` is for the ingest worker's pool, whose connections write whole batches: on a
+    Unix-domain socket (a database on the same host, as the embedded one), a send buffer that
+    takes a batch's statement at once. A TCP socket is left to the kernel, which grows its
+    buffer as needed (and would stop doing so once one is set).
     """
     dsn = url or (settings.database_url.get_secret_value() if settings.database_url else None)
     if dsn is None:
         raise RuntimeError("no database URL configured")
-    server_settings = {"application_name": "ioc", "timezone": "UTC"}
-    if batch_writer:
-        server_settings |= {"application_name": "ioc-ingest", "synchronous_commit": "off"}
+    server_settings = {"application_name": "ioc-ingest" if batch_writer else "ioc", "timezone": "UTC"}
     pool = await asyncpg.create_pool(
         dsn,
         min_size=settings.db_pool_min,
@@ -55,5 +52,5 @@ async def _widen_send_buffer(conn: asyncpg.Connection) -> None:
     # asyncpg has no public accessor for its transport; without one the default buffer stays.
     transport = getattr(conn, "_transport", None)
     sock = transport.get_extra_info("socket") if transport is not None else None
-    if sock is not None:
+    if sock is not None and sock.family == socket.AF_UNIX:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _BATCH_SEND_BUFFER_BYTES)

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from ioc.clock import from_micros, micros
 from schemas.decode import Reason, Rejection, decode, judge_time
 from schemas.topics import VC_TELEMETRY
 from schemas.wire import Event, VcHeartbeat, field_names
@@ -69,8 +70,9 @@ class Position:
 class BatchResult:
     """Everything a batch changes, to be stored atomically."""
 
-    events: list[Event] = field(default_factory=list)  # accepted, in the order consumed, but:
-    # accepted heartbeats, summed as they are accepted (streams/vc/effects.py reads them)
+    # accepted events, in the order consumed, except heartbeats: those are summed as they are
+    # accepted, into `heartbeats` (streams/vc/effects.py reads both)
+    events: list[Event] = field(default_factory=list)
     heartbeats: HeartbeatSums = field(default_factory=HeartbeatSums)
     # fingerprints of the accepted events, per partition (their duplicate memory's new entries)
     fingerprints: dict[tuple[str, int], list[int]] = field(default_factory=dict)
@@ -108,13 +110,7 @@ def deadletter_value(record: RawRecord, rejection: Rejection, rejected_at: datet
 
 _FLOAT_MARGIN_S: Final = 0.001
 _NEVER: Final = float("-inf")
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND: Final = timedelta(microseconds=1)
-
-
-def micros(at: datetime) -> int:
-    """Unix microseconds of an aware instant: exact, unlike `timestamp()`."""
-    return (at - _EPOCH) // _MICROSECOND
+_MAX_GRACE_US: Final = 2**62  # the native path's int64 arithmetic; any longer grace is forever
 
 
 def admit(
@@ -155,15 +151,17 @@ def admit(
                 result.heartbeats,
                 2 * len(result.events),  # the arrival order among the batch's events
                 run.newest_us,
-                run.newest_ts != _NEVER,
+                run.has_newest,
                 call.future_us,
                 call.grace_us,
             )
             run.accepted += accepted
             run.duplicates += duplicates
-            if has_newest and (run.newest_us != before or run.newest_ts == _NEVER):
-                run.moved_natively()
+            if has_newest and (run.newest_us != before or not run.has_newest):
+                run.newest_moved_to(run.newest_us)
             if i < stop:
+                # One the native path left: refused by the scan (decoded already), or scanned
+                # but near a time limit (decoded now, for the exact rule and its wording).
                 rec = records[i]
                 event = decoded[i] if i in decoded else decode(rec.topic, rec.key, rec.value)
                 run.judge(rec, event, int(fps[i]))
@@ -211,12 +209,12 @@ class _Call:
         self.hour = int(now.timestamp()) // 3600
         # The Python path prefilters the time rules on float unix times (cheap to compare,
         # unlike aware datetimes), widened by a millisecond so that rounding can only send an
-        # event to the exact rule (judge_time), never past it. The native path does the same on
-        # exact microseconds.
+        # event to the exact rule (judge_time), never past it. The native path settles only
+        # events at least that millisecond inside the limits too, and leaves the rest to it.
         self.future_ts = (now + future_tolerance).timestamp() - _FLOAT_MARGIN_S
         self.future_us = micros(now + future_tolerance)
         self.grace_s = grace.total_seconds()
-        self.grace_us = grace // _MICROSECOND
+        self.grace_us = min(grace // timedelta(microseconds=1), _MAX_GRACE_US)
         self.fps = fps
         self.olds: dict[tuple[str, int], set[int]] = {}  # per partition: searched once per call
 
@@ -235,8 +233,8 @@ class _Run:
     """One partition's consecutive records in an `admit` call."""
 
     __slots__ = (
-        "accepted", "call", "duplicates", "fingerprints", "late_ts", "newest_ts", "newest_us", "old",
-        "seen", "state", "tp",
+        "accepted", "call", "duplicates", "fingerprints", "has_newest", "late_ts", "newest_ts",
+        "newest_us", "old", "seen", "state", "tp",
     )  # fmt: skip
 
     def __init__(self, call: _Call, tp: tuple[str, int], state: PartitionState, old: set[int]) -> None:
@@ -245,15 +243,18 @@ class _Run:
         self.old = old
         self.fingerprints = call.result.fingerprints.setdefault(tp, [])
         self.accepted = self.duplicates = 0
+        # The partition's newest accepted time in three forms: exact microseconds (which one is
+        # newer), the datetime of its state, and a float for the Python path's prefilter.
         newest = state.newest_event_at
-        self.newest_ts = newest.timestamp() if newest is not None else _NEVER
+        self.has_newest = newest is not None
         self.newest_us = micros(newest) if newest is not None else 0
+        self.newest_ts = newest.timestamp() if newest is not None else _NEVER
         self.late_ts = self.newest_ts - call.grace_s + _FLOAT_MARGIN_S
 
-    def moved_natively(self) -> None:
-        """The native path moved the newest time (`newest_us`): bring its other forms along."""
-        at = _EPOCH + timedelta(microseconds=self.newest_us)
-        self.state.newest_event_at = at
+    def newest_moved_to(self, us: int, at: datetime | None = None) -> None:
+        self.has_newest = True
+        self.newest_us = us
+        self.state.newest_event_at = at = at if at is not None else from_micros(us)
         self.newest_ts = at.timestamp()
         self.late_ts = self.newest_ts - self.call.grace_s + _FLOAT_MARGIN_S
 
@@ -290,17 +291,15 @@ class _Run:
             return
         self.seen.add(fp)
         self.fingerprints.append(fp)
-        if t > self.newest_ts:
-            self.state.newest_event_at = at
-            self.newest_ts = t
-            self.newest_us = micros(at)
-            self.late_ts = t - call.grace_s + _FLOAT_MARGIN_S
+        us = micros(at)
+        if not self.has_newest or us > self.newest_us:
+            self.newest_moved_to(us, at)
         if isinstance(event, VcHeartbeat):  # summed with the native path's, in arrival order
             result.heartbeats.add(
                 event.endpoint_id,
                 event.district,
                 event.site_level,
-                micros(at),
+                us,
                 event.jitter_ms,
                 event.packet_loss_pct,
                 event.rtt_ms,

@@ -1,6 +1,5 @@
 """Types of the native heartbeat fast path (streams/ingest/fastpath.pyx)."""
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ class Scan:
     fallbacks: list[int]
     runs: list[tuple[int, int]]
     size: int
-    def __init__(self, records: Sequence[RawRecord], topic: str) -> None: ...
+    def __init__(self, records: list[RawRecord], topic: str) -> None: ...
 
 class Minute:
     count: float

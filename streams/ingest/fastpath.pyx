@@ -7,11 +7,12 @@ common case, a canonical heartbeat that is new and on time, from bytes to sums i
 never rejects a record, and it never decides anything the Python path would decide
 differently:
 
-- `scan` recognises only a strict subset of the contract: a JSON object of exactly the
-  heartbeat's fields, each once, plain ASCII strings without escapes, numbers of at most 40
-  characters, timestamps `YYYY-MM-DDTHH:MM:SS[.ffffff]` with `Z` or `±HH:MM` in the years
-  1000-8999, and a key equal to `endpoint_id`. Anything else (other types, unknown fields,
-  escapes, bad input of every kind) is marked for `schemas.decode`, the contract's judge.
+- `Scan` recognises only a strict subset of the contract: a value of at most 64 KiB that is a
+  JSON object of exactly the heartbeat's fields, each once, plain ASCII strings without
+  escapes, numbers of at most 40 characters, timestamps `YYYY-MM-DDTHH:MM:SS[.ffffff]` with `Z`
+  or `±HH:MM` in the years 1000-8999, and a key equal to `endpoint_id`. Anything else (other
+  types, unknown fields, escapes, bad input of every kind) is left to `schemas.decode`, the
+  contract's judge.
   tests/unit/test_fastpath.py holds the two to the same values over generated and mutated
   records.
 - `judge_run` accepts or counts as duplicate a run of scanned heartbeats, and stops at the
@@ -26,15 +27,22 @@ Fingerprints are BLAKE2b with an 8-byte digest (RFC 7693), computed here for ids
 
 from libc.stdint cimport int64_t, uint64_t, uint8_t
 from libc.string cimport memcmp, memcpy
-from libc.stdlib cimport strtod
+from cpython.exc cimport PyErr_Clear, PyErr_Occurred
 from libc.math cimport log, ceil, isfinite
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
+
+cdef extern from "Python.h":
+    double PyOS_string_to_double(const char* s, char** endptr, void* overflow_exception)
+
 import numpy as np
 
 from ioc.kpi import sketch as _sketch
+from schemas.topics import MAX_VALUE_BYTES
+
+cdef Py_ssize_t _MAX_VALUE_BYTES = MAX_VALUE_BYTES
 
 cdef double _LOG_GAMMA = _sketch._LOG_GAMMA
 cdef double _MIN_POSITIVE = _sketch._MIN_POSITIVE
@@ -238,14 +246,19 @@ cdef Py_ssize_t _number_end(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) 
     return i
 
 
-cdef bint _number(const unsigned char* s, Py_ssize_t at, Py_ssize_t end, double* out) noexcept nogil:
+cdef bint _number(const unsigned char* s, Py_ssize_t at, Py_ssize_t end, double* out) noexcept:
+    """A validated JSON number token as a double: Python's own correctly rounded parser, which
+    unlike C's strtod ignores the process's locale (a decimal comma would read 42.5 as 42)."""
     cdef char[48] buf
     cdef Py_ssize_t length = end - at
     if length > 40:
         return False
     memcpy(buf, s + at, length)
     buf[length] = 0
-    out[0] = strtod(buf, NULL)
+    out[0] = PyOS_string_to_double(buf, NULL, NULL)  # overflow gives ±inf, refused below
+    if out[0] == -1.0 and PyErr_Occurred():
+        PyErr_Clear()
+        return False
     return isfinite(out[0])
 
 
@@ -328,7 +341,7 @@ cdef bint _timestamp(const unsigned char* s, Py_ssize_t n, int64_t* out) noexcep
     return True
 
 
-cdef bint _parse(const unsigned char* s, Py_ssize_t n, Parsed* p) noexcept nogil:
+cdef bint _parse(const unsigned char* s, Py_ssize_t n, Parsed* p) noexcept:
     """Whether `s` is a canonical heartbeat (see the module docstring); its fields into `p`."""
     cdef Py_ssize_t i, end, at
     cdef int seen = 0, f, bit
@@ -443,7 +456,7 @@ def parse_heartbeat(key, value):
     if not isinstance(value, bytes) or not isinstance(key, bytes):
         return None
     cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(value)
-    if not _parse(s, PyBytes_GET_SIZE(value), &p):
+    if PyBytes_GET_SIZE(value) > _MAX_VALUE_BYTES or not _parse(s, PyBytes_GET_SIZE(value), &p):
         return None
     if PyBytes_GET_SIZE(key) != p.ep_len or memcmp(PyBytes_AS_STRING(key), s + p.ep_at, p.ep_len) != 0:
         return None
@@ -503,7 +516,12 @@ cdef class Scan:
                 run_start, part, run_topic = i, rec.partition, rec.topic
             value = rec.value
             key = rec.key
-            if type(value) is not bytes or type(key) is not bytes or rec.topic != topic:
+            if (
+                type(value) is not bytes
+                or type(key) is not bytes
+                or PyBytes_GET_SIZE(value) > _MAX_VALUE_BYTES  # oversized: the Python path rejects it
+                or rec.topic != topic
+            ):
                 self.fallbacks.append(i)
                 continue
             s = <const unsigned char*>PyBytes_AS_STRING(value)
@@ -551,6 +569,8 @@ def judge_run(
     inside both time limits (`future_us`: now plus the tolerance; `grace_us` behind the
     newest). Near a limit the Python path judges exactly (schemas.decode.judge_time).
     """
+    if start < 0 or stop > scan.size:
+        raise IndexError(f"records {start}:{stop} of a scan of {scan.size}")
     cdef Py_ssize_t i = start
     cdef long accepted = 0, duplicates = 0
     cdef int64_t at
@@ -622,9 +642,6 @@ cdef class HeartbeatSums:
         self.minutes = {}
         self.presence = {}
         self.latest = {}
-
-    def __len__(self):
-        return len(self.minutes) + len(self.presence) + len(self.latest)
 
     def add(
         self, str endpoint, str district, str level, int64_t at_us, double jitter, double loss,

@@ -8,19 +8,13 @@ of four per event.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from ioc.clock import from_micros, micros
 from ioc.kpi import blocks as b
 from schemas.wire import VcHeartbeat, VcMeetingEnded, VcMeetingStarted, VcStatus
 from streams.aggregate import Dims, Effects
 from streams.ingest.fastpath import HeartbeatSums
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _micros(at: datetime) -> int:
-    return (at - _EPOCH) // _MICROSECOND
 
 
 class Telemetry:
@@ -29,17 +23,22 @@ class Telemetry:
     `order` is an event's place among the batch's events (`2 * i + 1` for the i-th of
     `BatchResult.events`; a heartbeat summed while `2 * k` events were in it gets `2 * k`), so
     that of a heartbeat and a status with the same time, the later arrival wins.
+
+    Statuses are kept apart from `sums` (a batch's, read again if its write is built twice)
+    and merged with its latest states in `flush`.
     """
 
     def __init__(self, sums: HeartbeatSums | None = None) -> None:
         self.sums = sums if sums is not None else HeartbeatSums()
+        # endpoint_id -> (district, site_level, occurred_at in unix µs, offline, order)
+        self._statuses: dict[str, tuple[str, str, int, bool, int]] = {}
 
     def heartbeat(self, e: VcHeartbeat, order: int) -> None:
         self.sums.add(
             e.endpoint_id,
             e.district,
             e.site_level,
-            _micros(e.occurred_at),
+            micros(e.occurred_at),
             e.jitter_ms,
             e.packet_loss_pct,
             e.rtt_ms,
@@ -48,10 +47,10 @@ class Telemetry:
 
     def status(self, e: VcStatus, order: int, fx: Effects) -> None:
         fx.seen(e.type, (e.district, e.site_level, "", ""))
-        at_us = _micros(e.occurred_at)
-        latest = self.sums.latest.get(e.endpoint_id)
+        at_us = micros(e.occurred_at)
+        latest = self._statuses.get(e.endpoint_id)
         if latest is None or (at_us, order) >= (latest[2], latest[4]):
-            self.sums.latest[e.endpoint_id] = (e.district, e.site_level, at_us, e.status == "offline", order)
+            self._statuses[e.endpoint_id] = (e.district, e.site_level, at_us, e.status == "offline", order)
 
     def flush(self, fx: Effects) -> None:
         """Hand the batch's sums, presence and endpoint rows to `fx`."""
@@ -65,12 +64,14 @@ class Telemetry:
             fx.observe_bins(b.VC_RTT, at, dims, acc.rtt_bins)
         for (endpoint_id, hour), (district, level, bits) in sums.presence.items():
             fx.present_bits(endpoint_id, _instant(hour * 3600), district, level, bits)
-        for endpoint_id, (district, level, at_us, offline, _) in sums.latest.items():
+        latest = dict(sums.latest)
+        for endpoint_id, status in self._statuses.items():
+            beat = latest.get(endpoint_id)
+            if beat is None or (status[2], status[4]) >= (beat[2], beat[4]):
+                latest[endpoint_id] = status
+        for endpoint_id, (district, level, at_us, offline, _) in latest.items():
             fx.entity("vc_endpoints", endpoint_id).update(
-                district=district,
-                site_level=level,
-                last_event_at=_EPOCH + timedelta(microseconds=at_us),
-                last_offline=offline,
+                district=district, site_level=level, last_event_at=from_micros(at_us), last_offline=offline
             )
 
 

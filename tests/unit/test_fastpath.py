@@ -20,10 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.decode_bench import build_records
+from ioc.clock import micros
 from schemas.decode import decode
 from schemas.wire import VcHeartbeat
 from streams.effects import batch_effects
-from streams.ingest.batch import BatchResult, PartitionState, admit, micros
+from streams.ingest.batch import BatchResult, PartitionState, admit
 from streams.ingest.dedupe import fingerprint
 from streams.ingest.fastpath import fingerprint as native_fingerprint
 from streams.ingest.fastpath import parse_heartbeat
@@ -361,3 +362,33 @@ def test_heartbeat_sums_are_the_plain_arithmetic_of_their_events() -> None:
             micros(e.occurred_at) for e in decoded if isinstance(e, VcHeartbeat) and e.endpoint_id == endpoint
         )
         assert offline is False
+
+
+def _outcomes(recs: list[Rec], grace: timedelta = timedelta(hours=2)) -> dict[tuple[str, str], int]:
+    state = {(TOPIC, 0): PartitionState(TOPIC, 0)}
+    return dict(admit(recs, state, now=NOW, grace=grace, future_tolerance=timedelta(minutes=5)).outcomes)
+
+
+def test_an_oversized_heartbeat_is_left_to_the_python_path_and_rejected() -> None:
+    """Found in review: a valid heartbeat padded past 64 KiB was accepted natively."""
+    value = encode(valid_event("vc.heartbeat", endpoint_id="E"))[:-1] + b" " * 70_000 + b"}"
+    assert parse_heartbeat(b"E", value) is None
+    assert _outcomes([Rec(TOPIC, 0, 0, b"E", value)]) == {(TOPIC, "oversized"): 1}
+
+
+def test_the_newest_time_is_compared_exactly_far_from_1970() -> None:
+    """Found in review: in the year 1500 a float cannot tell adjacent microseconds apart, so the
+    Python path once kept an older newest time than the native path."""
+    stamps = ["1500-01-01T00:00:00.000001Z", "1500-01-01T00:00:00.000002Z", "1499-12-31T22:00:00.000001Z"]
+    events = [valid_event("vc.heartbeat", endpoint_id="E", occurred_at=s) for s in stamps]
+    fast = [Rec(TOPIC, 0, i, b"E", encode(e)) for i, e in enumerate(events)]
+    slow = [Rec(TOPIC, 0, i, b"E", _slow(encode(e))) for i, e in enumerate(events)]
+    assert _outcomes(fast) == _outcomes(slow) == {(TOPIC, "accepted"): 2, (TOPIC, "late"): 1}
+
+
+def test_a_grace_period_beyond_the_native_range_means_nothing_is_late() -> None:
+    """Found in review: IOC_GRACE_PERIOD_S=1e13 overflowed the native path's int64."""
+    old = valid_event("vc.heartbeat", endpoint_id="E", occurred_at="1900-01-01T00:00:00Z")
+    new = valid_event("vc.heartbeat", endpoint_id="E", occurred_at=NOW.isoformat())
+    recs = [Rec(TOPIC, 0, i, b"E", encode(e)) for i, e in enumerate((new, old))]
+    assert _outcomes(recs, grace=timedelta(seconds=1e13)) == {(TOPIC, "accepted"): 2}
