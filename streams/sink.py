@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import NamedTuple
 
 from ioc.db.pool import Conn
 from ioc.db.writes import Writes
@@ -51,23 +52,25 @@ async def load_partition(
     return state
 
 
-def prepare(result: BatchResult, *, group: str, arrival_minute: datetime, hour: int) -> Writes | None:
-    """The batch's whole write as one statement, if it needs nothing from the database.
+class Prepared(NamedTuple):
+    """A batch's effects and its one statement, built ahead of its write (`prepare`)."""
 
-    Most batches (heartbeats, documents, meetings) need no lookups, so their effects and
-    statement can be built while the previous batch is still being written, not after it.
-    None for a batch that does (portal events) or that has rows written one by one: it is
-    built by `store_batch`, once the previous batch is stored.
+    effects: Effects
+    statement: Writes
+
+
+def prepare(result: BatchResult, *, group: str, arrival_minute: datetime, hour: int) -> Prepared | None:
+    """The batch's effects and statement, if they need nothing from the database.
+
+    Most batches (heartbeats, documents, meetings) need no lookups, so they can be built while
+    the previous batch is still being written, not after it. None for a batch that does
+    (portal events): `store_batch` builds it once the previous batch is stored.
     """
     events = result.events
-    if events:
-        needed, own = lookups_needed(events)
-        if needed or own:
-            return None
-    fx = batch_effects(events, known_applications={}, heartbeats=result.heartbeats)
-    if kpi_store.has_rows(fx):
+    if events and any(lookups_needed(events)):
         return None
-    return _statement(fx, group, result, arrival_minute, hour)
+    fx = batch_effects(events, known_applications={}, heartbeats=result.heartbeats)
+    return Prepared(fx, _statement(fx, group, result, arrival_minute, hour))
 
 
 async def store_batch(
@@ -79,7 +82,7 @@ async def store_batch(
     hour: int,
     sending: Callable[[], object] | None = None,
     again: bool = False,
-    prepared: Writes | None = None,
+    prepared: Prepared | None = None,
 ) -> None:
     """Write one batch's effects and positions atomically.
 
@@ -95,7 +98,7 @@ async def store_batch(
     if again and await _stored(conn, group, result):
         return
     if prepared is not None:
-        await _send(conn, prepared, sending)
+        await _write(conn, prepared.effects, prepared.statement, sending)
         return
     events = result.events
     needed, own = lookups_needed(events) if events else (set(), {})
@@ -108,16 +111,18 @@ async def store_batch(
         fx = batch_effects(
             events, known_applications=known, held=held, submitted_now=own, heartbeats=result.heartbeats
         )
+        await _write(conn, fx, _statement(fx, group, result, arrival_minute, hour), sending)
+
+
+async def _write(conn: Conn, fx: Effects, statement: Writes, sending: Callable[[], object] | None) -> None:
+    """The rare rows written one by one, then the statement, in a transaction if there are rows."""
+    async with contextlib.AsyncExitStack() as atomic:
         if kpi_store.has_rows(fx) and not conn.is_in_transaction():
             await atomic.enter_async_context(conn.transaction())
         await kpi_store.write_rows(conn, fx)  # nothing, mostly
-        await _send(conn, _statement(fx, group, result, arrival_minute, hour), sending)
-
-
-async def _send(conn: Conn, writes: Writes, sending: Callable[[], object] | None) -> None:
-    if sending is not None:
-        sending()
-    await writes.execute(conn)
+        if sending is not None:
+            sending()
+        await statement.execute(conn)
 
 
 _OUTCOMES_CTE = """

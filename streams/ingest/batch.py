@@ -26,6 +26,7 @@ from schemas.topics import VC_TELEMETRY
 from schemas.wire import Event, VcHeartbeat, field_names
 from streams.ingest.dedupe import DedupeMemory, fingerprint
 from streams.ingest.fastpath import HeartbeatSums, Scan, judge_run
+from streams.vc.effects import add_heartbeat
 
 
 class RawRecord(Protocol):
@@ -295,16 +296,7 @@ class _Run:
         if not self.has_newest or us > self.newest_us:
             self.newest_moved_to(us, at)
         if isinstance(event, VcHeartbeat):  # summed with the native path's, in arrival order
-            result.heartbeats.add(
-                event.endpoint_id,
-                event.district,
-                event.site_level,
-                us,
-                event.jitter_ms,
-                event.packet_loss_pct,
-                event.rtt_ms,
-                2 * len(result.events),
-            )
+            add_heartbeat(result.heartbeats, event, 2 * len(result.events))
         else:
             result.events.append(event)
         self.accepted += 1

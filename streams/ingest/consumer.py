@@ -26,7 +26,6 @@ from aiokafka.structs import OffsetAndMetadata
 
 from ioc.clock import Clock, SystemClock
 from ioc.db.pool import Conn
-from ioc.db.writes import Writes
 from ioc.settings import Settings
 from schemas.topics import DEADLETTER, SOURCE_TOPIC_NAMES
 from streams import sink
@@ -36,7 +35,7 @@ from streams.metrics import WorkerMetrics
 log = logging.getLogger("ioc.streams.ingest")
 T = TypeVar("T")
 
-# Records judged between two turns of the event loop: about 1 ms of work here.
+# Records judged between two turns of the event loop: well under a millisecond of work here.
 _JUDGE_SLICE = 250
 
 
@@ -272,7 +271,7 @@ class IngestService(mode.Service):
         result: BatchResult,
         arrival_minute: datetime,
         hour: int,
-        prepared: Writes | None,
+        prepared: sink.Prepared | None,
         started: float,
         sent: asyncio.Future[None],
     ) -> None:

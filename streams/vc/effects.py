@@ -8,8 +8,6 @@ of four per event.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from ioc.clock import from_micros, micros
 from ioc.kpi import blocks as b
 from schemas.wire import VcHeartbeat, VcMeetingEnded, VcMeetingStarted, VcStatus
@@ -34,16 +32,7 @@ class Telemetry:
         self._statuses: dict[str, tuple[str, str, int, bool, int]] = {}
 
     def heartbeat(self, e: VcHeartbeat, order: int) -> None:
-        self.sums.add(
-            e.endpoint_id,
-            e.district,
-            e.site_level,
-            micros(e.occurred_at),
-            e.jitter_ms,
-            e.packet_loss_pct,
-            e.rtt_ms,
-            order,
-        )
+        add_heartbeat(self.sums, e, order)
 
     def status(self, e: VcStatus, order: int, fx: Effects) -> None:
         fx.seen(e.type, (e.district, e.site_level, "", ""))
@@ -56,14 +45,14 @@ class Telemetry:
         """Hand the batch's sums, presence and endpoint rows to `fx`."""
         sums = self.sums
         for (minute, district, level), acc in sums.minutes.items():
-            at = _instant(minute * 60)
+            at = from_micros(minute * 60_000_000)
             dims: Dims = (district, level, "", "")
             fx.add(b.VC_HEARTBEATS, at, dims, acc.count)
             fx.add(b.VC_JITTER_SUM, at, dims, acc.jitter)
             fx.add(b.VC_LOSS_SUM, at, dims, acc.loss)
             fx.observe_bins(b.VC_RTT, at, dims, acc.rtt_bins)
         for (endpoint_id, hour), (district, level, bits) in sums.presence.items():
-            fx.present_bits(endpoint_id, _instant(hour * 3600), district, level, bits)
+            fx.present_bits(endpoint_id, from_micros(hour * 3_600_000_000), district, level, bits)
         latest = dict(sums.latest)
         for endpoint_id, status in self._statuses.items():
             beat = latest.get(endpoint_id)
@@ -75,8 +64,18 @@ class Telemetry:
             )
 
 
-def _instant(unix_seconds: int) -> datetime:
-    return datetime.fromtimestamp(unix_seconds, UTC)
+def add_heartbeat(sums: HeartbeatSums, e: VcHeartbeat, order: int) -> None:
+    """Sum a heartbeat decoded by the Python path with those the native path sums itself."""
+    sums.add(
+        e.endpoint_id,
+        e.district,
+        e.site_level,
+        micros(e.occurred_at),
+        e.jitter_ms,
+        e.packet_loss_pct,
+        e.rtt_ms,
+        order,
+    )
 
 
 def meeting_started(e: VcMeetingStarted, fx: Effects) -> None:
