@@ -16,10 +16,17 @@ from typing import Any
 from ioc.kpi.sketch import bin_of
 from schemas.kpis import UNKNOWN
 
-Dims = tuple[str, str, str, str]
-"""(district, site_level, agency, service_level); '' where a dimension does not apply."""
+Dims = tuple[tuple[str, str], ...]
+"""A dimension set: (dimension, value) pairs sorted by dimension, only those the row carries.
 
-DIMENSION_NAMES = ("district", "site_level", "agency", "service_level")
+Dimensions are data: a source declares the ones its rows carry, and the KPI tables key rows by
+the set (a `jsonb` column), so a new dimension is a new pair, not a new column.
+"""
+
+
+def dims_of(**values: str) -> Dims:
+    """The dimension set of `values` (dimension name -> value), in its canonical order."""
+    return tuple(sorted(values.items()))
 
 
 def minute_of(at: datetime) -> datetime:
@@ -118,7 +125,7 @@ class Effects:
             return
         self._seen.add((name, dims))
         area = name.split(".", 1)[0]
-        for dim, value in zip(DIMENSION_NAMES, dims, strict=True):
+        for dim, value in dims:
             if value and value != UNKNOWN:
                 self.dimension_values.add((area, dim, value))
 

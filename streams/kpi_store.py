@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from ioc.clock import micros
 from ioc.db.pool import Conn
 from ioc.db.writes import Writes
-from streams.aggregate import Dims, Effects, Pending
+from streams.aggregate import Dims, Effects, Pending, dims_of
 from streams.portal.effects import AppDims
 
 
@@ -42,7 +44,7 @@ async def take_held(conn: Conn, application_ids: Iterable[str]) -> list[Pending]
             r["metric"],
             r["bin"],
             r["value"],
-            (r["district"], "", r["agency"], r["service_level"]),
+            dims_of(district=r["district"], agency=r["agency"], service_level=r["service_level"]),
         )
         for r in rows
     ]
@@ -53,49 +55,43 @@ async def take_held(conn: Conn, application_ids: Iterable[str]) -> list[Pending]
 # the batch's one statement (ioc/db/writes.py), with its own placeholders and CTE names.
 #
 # Rows travel dictionary-encoded: each row is its unix minute, the index (1-based) of its
-# metric and dimensions among the batch's distinct ones, and its number(s). The driver checks
-# and encodes every array element on its own, and a batch has thousands of rows but a few
-# dozen (metric, dimensions): 4 elements a row instead of 8, and no datetimes to encode.
-_KEY = "metric, bucket, district, site_level, agency, service_level"
+# metric and dimension set among the batch's distinct ones, and its number(s). The driver
+# checks and encodes every array element on its own, and a batch has thousands of rows but a
+# few dozen (metric, dimension set): 4 elements a row instead of 8, and no datetimes to encode.
+# A dimension set travels as JSON text and is stored as `jsonb` (streams/aggregate.py: Dims).
+_KEY = "metric, bucket, dims"
 
-_KEYS = """unnest({}::text[], {}::text[], {}::text[], {}::text[], {}::text[])
-        WITH ORDINALITY AS k(metric, district, site_level, agency, service_level, key)"""
+_KEYS = """unnest({}::text[], {}::text[]) WITH ORDINALITY AS k(metric, dims, key)"""
 
 _SUMS_CTES = f"""
 sums AS (
-    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.district, k.site_level, k.agency,
-           k.service_level, r.value
+    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dims::jsonb AS dims, r.value
     FROM unnest($1::bigint[], $2::bigint[], $3::float8[]) AS r(minute, key, value)
-    JOIN {_KEYS.format("$4", "$5", "$6", "$7", "$8")} USING (key)
+    JOIN {_KEYS.format("$4", "$5")} USING (key)
 ), sums_minute AS (
-    INSERT INTO kpi_minute AS t (bucket, metric, district, site_level, agency, service_level, value)
+    INSERT INTO kpi_minute AS t (bucket, metric, dims, value)
     SELECT * FROM sums
     ON CONFLICT ({_KEY}) DO UPDATE SET value = t.value + EXCLUDED.value
 ), sums_hour AS (
-    INSERT INTO kpi_hour AS t (bucket, metric, district, site_level, agency, service_level, value)
-    SELECT date_trunc('hour', bucket, 'UTC'), metric, district, site_level, agency, service_level,
-           sum(value)
-    FROM sums GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(value) <> 0
+    INSERT INTO kpi_hour AS t (bucket, metric, dims, value)
+    SELECT date_trunc('hour', bucket, 'UTC'), metric, dims, sum(value)
+    FROM sums GROUP BY 1, 2, 3 HAVING sum(value) <> 0
     ON CONFLICT ({_KEY}) DO UPDATE SET value = t.value + EXCLUDED.value
 )"""
 
 _SKETCH_CTES = f"""
 sketches AS (
-    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.district, k.site_level, k.agency,
-           k.service_level, r.bin, r.count
+    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dims::jsonb AS dims, r.bin, r.count
     FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::float8[]) AS r(minute, key, bin, count)
-    JOIN {_KEYS.format("$5", "$6", "$7", "$8", "$9")} USING (key)
+    JOIN {_KEYS.format("$5", "$6")} USING (key)
 ), sketches_minute AS (
-    INSERT INTO kpi_sketch_minute AS t
-        (bucket, metric, district, site_level, agency, service_level, bin, count)
+    INSERT INTO kpi_sketch_minute AS t (bucket, metric, dims, bin, count)
     SELECT * FROM sketches
     ON CONFLICT ({_KEY}, bin) DO UPDATE SET count = t.count + EXCLUDED.count
 ), sketches_hour AS (
-    INSERT INTO kpi_sketch_hour AS t
-        (bucket, metric, district, site_level, agency, service_level, bin, count)
-    SELECT date_trunc('hour', bucket, 'UTC'), metric, district, site_level, agency, service_level,
-           bin, sum(count)
-    FROM sketches GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(count) <> 0
+    INSERT INTO kpi_sketch_hour AS t (bucket, metric, dims, bin, count)
+    SELECT date_trunc('hour', bucket, 'UTC'), metric, dims, bin, sum(count)
+    FROM sketches GROUP BY 1, 2, 3, 4 HAVING sum(count) <> 0
     ON CONFLICT ({_KEY}, bin) DO UPDATE SET count = t.count + EXCLUDED.count
 )"""
 
@@ -122,7 +118,12 @@ class _Encoded:
 
     def key_columns(self) -> list[list[str]]:
         names = list(self._key_of)
-        return [[m for m, _ in names], *([d[i] for _, d in names] for i in range(4))]
+        return [[m for m, _ in names], [_json(d) for _, d in names]]
+
+
+def _json(dims: Dims) -> str:
+    """A dimension set as the JSON object text the statement casts to `jsonb`."""
+    return orjson.dumps(dict(dims)).decode()
 
 
 def _add_sums(writes: Writes, rows: dict[tuple[str, datetime, Dims], float]) -> None:
@@ -283,6 +284,12 @@ WHERE t.started_at IS NULL OR t.started_at <= EXCLUDED.started_at
 """
 
 
+def _held_columns(dims: Dims) -> tuple[str, str, str]:
+    """portal_pending's (district, agency, service_level) of a held contribution."""
+    d = dict(dims)
+    return d["district"], d["agency"], d["service_level"]
+
+
 async def write_rows(conn: Conn, fx: Effects) -> None:
     """The writes `add_effects` leaves out: meeting starts and held contributions (both rare)."""
     meetings = fx.entities.get("vc_meetings", {})
@@ -297,8 +304,5 @@ async def write_rows(conn: Conn, fx: Effects) -> None:
             "INSERT INTO portal_pending"
             " (application_id, bucket, metric, bin, value, district, agency, service_level)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            [
-                (p.entity_id, p.bucket, p.metric, p.bin, p.value, p.dims[0], p.dims[2], p.dims[3])
-                for p in fx.pending
-            ],
+            [(p.entity_id, p.bucket, p.metric, p.bin, p.value, *_held_columns(p.dims)) for p in fx.pending],
         )

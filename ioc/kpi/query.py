@@ -60,11 +60,11 @@ def context_from(settings: KpiSettings) -> KpiContext:
 
 _SUMS = """
 SELECT metric, {col} AS d, sum(value) AS v FROM (
-    SELECT metric, district, site_level, agency, service_level, value FROM kpi_minute
+    SELECT metric, dims, value FROM kpi_minute
     WHERE metric = ANY($1::text[])
       AND ((bucket >= $2 AND bucket < $3) OR (bucket >= $4 AND bucket < $5))
     UNION ALL
-    SELECT metric, district, site_level, agency, service_level, value FROM kpi_hour
+    SELECT metric, dims, value FROM kpi_hour
     WHERE metric = ANY($1::text[]) AND bucket >= $3 AND bucket < $4
 ) x GROUP BY metric, d
 HAVING sum(value) <> 0  -- a contribution moved out of `unknown` leaves a zero row behind
@@ -72,11 +72,11 @@ HAVING sum(value) <> 0  -- a contribution moved out of `unknown` leaves a zero r
 
 _SKETCHES = """
 SELECT metric, {col} AS d, bin, sum(count) AS c FROM (
-    SELECT metric, district, site_level, agency, service_level, bin, count FROM kpi_sketch_minute
+    SELECT metric, dims, bin, count FROM kpi_sketch_minute
     WHERE metric = ANY($1::text[])
       AND ((bucket >= $2 AND bucket < $3) OR (bucket >= $4 AND bucket < $5))
     UNION ALL
-    SELECT metric, district, site_level, agency, service_level, bin, count FROM kpi_sketch_hour
+    SELECT metric, dims, bin, count FROM kpi_sketch_hour
     WHERE metric = ANY($1::text[]) AND bucket >= $3 AND bucket < $4
 ) x GROUP BY metric, d, bin
 HAVING sum(count) <> 0
@@ -110,11 +110,25 @@ WITH reg AS (
 
 
 def column_of(by: Dimension | None) -> str:
+    """SQL for the value of breakdown `by` in an entity table: its column of that name."""
     if by is None:
         return "''"
     if by is Dimension.ENDPOINT:
         raise ValueError("windowed KPIs have no endpoint breakdown")
     return by.value  # a fixed enum of column names, never user text
+
+
+def dimension_of(by: Dimension | None) -> str:
+    """SQL for the value of breakdown `by` in a KPI row's dimension set (`dims`, jsonb).
+
+    A row whose set lacks the dimension (written before its source declared it) counts as
+    `unknown`, the contract's value for a dimension nobody told us.
+    """
+    if by is None:
+        return "''"
+    if by is Dimension.ENDPOINT:
+        raise ValueError("windowed KPIs have no endpoint breakdown")
+    return f"COALESCE(dims->>'{by.value}', '{UNKNOWN}')"  # a fixed enum of names, never user text
 
 
 @dataclass
@@ -158,7 +172,7 @@ async def _window_blocks(
     sums = [m for m in b.SUM_BLOCKS if any(m in s for s, _ in wanted)]
     sketches = [m for m in b.SKETCH_BLOCKS if any(m in k for _, k in wanted)]
     h1, h2 = split_by_hours(start, end)
-    col = column_of(by)
+    col = dimension_of(by)
     out: defaultdict[tuple[str, str], b.Blocks] = defaultdict(b.Blocks)
     if sums:
         for r in await conn.fetch(_SUMS.format(col=col), sums, start, h1, h2, end):

@@ -19,6 +19,7 @@ from ioc.kpi.query import (
     KpiContext,
     breakdown_keys,
     column_of,
+    dimension_of,
     endpoint_counts,
     formula_blocks,
     is_additive,
@@ -48,7 +49,7 @@ async def _window_series_blocks(
     sums, sketches = formula_blocks(name)
     hourly = STEPS[step] >= 60
     suffix = "hour" if hourly else "minute"
-    col = column_of(by)
+    col = dimension_of(by)
     t = _bucket_expr(step, "bucket", 4)
     out: defaultdict[tuple[datetime, str], b.Blocks] = defaultdict(b.Blocks)
     if sums:

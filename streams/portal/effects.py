@@ -22,18 +22,18 @@ from schemas.wire import (
     ApplicationSubmitted,
     Event,
 )
-from streams.aggregate import Dims, Effects, Pending, hours, minute_of
+from streams.aggregate import Dims, Effects, Pending, dims_of, hours, minute_of
 
 AppDims = tuple[str, str, str]
 """(district, agency, service_level) of an application, from its submission."""
 
 
-def dims_of(e: ApplicationSubmitted) -> AppDims:
+def app_dims(e: ApplicationSubmitted) -> AppDims:
     return (e.district, e.agency, str(e.service_level))
 
 
 def _row(district: str, agency: str, level: str) -> Dims:
-    return (district, "", agency, level)
+    return dims_of(district=district, agency=agency, service_level=level)
 
 
 def lookups_needed(events: Iterable[Event]) -> tuple[set[str], dict[str, AppDims]]:
@@ -42,7 +42,7 @@ def lookups_needed(events: Iterable[Event]) -> tuple[set[str], dict[str, AppDims
     own: dict[str, AppDims] = {}
     for e in events:
         if isinstance(e, ApplicationSubmitted):
-            own[e.application_id] = dims_of(e)
+            own[e.application_id] = app_dims(e)
         elif isinstance(e, ApplicationResolved | ApplicationPaid | ApplicationRated):
             needed.add(e.application_id)
     return needed - own.keys(), own
@@ -55,7 +55,7 @@ class PortalEffects:
         self.known = known
 
     def submitted(self, e: ApplicationSubmitted, fx: Effects) -> None:
-        dims = _row(*dims_of(e))
+        dims = _row(*app_dims(e))
         at = e.occurred_at
         fx.add(b.PO_SUBMITTED, at, dims)
         if e.channel == "online":
@@ -129,7 +129,8 @@ def move_held(held: Iterable[Pending], submitted: Mapping[str, AppDims], fx: Eff
     """Move contributions held under `unknown` to the dimensions their submission now gives."""
     for p in held:
         real = submitted[p.entity_id]
-        district, _, agency, level = p.dims
+        was = dict(p.dims)
+        district, agency, level = was["district"], was["agency"], was["service_level"]
         to = _row(
             real[0] if district == UNKNOWN else district,
             real[1] if agency == UNKNOWN else agency,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ioc.clock import from_micros, micros
 from ioc.kpi import blocks as b
 from schemas.wire import VcHeartbeat, VcMeetingEnded, VcMeetingStarted, VcStatus
-from streams.aggregate import Dims, Effects
+from streams.aggregate import Dims, Effects, dims_of
 from streams.ingest.fastpath import HeartbeatSums
 
 
@@ -35,7 +35,7 @@ class Telemetry:
         add_heartbeat(self.sums, e, order)
 
     def status(self, e: VcStatus, order: int, fx: Effects) -> None:
-        fx.seen(e.type, (e.district, e.site_level, "", ""))
+        fx.seen(e.type, dims_of(district=e.district, site_level=e.site_level))
         at_us = micros(e.occurred_at)
         latest = self._statuses.get(e.endpoint_id)
         if latest is None or (at_us, order) >= (latest[2], latest[4]):
@@ -46,7 +46,7 @@ class Telemetry:
         sums = self.sums
         for (minute, district, level), acc in sums.minutes.items():
             at = from_micros(minute * 60_000_000)
-            dims: Dims = (district, level, "", "")
+            dims: Dims = dims_of(district=district, site_level=level)
             fx.add(b.VC_HEARTBEATS, at, dims, acc.count)
             fx.add(b.VC_JITTER_SUM, at, dims, acc.jitter)
             fx.add(b.VC_LOSS_SUM, at, dims, acc.loss)

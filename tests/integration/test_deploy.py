@@ -216,15 +216,19 @@ async def seed(conn: asyncpg.Connection, now: datetime) -> None:
             out[(floor_hour(key[0]), *key[1:])] += value
         return out
 
-    cols = "bucket, metric, district, site_level, agency, service_level"
+    # Rows keyed by their dimension set, as the sink writes them (streams/kpi_store.py).
+    dims_json = (
+        "jsonb_strip_nulls(jsonb_build_object('district', NULLIF($3, ''), 'site_level', NULLIF($4, ''),"
+        " 'agency', NULLIF($5, ''), 'service_level', NULLIF($6, '')))"
+    )
     for table, rows in (("kpi_minute", sums), ("kpi_hour", hourly(sums))):
         await conn.executemany(
-            f"INSERT INTO {table} ({cols}, value) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            f"INSERT INTO {table} (bucket, metric, dims, value) VALUES ($1, $2, {dims_json}, $7)",
             [(*k, v) for k, v in rows.items()],
         )
     for table, rows in (("kpi_sketch_minute", sketch), ("kpi_sketch_hour", hourly(sketch))):
         await conn.executemany(
-            f"INSERT INTO {table} ({cols}, bin, count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            f"INSERT INTO {table} (bucket, metric, dims, bin, count) VALUES ($1, $2, {dims_json}, $7, $8)",
             [(*k, v) for k, v in rows.items()],
         )
     await conn.executemany(

@@ -115,10 +115,10 @@ async def test_a_retry_after_a_write_that_committed_anyway_adds_nothing(
     retry (`again`) must not count the batch a second time."""
     result = _batch(types)
     await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0)
-    kpis = await conn.fetch("SELECT * FROM kpi_minute ORDER BY 1, 2, 3, 4, 5, 6")
+    kpis = await conn.fetch("SELECT * FROM kpi_minute ORDER BY bucket, metric, dims")
     fingerprint_rows = await conn.fetchval("SELECT count(*) FROM accepted_fingerprints")
     await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0, again=True)
-    assert await conn.fetch("SELECT * FROM kpi_minute ORDER BY 1, 2, 3, 4, 5, 6") == kpis
+    assert await conn.fetch("SELECT * FROM kpi_minute ORDER BY bucket, metric, dims") == kpis
     assert await conn.fetchval("SELECT sum(records) FROM ingest_minute") == len(types)
     assert await conn.fetchval("SELECT count(*) FROM accepted_fingerprints") == fingerprint_rows
 
