@@ -25,6 +25,8 @@ RUN python -m venv /opt/ioc
 # Only what the wheel is made of (.dockerignore keeps the rest out of the context).
 COPY pyproject.toml setup.py README.md ./
 COPY ioc ./ioc
+COPY cli ./cli
+COPY simulator ./simulator
 COPY schemas ./schemas
 COPY streams ./streams
 COPY api ./api

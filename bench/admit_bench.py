@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 
 from bench.decode_bench import build_records
-from ioc.runtime.tuning import tune_gc
+from cli.runtime.tuning import tune_gc
 from streams.ingest.batch import PartitionState, admit
 from tests.factories import BASE_TIME, Rec
 

@@ -23,11 +23,11 @@ import orjson
 
 from bench.env import REPO, Bench, progress
 from ioc.registry import load_registry
-from ioc.simulator.records import Record, read_records
-from ioc.simulator.rhythm import time_formatter
-from ioc.simulator.runner import drive
-from ioc.simulator.sinks import KafkaSink
 from schemas.topics import PORTAL_APPLICATIONS, VC_TELEMETRY
+from simulator.records import Record, read_records
+from simulator.rhythm import time_formatter
+from simulator.runner import drive
+from simulator.sinks import KafkaSink
 
 
 @dataclass
@@ -62,7 +62,7 @@ def data_file(bench: Bench) -> Path:
         [
             sys.executable,
             "-m",
-            "ioc",
+            "cli",
             "simulate",
             "--to-file",
             str(partial),

@@ -70,13 +70,13 @@ def _effects_variant(records: list[Record], batch: int) -> Callable[[list[Record
 
 
 def _worker_gc() -> str:
-    """Collect garbage as the worker does (ioc/runtime/tuning.py), if this tree has that tuning."""
+    """Collect garbage as the worker does (cli/runtime/tuning.py), if this tree has that tuning."""
     try:
-        from ioc.runtime.tuning import tune_gc
+        from cli.runtime.tuning import tune_gc
     except ImportError:
         return "CPython defaults"
     tune_gc()
-    return "tuned as in the worker (ioc.runtime.tuning)"
+    return "tuned as in the worker (cli.runtime.tuning)"
 
 
 def measure(events: int, repeat: int, batch: int) -> dict[str, object]:

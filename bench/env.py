@@ -28,10 +28,10 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.settings import BenchSettings
+from cli.runtime.broker import EmbeddedBroker
+from cli.runtime.postgres import EmbeddedPostgres
+from cli.runtime.process import free_port
 from ioc.db.migrate import migrate
-from ioc.runtime.broker import EmbeddedBroker
-from ioc.runtime.postgres import EmbeddedPostgres
-from ioc.runtime.process import free_port
 from schemas.topics import ALL_TOPIC_NAMES, DEADLETTER
 
 REPO = Path(__file__).resolve().parent.parent
@@ -322,14 +322,14 @@ class Bench:
         """One `ioc worker` in consumer group `group`; returns it and its metrics URL."""
         port = free_port()
         env = self.ioc_env(broker, database_url, IOC_CONSUMER_GROUP=group, IOC_WORKER_METRICS_PORT=str(port))
-        child = self.spawn_python("worker", ["ioc", "worker"], env)
+        child = self.spawn_python("worker", ["cli", "worker"], env)
         return child, f"http://127.0.0.1:{port}/metrics"
 
     def start_api(self, broker: EmbeddedBroker, database_url: str) -> tuple[Child, str]:
         """One `ioc api`; returns it and its base URL."""
         port = free_port()
         env = self.ioc_env(broker, database_url, IOC_API_PORT=str(port))
-        return self.spawn_python("api", ["ioc", "api"], env), f"http://127.0.0.1:{port}"
+        return self.spawn_python("api", ["cli", "api"], env), f"http://127.0.0.1:{port}"
 
     def stop(self, *children: Child) -> None:
         """Stop children together: all are asked first, so their shutdowns overlap (a worker

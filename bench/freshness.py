@@ -251,7 +251,7 @@ async def measure(bench: Bench, *, ws_ramp: bool) -> tuple[list[FreshnessRun], W
             topics = [a for t in (VC_TELEMETRY, VC_MEETINGS, EOFFICE_DOCUMENTS) for a in ("--topic", t)]
             simulator = bench.spawn_python(
                 "simulate",
-                ["ioc", "simulate", "--rate", f"{rate:g}", "--seed", str(s.sim_seed), "--quiet", *topics],
+                ["cli", "simulate", "--rate", f"{rate:g}", "--seed", str(s.sim_seed), "--quiet", *topics],
                 {"IOC_KAFKA_URL": broker.url},
             )
             children.append(simulator)

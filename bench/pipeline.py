@@ -39,7 +39,7 @@ from bench.env import (
     progress,
     wait_for,
 )
-from ioc.runtime.broker import EmbeddedBroker
+from cli.runtime.broker import EmbeddedBroker
 from schemas.topics import SOURCE_TOPIC_NAMES
 from tests.services import sample, scrape
 
@@ -281,6 +281,8 @@ def _frame_name(frame: str) -> str:
         "faust/",
         "mode/",
         "asyncio/",
+        "cli/",
+        "simulator/",
     ):
         if root in path:
             path = root + path.split(root, 1)[1]
@@ -307,8 +309,8 @@ def parse_profile(raw: Path, top: int = 15) -> Profile:
         self_time[names[-1]] += count
     profile = Profile(samples=total, raw_file=str(raw))
     if total:
-        project = ("streams/", "schemas/", "ioc/")
-        entry = ("ioc/cli.py", "ioc/__main__.py")  # the command line: everything is under it
+        project = ("streams/", "schemas/", "ioc/", "cli/", "simulator/")
+        entry = ("cli/main.py", "cli/__main__.py")  # the command line: everything is under it
         profile.inclusive = [
             (n, c / total)
             for n, c in inclusive.most_common()

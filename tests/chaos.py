@@ -31,9 +31,9 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from cli.runtime.process import _die_with_parent, free_port
 from ioc.kpi.query import KpiContext, kpi_values
 from ioc.registry import Registry, load_registry
-from ioc.runtime.process import _die_with_parent, free_port
 from schemas.kpis import CATALOG, Dimension
 from streams import sink
 from streams.ingest.batch import PartitionState, admit
@@ -184,7 +184,7 @@ class Proc:
     def start(self) -> Proc:
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ioc", self.command],
+                [sys.executable, "-m", "cli", self.command],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 from hypothesis import settings
 
+from cli.runtime.broker import EmbeddedBroker
+from cli.runtime.postgres import EmbeddedPostgres
 from ioc.db.migrate import migrate
-from ioc.runtime.broker import EmbeddedBroker
-from ioc.runtime.postgres import EmbeddedPostgres
 
 # CI replays the same examples every run (a red CI must mean a change broke something);
 # elsewhere hypothesis explores new examples each run and keeps the failures it finds.

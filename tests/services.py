@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from ioc.runtime.process import free_port, spawn, stop
+from cli.runtime.process import free_port, spawn, stop
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -79,7 +79,7 @@ class IocProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> IocProcess:
-        self.proc = spawn([sys.executable, "-m", "ioc", self.command], env=self.env)
+        self.proc = spawn([sys.executable, "-m", "cli", self.command], env=self.env)
         return self
 
     def stop(self) -> None:

@@ -31,8 +31,8 @@ def role_of_main_process(cmdline: Path = Path("/proc/1/cmdline")) -> str | None:
         return None
     words = [a.decode(errors="replace") for a in args if a]
     for i, word in enumerate(words[:-1]):
-        # `/opt/ioc/bin/ioc api` (the entrypoint) or `python -m ioc api`
-        if os.path.basename(word) == "ioc":
+        # `/opt/ioc/bin/ioc api` (the entrypoint) or `python -m cli api`
+        if os.path.basename(word) == "ioc" or (word == "cli" and i > 0 and words[i - 1] == "-m"):
             return words[i + 1] if words[i + 1] in ROLES else None
     return None
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from ioc.runtime.process import free_port, spawn, stop
+from cli.runtime.process import free_port, spawn, stop
 from streams.alerts.evaluate import fingerprint
 from streams.alerts.service import AlertService
 from streams.alerts.settings import AlertSettings

@@ -26,8 +26,8 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
+from cli.runtime.process import free_port
 from ioc.db.alerts import alert_history, firing_alerts
-from ioc.runtime.process import free_port
 from streams.alerts.service import AlertService
 from streams.alerts.settings import AlertSettings
 from streams.alerts.source import MemoryKpiSource

@@ -23,8 +23,8 @@ import pytest
 import websockets
 from aiokafka import AIOKafkaProducer
 
+from cli.runtime.broker import EmbeddedBroker
 from ioc.registry import load_registry
-from ioc.runtime.broker import EmbeddedBroker
 from schemas.kpis import BY_NAME, CATALOG, MAX_POINTS
 from tests import oracle
 from tests.factories import encode, key_of, valid_event

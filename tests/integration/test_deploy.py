@@ -34,14 +34,14 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from cli.runtime.broker import EmbeddedBroker
+from cli.runtime.postgres import EmbeddedPostgres
+from cli.runtime.process import free_port, stop
 from ioc.db.sources import source_stats
 from ioc.kpi.query import KpiContext, context_from, kpi_values
 from ioc.kpi.series import series
 from ioc.kpi.sketch import bin_of
 from ioc.kpi.windows import floor_hour, floor_minute
-from ioc.runtime.broker import EmbeddedBroker
-from ioc.runtime.postgres import EmbeddedPostgres
-from ioc.runtime.process import free_port, stop
 from ioc.settings import KpiSettings
 from schemas.kpis import Dimension
 from tests.chaos import produce

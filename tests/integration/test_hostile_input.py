@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from ioc.runtime.broker import EmbeddedBroker
+from cli.runtime.broker import EmbeddedBroker
 from schemas.decode import Reason
 from schemas.topics import DEADLETTER, MAX_VALUE_BYTES, SOURCE_TOPIC_NAMES
 from streams import sink

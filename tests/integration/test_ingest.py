@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from ioc.replay import read_deadletters
-from ioc.runtime.broker import EmbeddedBroker
+from cli.replay import read_deadletters
+from cli.runtime.broker import EmbeddedBroker
 from tests.factories import DROP, encode, valid_event
 from tests.services import base_env, running_worker, sample, scrape, wait_until
 
@@ -32,7 +32,7 @@ def hb(at: datetime, **kw: object) -> dict[str, object]:
 def ioc(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run an `ioc` command to completion (blocking is fine: nothing else runs meanwhile)."""
     return subprocess.run(
-        [sys.executable, "-m", "ioc", *args], env=env, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True, timeout=60, check=True
     )
 
 

@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from cli.runtime.postgres import EmbeddedPostgres
 from ioc.db.migrate import _migration_files, migrate
-from ioc.runtime.postgres import EmbeddedPostgres
 from tests.integration.test_kpis_oracle import NOW, REGISTRY, TABLES, assert_matches_oracle, run_pipeline
 from tests.scenarios import scenario
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from cli.runtime.broker import EmbeddedBroker
+from cli.runtime.postgres import EmbeddedPostgres
 from ioc.db.migrate import migrate
-from ioc.runtime.broker import EmbeddedBroker
-from ioc.runtime.postgres import EmbeddedPostgres
 from tests.chaos import (
     Api,
     Stream,

@@ -33,10 +33,10 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
+from cli.runtime.broker import EmbeddedBroker
+from cli.runtime.postgres import EmbeddedPostgres
+from cli.runtime.process import free_port
 from ioc.db.migrate import migrate
-from ioc.runtime.broker import EmbeddedBroker
-from ioc.runtime.postgres import EmbeddedPostgres
-from ioc.runtime.process import free_port
 from tests.chaos import (
     Api,
     Worker,
@@ -283,7 +283,7 @@ async def test_secrets_never_reach_logs_or_metrics(
 def test_a_refused_database_url_is_not_echoed(tmp_path: Path) -> None:
     env = base_env(IOC_DATABASE_URL=f"mysql://ioc:{DB_PASSWORD}@db.example:3306/ioc")
     out = subprocess.run(
-        [sys.executable, "-m", "ioc", "migrate"],
+        [sys.executable, "-m", "cli", "migrate"],
         env=env,
         capture_output=True,
         text=True,

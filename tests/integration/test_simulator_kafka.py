@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ioc.runtime.broker import EmbeddedBroker
-from ioc.simulator import (
+from cli.runtime.broker import EmbeddedBroker
+from schemas.decode import Rejection, decode
+from schemas.topics import SOURCE_TOPIC_NAMES
+from simulator import (
     FaultConfig,
     KafkaSink,
     Record,
@@ -22,9 +24,7 @@ from ioc.simulator import (
     run_simulator,
     write_records,
 )
-from ioc.simulator.runner import drive
-from schemas.decode import Rejection, decode
-from schemas.topics import SOURCE_TOPIC_NAMES
+from simulator.runner import drive
 
 pytestmark = pytest.mark.integration
 

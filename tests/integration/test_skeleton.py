@@ -9,8 +9,8 @@ import asyncpg
 import httpx
 import pytest
 
-from ioc.runtime.broker import EmbeddedBroker
-from ioc.runtime.postgres import EmbeddedPostgres
+from cli.runtime.broker import EmbeddedBroker
+from cli.runtime.postgres import EmbeddedPostgres
 from tests.chaos import produce
 from tests.factories import encode, key_of, valid_event
 from tests.services import base_env, running_api, running_worker, sample, scrape, wait_until

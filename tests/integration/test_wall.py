@@ -19,7 +19,7 @@ import httpx
 import playwright.async_api as playwright_api
 import pytest
 
-from ioc.runtime.broker import EmbeddedBroker
+from cli.runtime.broker import EmbeddedBroker
 from tests.chaos import produce
 from tests.factories import encode, key_of, topic_of, valid_event
 from tests.services import REPO, IocProcess, base_env, running_api, running_worker, wait_until

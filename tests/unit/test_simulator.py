@@ -19,7 +19,10 @@ from click.testing import CliRunner
 
 from ioc.clock import FixedClock
 from ioc.registry import load_registry
-from ioc.simulator import (
+from schemas.decode import Rejection, decode
+from schemas.events import Event
+from schemas.topics import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, SOURCE_TOPICS, VC_MEETINGS, VC_TELEMETRY
+from simulator import (
     REASON_OF_KIND,
     ConfigError,
     FaultConfig,
@@ -32,11 +35,8 @@ from ioc.simulator import (
     simulate_to,
     write_records,
 )
-from ioc.simulator import command as command_module
-from ioc.simulator.records import FileFormatError
-from schemas.decode import Rejection, decode
-from schemas.events import Event
-from schemas.topics import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, SOURCE_TOPICS, VC_MEETINGS, VC_TELEMETRY
+from simulator import command as command_module
+from simulator.records import FileFormatError
 
 ICT = timezone(timedelta(hours=7))
 MONDAY = datetime(2024, 3, 11, tzinfo=ICT)  # 00:00 local; the weekly conference starts at 08:00

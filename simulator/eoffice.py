@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from ioc.simulator.lifecycle import Entity, Outlet, Payload, Picker, World, lognormal
-from ioc.simulator.rhythm import DOCUMENT_OFFICE, HOUR_MS, MINUTE_MS, OFFICE, profile_arrivals
+from simulator.lifecycle import Entity, Outlet, Payload, Picker, World, lognormal
+from simulator.rhythm import DOCUMENT_OFFICE, HOUR_MS, MINUTE_MS, OFFICE, profile_arrivals
 
 _DEADLINE_DAYS = {"normal": 5, "urgent": 2}
 _EXPRESS_HOURS = 4

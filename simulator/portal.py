@@ -6,8 +6,8 @@ import random
 from collections.abc import Iterator
 
 from ioc.registry import Service
-from ioc.simulator.lifecycle import Entity, Outlet, Payload, Picker, World, lognormal
-from ioc.simulator.rhythm import (
+from simulator.lifecycle import Entity, Outlet, Payload, Picker, World, lognormal
+from simulator.rhythm import (
     COUNTER,
     DOCUMENT_OFFICE,
     HOUR_MS,

@@ -24,10 +24,10 @@ from typing import Any
 
 import orjson
 
-from ioc.simulator.config import FaultConfig, MalformedKind
-from ioc.simulator.lifecycle import Outlet, Payload
-from ioc.simulator.records import Record
 from schemas.topics import SOURCE_TOPICS
+from simulator.config import FaultConfig, MalformedKind
+from simulator.lifecycle import Outlet, Payload
+from simulator.records import Record
 
 _ENVELOPE_OTHER = ("type", "schema_version")
 _OPTIONAL = frozenset({"reason"})

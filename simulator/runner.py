@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from ioc.clock import Clock, SystemClock
-from ioc.simulator.config import ConfigError, SimulatorConfig, Timeline, plan
-from ioc.simulator.generator import Simulation
-from ioc.simulator.records import Record
-from ioc.simulator.sinks import KafkaSink, Sink
+from simulator.config import ConfigError, SimulatorConfig, Timeline, plan
+from simulator.generator import Simulation
+from simulator.records import Record
+from simulator.sinks import KafkaSink, Sink
 
 log = logging.getLogger("ioc.simulator")
 

@@ -21,16 +21,16 @@ import orjson
 
 from ioc.clock import Clock, SystemClock
 from ioc.registry import Registry
-from ioc.simulator.config import ConfigError, FaultConfig, SimulatorConfig, Timeline, plan
-from ioc.simulator.eoffice import Documents
-from ioc.simulator.faults import RecordFaults
-from ioc.simulator.lifecycle import Item, Lifecycles, Outlet, Scheduler, World
-from ioc.simulator.meetings import Meetings
-from ioc.simulator.network import Network
-from ioc.simulator.portal import Applications
-from ioc.simulator.records import Record
-from ioc.simulator.rhythm import time_formatter
 from schemas.topics import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, SOURCE_TOPICS, VC_MEETINGS, VC_TELEMETRY
+from simulator.config import ConfigError, FaultConfig, SimulatorConfig, Timeline, plan
+from simulator.eoffice import Documents
+from simulator.faults import RecordFaults
+from simulator.lifecycle import Item, Lifecycles, Outlet, Scheduler, World
+from simulator.meetings import Meetings
+from simulator.network import Network
+from simulator.portal import Applications
+from simulator.records import Record
+from simulator.rhythm import time_formatter
 
 log = logging.getLogger("ioc.simulator")
 

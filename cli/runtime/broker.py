@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import subprocess
 
-from ioc.runtime.process import free_port, spawn, stop, wait_for_port
+from cli.runtime.process import free_port, spawn, stop, wait_for_port
 
 log = logging.getLogger("ioc.runtime.broker")
 

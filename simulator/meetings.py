@@ -10,9 +10,9 @@ import random
 from collections.abc import Callable, Iterator
 
 from ioc.registry import Agency
-from ioc.simulator.lifecycle import Entity, Outlet, Payload, Picker, World
-from ioc.simulator.network import Network, Site
-from ioc.simulator.rhythm import DAY_MS, MINUTE_MS, OFFICE, profile_arrivals
+from simulator.lifecycle import Entity, Outlet, Payload, Picker, World
+from simulator.network import Network, Site
+from simulator.rhythm import DAY_MS, MINUTE_MS, OFFICE, profile_arrivals
 
 _EPOCH_WEEKDAY = 3
 

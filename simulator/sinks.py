@@ -11,7 +11,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Protocol
 
-from ioc.simulator.records import Record, RecordWriter
+from simulator.records import Record, RecordWriter
 
 log = logging.getLogger("ioc.simulator.sinks")
 
@@ -41,7 +41,7 @@ def parse_bootstrap(url: str) -> str:
 
 
 class FileSink:
-    """Writes the record file format (``ioc.simulator.records``)."""
+    """Writes the record file format (``simulator.records``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

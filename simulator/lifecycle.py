@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from ioc.registry import Registry
-from ioc.simulator.config import Volumes
-from ioc.simulator.rhythm import MINUTE_MS, time_formatter
 from schemas.topics import SCHEMA_VERSION
+from simulator.config import Volumes
+from simulator.rhythm import MINUTE_MS, time_formatter
 
 T = TypeVar("T")
 Payload = dict[str, Any]

@@ -30,17 +30,17 @@ import click
 from ioc.logs import setup_logging
 from ioc.registry import load_registry
 from ioc.settings import IngestSettings, RuntimeSettings
-from ioc.simulator.config import (
+from schemas.topics import SOURCE_TOPIC_NAMES
+from simulator.config import (
     ConfigError,
     FaultConfig,
     SimulatorConfig,
     Volumes,
     parse_duration,
 )
-from ioc.simulator.records import read_records
-from ioc.simulator.runner import Progress, SimulatorStats, drive, simulate_to, with_seed
-from ioc.simulator.sinks import FileSink, KafkaSink, Sink, SinkError
-from schemas.topics import SOURCE_TOPIC_NAMES
+from simulator.records import read_records
+from simulator.runner import Progress, SimulatorStats, drive, simulate_to, with_seed
+from simulator.sinks import FileSink, KafkaSink, Sink, SinkError
 
 
 class _Duration(click.ParamType):
@@ -145,7 +145,7 @@ class _Start(click.ParamType):
 @click.option(
     "--to-file",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write records to this file (JSON lines, see ioc.simulator.records; .gz compresses).",
+    help="Write records to this file (JSON lines, see simulator.records; .gz compresses).",
 )
 @click.option(
     "--from-file",

@@ -12,12 +12,12 @@ import time
 
 import click
 import httpx
-
-from ioc.logs import setup_logging
-from ioc.replay import replay_command
-from ioc.settings import Settings
-from ioc.simulator.command import simulate
 from streams.alerts.command import rules
+
+from cli.replay import replay_command
+from ioc.logs import setup_logging
+from ioc.settings import Settings
+from simulator.command import simulate
 
 log = logging.getLogger("ioc.cli")
 
@@ -71,7 +71,7 @@ def migrate_cmd() -> None:
 @cli.command()
 def worker() -> None:
     """Run one stream worker (joins the consumer group of the configured broker)."""
-    from ioc.runtime.tuning import tune_gc
+    from cli.runtime.tuning import tune_gc
     from streams.app import build_worker
 
     settings = _settings()
@@ -121,8 +121,8 @@ def _interrupt(signum: int, frame: object) -> None:
 @click.option("--simulate/--no-simulate", default=True, show_default=True, help="Run the simulator.")
 def demo(simulate: bool) -> None:
     """Run everything on this machine: broker, database, worker, API and simulator."""
-    from ioc.runtime.process import child_env, free_port, spawn, stop
-    from ioc.runtime.services import embedded_services
+    from cli.runtime.process import child_env, free_port, spawn, stop
+    from cli.runtime.services import embedded_services
 
     settings = _settings()
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM ends the demo as Ctrl-C does
@@ -138,7 +138,7 @@ def demo(simulate: bool) -> None:
                     "IOC_API_PORT": str(port),
                 }
             )
-            me = [sys.executable, "-m", "ioc"]
+            me = [sys.executable, "-m", "cli"]
             children["worker"] = spawn([*me, "worker"], env=env)
             children["api"] = spawn([*me, "api"], env=env)
             base = f"http://{live.api.api_host}:{port}/"

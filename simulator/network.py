@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ioc.registry import Registry
-from ioc.simulator.lifecycle import Item, Outlet, Scheduler, cumulative
-from ioc.simulator.rhythm import DAY_MS, MINUTE_MS, arrivals
 from schemas.topics import SCHEMA_VERSION
+from simulator.lifecycle import Item, Outlet, Scheduler, cumulative
+from simulator.rhythm import DAY_MS, MINUTE_MS, arrivals
 
 ONLINE, DEGRADED, OFFLINE = "online", "degraded", "offline"
 _START, _END = 0, 1

@@ -1,3 +1,0 @@
-from ioc.cli import main
-
-main()
