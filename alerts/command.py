@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from streams.alerts.durations import format_duration
-from streams.alerts.rules import RulesError, RuleSet, load_rules
+from alerts.durations import format_duration
+from alerts.rules import RulesError, RuleSet, load_rules
 
 
 def summary(rules: RuleSet) -> list[str]:

@@ -1,4 +1,4 @@
-"""Webhook delivery: one loop per receiver that drains its outbox in order, retrying until it is heard.
+"""Delivery: one loop per receiver, retrying until it is heard; the shared base and the webhook.
 
 At-least-once, and exactly once in the usual case: a notification leaves the outbox only once
 the receiver answered 2xx (`sent`) or refused it for good (a 4xx other than 408/429:
@@ -6,30 +6,52 @@ the receiver answered 2xx (`sent`) or refused it for good (a 4xx other than 408/
 retried with exponential backoff and jitter, head of line first, so a receiver that was down
 gets what it missed in order. Only an attempt whose outcome is unknown (a timeout after the
 request went out, or a crash between the answer and the outbox update) can be repeated.
+
+`Delivery` is what both kinds of receiver share (the loop, the backoff, the outbox updates and
+their counting); `WebhookDelivery` here and `AlertmanagerDelivery` (alerts/alertmanager.py)
+keep only what differs: what one round sends, and how long to wait when nothing failed.
 """
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import hashlib
 import hmac
 import logging
 import os
-import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import httpx
 
+from alerts.metrics import AlertMetrics
+from alerts.models import Receiver
+from alerts.settings import AlertSettings
 from ioc.clock import Clock
+from ioc.db import alert_outbox as outbox
 from ioc.db.pool import Conn
-from streams.alerts import store
-from streams.alerts.metrics import AlertMetrics
-from streams.alerts.rules import Receiver
-from streams.alerts.settings import AlertSettings
+from ioc.retry import backoff
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "USER_AGENT",
+    "Attempt",
+    "Db",
+    "Delivery",
+    "DeliveryContext",
+    "RetryLog",
+    "WebhookDelivery",
+    "backoff",
+    "classify",
+    "post",
+    "retry_after",
+    "sign",
+]
 
 log = logging.getLogger("ioc.streams.alerts.delivery")
 
@@ -63,15 +85,6 @@ def classify(status: int) -> Outcome:
     if status in (408, 429) or status >= 500:
         return "retry"
     return "failed"
-
-
-def backoff(attempt: int, *, initial: float, maximum: float, rand: float) -> float:
-    """Delay before retry number `attempt` (1-based): doubling, capped, with ±50 % jitter.
-
-    The jitter keeps many replicas' (or receivers') retries from arriving in lockstep.
-    """
-    base = min(maximum, initial * 2.0 ** max(0, attempt - 1))
-    return min(maximum, base * (0.5 + rand))
 
 
 def retry_after(value: str | None) -> float | None:
@@ -123,31 +136,113 @@ class RetryLog:
         self.failures = 0
 
 
-class WebhookDelivery:
+@dataclass(frozen=True, slots=True)
+class DeliveryContext:
+    """What every delivery loop of one evaluator shares."""
+
+    db: Db
+    client: httpx.AsyncClient
+    settings: AlertSettings
+    metrics: AlertMetrics
+    clock: Clock
+
+
+class Delivery(abc.ABC):
+    """One receiver's delivery loop, until cancelled (when this process stops leading or the
+    receiver changes).
+
+    A subclass says what one round sends (`step`) and how long to wait for news when nothing
+    failed (`idle_s`); the loop, the backoff between retries and the outbox updates with their
+    counting are here, so both kinds of receiver retry, log and count alike.
+    """
+
+    def __init__(self, receiver: Receiver, ctx: DeliveryContext, *, wake: asyncio.Event) -> None:
+        self.receiver = receiver
+        self.url = self.target(receiver)
+        self.db = ctx.db
+        self.client = ctx.client
+        self.settings = ctx.settings
+        self.metrics = ctx.metrics
+        self.clock = ctx.clock
+        self.wake = wake
+        """Set after an evaluation that queued notifications or changed alerts."""
+        self.retries = RetryLog(receiver.name)
+
+    @staticmethod
+    @abc.abstractmethod
+    def target(receiver: Receiver) -> str:
+        """The URL posted to (ValueError if the receiver is not of this kind)."""
+
+    @property
+    @abc.abstractmethod
+    def idle_s(self) -> float:
+        """How long to wait for news after a round that needs no retry."""
+
+    @property
+    def max_delay_s(self) -> float:
+        """The longest backoff between two attempts."""
+        return self.settings.alert_retry_max_s
+
+    @abc.abstractmethod
+    async def step(self) -> Attempt | None:
+        """One round of delivery: the attempt to retry after a backoff, or None when none is owed."""
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        while True:
+            self.wake.clear()
+            retry = await self.step()
+            if retry is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=self.idle_s)
+                continue
+            delay = backoff(
+                self.retries.failures + 1,
+                initial=self.settings.alert_retry_initial_s,
+                maximum=self.max_delay_s,
+            )
+            if retry.retry_after is not None:
+                delay = min(max(delay, retry.retry_after), self.settings.alert_retry_max_s)
+            self.retries.failed(retry.detail, delay)
+            await asyncio.sleep(delay)
+
+    def too_old(self, created_at: datetime, now: datetime) -> bool:
+        """Undelivered for longer than IOC_ALERT_OUTBOX_MAX_AGE_S: dropped rather than sent late."""
+        return (now - created_at).total_seconds() > self.settings.alert_outbox_max_age_s
+
+    async def expire(self, seqs: Sequence[int], now: datetime) -> None:
+        """Close notifications that are too old (outcome `expired`), one count each."""
+        async with self.db() as conn:
+            await outbox.finish(conn, seqs, outcome="expired", at=now)
+        self.metrics.notifications.labels(self.receiver.name, "expired").inc(len(seqs))
+
+    async def retried(self, seqs: Sequence[int], detail: str) -> None:
+        """Record a failed attempt (at `seqs`, if it carried any) that will be retried."""
+        if seqs:
+            async with self.db() as conn:
+                await outbox.record_failure(conn, seqs, error=detail)
+        self.metrics.notifications.labels(self.receiver.name, "retried").inc()
+
+    async def finished(self, seqs: Sequence[int], outcome: Outcome) -> None:
+        """Close the notifications an attempt carried as `sent` or `failed`."""
+        if seqs:
+            async with self.db() as conn:
+                await outbox.finish(conn, seqs, outcome=outcome, at=self.clock.now())
+        self.metrics.notifications.labels(self.receiver.name, outcome).inc()
+
+
+class WebhookDelivery(Delivery):
     """Drains one webhook receiver's outbox, oldest first."""
 
-    def __init__(
-        self,
-        receiver: Receiver,
-        *,
-        db: Db,
-        client: httpx.AsyncClient,
-        settings: AlertSettings,
-        metrics: AlertMetrics,
-        clock: Clock,
-        wake: asyncio.Event,
-    ) -> None:
+    @staticmethod
+    def target(receiver: Receiver) -> str:
         if receiver.url is None:
             raise ValueError(f"receiver {receiver.name!r} is not a webhook")
-        self.receiver = receiver
-        self.url = receiver.url
-        self.db = db
-        self.client = client
-        self.settings = settings
-        self.metrics = metrics
-        self.clock = clock
-        self.wake = wake
-        self.retries = RetryLog(receiver.name)
+        return receiver.url
+
+    @property
+    def idle_s(self) -> float:
+        return 1.0
 
     def _headers(self, body: bytes) -> dict[str, str] | None:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
@@ -169,44 +264,24 @@ class WebhookDelivery:
             self.client, self.url, body, headers=headers, timeout=self.receiver.timeout.total_seconds()
         )
 
-    async def run(self) -> None:
-        """Deliver until cancelled (when this process stops leading or the receiver changes)."""
+    async def step(self) -> Attempt | None:
+        """Send what is owed, oldest first, until nothing is or the head of the line must wait."""
         name = self.receiver.name
-        max_age = self.settings.alert_outbox_max_age_s
         while True:
-            self.wake.clear()
             async with self.db() as conn:
-                row = await store.next_owed(conn, name)
+                row = await outbox.next_owed(conn, name)
             if row is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=1.0)
-                continue
+                return None
             now = self.clock.now()
-            if (now - row.created_at).total_seconds() > max_age:
-                async with self.db() as conn:
-                    await store.finish(conn, [row.seq], outcome="expired", at=now)
-                self.metrics.notifications.labels(name, "expired").inc()
+            if self.too_old(row.created_at, now):
+                await self.expire([row.seq], now)
                 log.warning("receiver %s: dropped notification %d, undelivered for too long", name, row.seq)
                 continue
             result = await self.attempt(row.body)
             if result.outcome == "retry":
-                delay = backoff(
-                    self.retries.failures + 1,
-                    initial=self.settings.alert_retry_initial_s,
-                    maximum=self.settings.alert_retry_max_s,
-                    rand=random.random(),  # noqa: S311 - jitter, not security
-                )
-                if result.retry_after is not None:
-                    delay = min(max(delay, result.retry_after), self.settings.alert_retry_max_s)
-                async with self.db() as conn:
-                    await store.record_failure(conn, [row.seq], error=result.detail)
-                self.metrics.notifications.labels(name, "retried").inc()
-                self.retries.failed(result.detail, delay)
-                await asyncio.sleep(delay)
-                continue
-            async with self.db() as conn:
-                await store.finish(conn, [row.seq], outcome=result.outcome, at=self.clock.now())
-            self.metrics.notifications.labels(name, result.outcome).inc()
+                await self.retried([row.seq], result.detail)
+                return result
+            await self.finished([row.seq], result.outcome)
             if result.outcome == "failed":
                 self.retries.failures = 0
                 log.error(

@@ -14,12 +14,25 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
 
-from streams.alerts.rules import Rule
-from streams.alerts.template import format_number, render
+from alerts.models import Rule
+from alerts.template import format_number, render
+from ioc.db.alert_rows import AlertState, Change, State
 
-State = Literal["pending", "firing", "resolved", "inactive"]
+__all__ = [
+    "TOTAL",
+    "AlertState",
+    "Change",
+    "RuleResult",
+    "State",
+    "alert_labels",
+    "evaluate_rule",
+    "fingerprint",
+    "holds",
+    "render_annotations",
+    "retire",
+]
+
 TOTAL = "total"
 """`{{ by_value }}` of a rule without `by`: the KPI's total."""
 
@@ -77,41 +90,6 @@ def render_annotations(rule: Rule, value: float | None, by_value: str | None) ->
         "threshold": format_number(rule.threshold),
     }
     return {k: render(v, names) for k, v in rule.annotations.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class AlertState:
-    """One alert (one rule, one dimension value) as of an evaluation."""
-
-    rule: str
-    fingerprint: str
-    state: State
-    severity: str
-    kpi: str
-    window: str
-    by: str | None
-    by_value: str | None
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    value: float | None
-    active_since: datetime
-    updated_at: datetime
-    firing_since: datetime | None = None
-    resolved_at: datetime | None = None
-    silenced: bool = False
-
-    @property
-    def active(self) -> bool:
-        return self.state in ("pending", "firing")
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A state change, for the history and for notifications."""
-
-    alert: AlertState
-    previous: State | None
-    at: datetime
 
 
 @dataclass(frozen=True, slots=True)

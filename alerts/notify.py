@@ -14,16 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from streams.alerts.evaluate import AlertState
-from streams.alerts.rules import Receiver
+from alerts.models import Receiver
+from ioc.db.alert_rows import AlertState, GroupLog
 
-
-@dataclass(frozen=True, slots=True)
-class GroupLog:
-    """What one receiver was last told about one rule's alerts."""
-
-    notified: frozenset[str] = frozenset()
-    last_sent_at: datetime | None = None
+__all__ = ["GroupLog", "Notice", "plan"]
 
 
 @dataclass(frozen=True, slots=True)

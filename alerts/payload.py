@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 import orjson
 
-from streams.alerts.evaluate import AlertState
-from streams.alerts.notify import Notice
+from alerts.evaluate import AlertState
+from alerts.notify import Notice
 
 WEBHOOK_VERSION = "4"
 ZERO_TIME = "0001-01-01T00:00:00Z"

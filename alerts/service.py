@@ -23,24 +23,26 @@ import httpx
 import mode
 from prometheus_client import CollectorRegistry
 
+from alerts.alertmanager import AlertmanagerDelivery
+from alerts.delivery import Delivery, DeliveryContext, WebhookDelivery
+from alerts.evaluate import AlertState
+from alerts.metrics import AlertMetrics
+from alerts.notify import GroupLog
+from alerts.round import evaluate_rules, plan_round
+from alerts.rules import Receiver, Rule, RulesError, RuleSet, load_rules
+from alerts.settings import AlertSettings
+from alerts.source import KpiSource
 from ioc.clock import Clock, SystemClock
-from streams.alerts import store
-from streams.alerts.alertmanager import AlertmanagerDelivery
-from streams.alerts.delivery import WebhookDelivery
-from streams.alerts.evaluate import AlertState, RuleResult, evaluate_rule, retire
-from streams.alerts.metrics import AlertMetrics
-from streams.alerts.notify import GroupLog, Notice, plan
-from streams.alerts.payload import encode, postable_alert, webhook_payload
-from streams.alerts.rules import Receiver, RulesError, RuleSet, load_rules
-from streams.alerts.settings import AlertSettings
-from streams.alerts.source import KpiSource
+from ioc.db import alert_outbox
+from ioc.db import alerts as store
+from ioc.db.leader import AdvisoryLeader
+from ioc.retry import TRANSIENT_DB_ERRORS
 
 log = logging.getLogger("ioc.streams.alerts")
 
 LOCK_ID = 0x10C_A1E7
 """The advisory lock whose holder evaluates (migrations use 0x10C_0001)."""
 
-_DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 _PURGE_EVERY = timedelta(hours=1)
 
 
@@ -69,8 +71,15 @@ class AlertService(mode.Service):
         self.clock: Clock = clock or SystemClock()
         self.rules = RuleSet()
         self.leading = False
+        self.leader = AdvisoryLeader(
+            database_url,
+            LOCK_ID,
+            "alert evaluation",
+            connect_timeout=10,
+            command_timeout=10,
+            application_name="ioc-alerts",
+        )
         self._rules_stamp: tuple[int, int] | None = None
-        self._conn: asyncpg.Connection | None = None
         self._conn_lock = asyncio.Lock()
         self._active: dict[str, dict[str, AlertState]] = {}
         self._logs: dict[tuple[str, str], GroupLog] = {}
@@ -110,12 +119,10 @@ class AlertService(mode.Service):
             while True:
                 self._reload()
                 try:
-                    if not self.leading:
-                        await self._try_lead()
-                    if self.leading:
+                    if await self._lead():
                         await self._sync_deliveries()
                         await self.evaluate()
-                except _DB_ERRORS as exc:
+                except TRANSIENT_DB_ERRORS as exc:
                     log.warning("alert evaluation: database trouble (%s); stepping down", type(exc).__name__)
                     await self._step_down()
                 except Exception:  # a bug in one round must not end alerting
@@ -124,18 +131,27 @@ class AlertService(mode.Service):
         finally:
             await self._step_down()
 
-    async def _try_lead(self) -> None:
-        if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncpg.connect(
-                self.database_url,
-                timeout=10,
-                command_timeout=10,
-                server_settings={"application_name": "ioc-alerts", "timezone": "UTC"},
-            )
-        if not await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_ID):
-            return
-        active = await store.load_active(self._conn)
-        self._logs = await store.load_logs(self._conn)
+    async def _lead(self) -> bool:
+        """Whether this process evaluates now: take over when the lock is newly ours, step
+        down when it was lost (its state may have moved on under another leader meanwhile)."""
+        async with self._conn_lock:  # the check shares the connection with the deliveries
+            held = await self.leader.is_leader()
+        if not held:
+            if self.leading:
+                await self._step_down()
+            return False
+        if not self.leading:
+            await self._take_over()
+        return True
+
+    async def _take_over(self) -> None:
+        """Start from the state the previous leader stored."""
+        conn = self.leader.connection
+        if conn is None:
+            raise NotLeading("the alert evaluation lock is not held")
+        async with self._conn_lock:
+            active = await store.load_active(conn)
+            self._logs = await store.load_logs(conn)
         self._active = {}
         for alert in active:
             self._active.setdefault(alert.rule, {})[alert.fingerprint] = alert
@@ -152,20 +168,16 @@ class AlertService(mode.Service):
         self._active, self._logs = {}, {}
         self.metrics.firing.clear()
         self.metrics.owed.clear()
-        conn, self._conn = self._conn, None
-        if conn is not None and not conn.is_closed():
-            try:
-                await asyncio.wait_for(conn.close(), timeout=5)  # ends the session: frees the lock
-            except (*_DB_ERRORS, asyncio.CancelledError):
-                conn.terminate()
+        await self.leader.release()  # ends the session: frees the lock
 
     @contextlib.asynccontextmanager
     async def _db(self) -> AsyncIterator[asyncpg.Connection]:
         """The leader's connection, one user at a time (asyncpg runs one query per connection)."""
         async with self._conn_lock:
-            if not self.leading or self._conn is None:
+            conn = self.leader.connection
+            if not self.leading or conn is None:
                 raise NotLeading("not the alert evaluator")
-            yield self._conn
+            yield conn
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -222,116 +234,38 @@ class AlertService(mode.Service):
                 stopping.append(task)
                 del self._deliveries[name]
         for task in stopping:  # never two loops for one receiver: wait for the old one to end
-            with contextlib.suppress(asyncio.CancelledError, *_DB_ERRORS, NotLeading):
+            with contextlib.suppress(asyncio.CancelledError, *TRANSIENT_DB_ERRORS, NotLeading):
                 await task
         if self._client is None:
             return
+        ctx = DeliveryContext(self._db, self._client, self.settings, self.metrics, self.clock)
         for name, receiver in desired.items():
             if name in self._deliveries:
                 continue
             wake = self._wakes.setdefault(name, asyncio.Event())
-            runner: WebhookDelivery | AlertmanagerDelivery
+            runner: Delivery
             if receiver.is_alertmanager:
-                runner = AlertmanagerDelivery(
-                    receiver,
-                    db=self._db,
-                    client=self._client,
-                    settings=self.settings,
-                    metrics=self.metrics,
-                    clock=self.clock,
-                    wake=wake,
-                    current=functools.partial(self._routed_firing, name),
-                )
+                current = functools.partial(self._routed_firing, name)
+                runner = AlertmanagerDelivery(receiver, ctx, wake=wake, current=current)
             else:
-                runner = WebhookDelivery(
-                    receiver,
-                    db=self._db,
-                    client=self._client,
-                    settings=self.settings,
-                    metrics=self.metrics,
-                    clock=self.clock,
-                    wake=wake,
-                )
+                runner = WebhookDelivery(receiver, ctx, wake=wake)
             task = asyncio.create_task(runner.run(), name=f"ioc-alerts-deliver-{name}")
             self._deliveries[name] = (receiver, task)
 
-    def _outbox(self, receiver: Receiver, notice: Notice) -> list[store.OutboxItem]:
-        url = self.settings.alert_external_url
-        if not receiver.is_alertmanager:
-            body = encode(webhook_payload(notice, external_url=url))
-            return [store.OutboxItem(receiver.name, notice.rule, notice.status, body, notice.at)]
-        return [
-            store.OutboxItem(
-                receiver.name,
-                notice.rule,
-                "resolved",
-                encode(postable_alert(a, external_url=url, now=notice.at, valid_for=timedelta(0))),
-                notice.at,
-            )
-            for a in notice.resolved
-        ]
-
     # -- evaluation ----------------------------------------------------------------------------
 
-    async def _read_values(self, rules: RuleSet, now: datetime) -> dict[str, RuleResult]:
-        results: dict[str, RuleResult] = {}
-        cache: dict[tuple[str, str, str | None], dict[str, float | None]] = {}
-        for rule in rules.rules:
-            key = (rule.kpi, rule.query_window, rule.by)
-            if key not in cache:
-                try:
-                    cache[key] = await self.source.kpi_values(rule.kpi, window=rule.query_window, by=rule.by)
-                except Exception as exc:  # noqa: BLE001 - one unreadable KPI must not stop the others
-                    self.metrics.source_errors.labels(rule.name).inc()
-                    log.warning(
-                        "rule %s: cannot read %s (%s); its alerts stay as they were", rule.name, rule.kpi, exc
-                    )
-                    continue
-            results[rule.name] = evaluate_rule(
-                rule,
-                cache[key],
-                self._active.get(rule.name, {}),
-                now=now,
-                silenced=lambda labels: rules.silenced(labels, now),
-            )
-        for gone in self._active.keys() - rules.rule_by_name.keys():
-            results[gone] = retire(self._active[gone], now=now)
-        return results
+    def _unreadable(self, rule: Rule, exc: Exception) -> None:
+        self.metrics.source_errors.labels(rule.name).inc()
+        log.warning("rule %s: cannot read %s (%s); its alerts stay as they were", rule.name, rule.kpi, exc)
 
     async def evaluate(self) -> None:
         """One round: read the KPIs, advance every alert, plan and store notifications atomically."""
         now = self.clock.now()
         rules = self.rules
-        results = await self._read_values(rules, now)
-        receivers = rules.receiver_by_name
-        logs: dict[tuple[str, str], GroupLog | None] = {}
-        outbox: list[store.OutboxItem] = []
-        for rule_name, result in results.items():
-            rule = rules.rule_by_name.get(rule_name)
-            routed = set(rule.receivers) if rule else set()
-            told = {r for (r, rn) in self._logs if rn == rule_name}
-            for name in sorted(routed | told):
-                key = (name, rule_name)
-                before = self._logs.get(key, GroupLog())
-                receiver = receivers.get(name)
-                if receiver is None:
-                    logs[key] = None  # the receiver left the file: nobody to tell
-                    continue
-                notice, after = plan(
-                    receiver,
-                    rule_name,
-                    routed=name in routed,
-                    firing=result.firing,
-                    resolved=result.resolved,
-                    log=before,
-                    now=now,
-                )
-                if rule is None and not after.notified:
-                    logs[key] = None
-                elif after != before:
-                    logs[key] = after
-                if notice is not None:
-                    outbox.extend(self._outbox(receiver, notice))
+        results = await evaluate_rules(rules, self.source, self._active, now=now, unreadable=self._unreadable)
+        logs, outbox = plan_round(
+            rules, results, self._logs, external_url=self.settings.alert_external_url, now=now
+        )
         updated = [a for r in results.values() for a in r.updated]
         changes = [c for r in results.values() for c in r.changes]
         if updated or changes or logs or outbox:
@@ -360,7 +294,7 @@ class AlertService(mode.Service):
             firing = sum(a.state == "firing" for a in self._active.get(rule.name, {}).values())
             self.metrics.firing.labels(rule.name).set(firing)
         async with self._db() as conn:
-            owed = await store.owed_counts(conn)
+            owed = await alert_outbox.owed_counts(conn)
             if self._last_purge is None or now - self._last_purge >= _PURGE_EVERY:
                 keep = timedelta(days=self.settings.alert_history_retention_days)
                 max_age = timedelta(seconds=self.settings.alert_outbox_max_age_s)

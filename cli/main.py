@@ -12,8 +12,8 @@ import time
 
 import click
 import httpx
-from streams.alerts.command import rules
 
+from alerts.command import rules
 from cli.replay import replay_command
 from ioc.logs import setup_logging
 from ioc.settings import Settings
@@ -71,13 +71,25 @@ def migrate_cmd() -> None:
 @cli.command()
 def worker() -> None:
     """Run one stream worker (joins the consumer group of the configured broker)."""
+    from alerts.db_source import DatabaseKpiSource
+    from alerts.service import AlertService
+    from alerts.settings import AlertSettings
     from cli.runtime.tuning import tune_gc
+    from ioc.kpi.query import context_from
     from streams.app import build_worker
+    from streams.metrics import WorkerMetrics
 
     settings = _settings()
     _require_services(settings)
     asyncio.run(_migrate(settings))
-    worker = build_worker(settings)
+    metrics = WorkerMetrics()  # one registry: the alert metrics are served with the worker's
+    alerts = AlertService(
+        AlertSettings(),
+        database_url=settings.database_url,
+        source=DatabaseKpiSource(settings.database, context_from(settings.kpi)),
+        registry=metrics.registry,
+    )
+    worker = build_worker(settings, metrics=metrics, services=[alerts])
     tune_gc()
     worker.execute_from_commandline()
 

@@ -16,7 +16,16 @@ class ConfigError(IocError, ValueError):
 
 
 class RulesError(ConfigError):
-    """An alert rules file that cannot be used (the message says which line and why)."""
+    """An alert rules file that cannot be used (the message says which line and why).
+
+    Operators fix these files by hand, so every problem is kept apart: `errors` holds one
+    readable line per problem and `source` names the file, for `ioc rules check` to list.
+    """
+
+    def __init__(self, source: str, errors: list[str]) -> None:
+        self.source = source
+        self.errors = errors
+        super().__init__(f"{source}: {len(errors)} error(s):\n" + "\n".join(f"  {e}" for e in errors))
 
 
 class SourceError(IocError):

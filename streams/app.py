@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import faust
 import mode
@@ -12,9 +13,6 @@ from prometheus_client import start_http_server
 from ioc.kpi.query import context_from
 from ioc.settings import Settings
 from schemas.topics import ALL_TOPIC_NAMES, DEADLETTER
-from streams.alerts.db_source import DatabaseKpiSource
-from streams.alerts.service import AlertService
-from streams.alerts.settings import AlertSettings
 from streams.ingest.consumer import IngestService
 from streams.maintenance import Maintenance
 from streams.metrics import WorkerMetrics
@@ -93,25 +91,28 @@ class TopicSetup(mode.Service):
         await declare_topics(self.app)
 
 
-def build_worker(settings: Settings, *, metrics: WorkerMetrics | None = None) -> faust.Worker:
-    """A Faust worker running the ingest service and the metrics endpoint."""
+def build_worker(
+    settings: Settings,
+    *,
+    metrics: WorkerMetrics | None = None,
+    services: Sequence[mode.Service] = (),
+) -> faust.Worker:
+    """A Faust worker running the ingest service and the metrics endpoint.
+
+    `services` run beside ingest in the same process (the command line adds the alert
+    evaluator): the worker knows them only as services, so streams/ imports no other area.
+    Their metrics reach the endpoint when registered on `metrics.registry`.
+    """
     app = create_app(settings)
     metrics = metrics or WorkerMetrics()
     ingest = IngestService(settings, metrics=metrics)
     setup = TopicSetup(app)
-    ctx = context_from(settings.kpi)
-    alerts = AlertService(
-        AlertSettings(),
-        database_url=settings.database_url,
-        source=DatabaseKpiSource(settings.database, ctx),
-        registry=metrics.registry,
-    )
     worker = faust.Worker(
         app,
         setup,
         ingest,
-        Maintenance(settings, ctx),
-        alerts,
+        Maintenance(settings, context_from(settings.kpi)),
+        *services,
         MetricsServer(metrics, settings.ingest.worker_metrics_port),
         loglevel=settings.runtime.log_level,
         quiet=True,

@@ -1,21 +1,31 @@
-"""Alerts as the API serves them: firing alerts and their history, read from the evaluator's tables.
+"""The alert tables (migration 0010_alerts): state, history and notification logs, in one place.
 
-The worker's evaluator writes these tables (streams/alerts/store.py); the API only reads them,
-so it needs neither the rules file nor the evaluator to answer.
+The evaluator (alerts/) writes these tables and the API reads them; both go through this
+module, so each table's rows are mapped once. One evaluation is stored in one transaction:
+the alerts that changed, their history rows, the receivers' logs and the notifications owed.
+So after a crash either all of an evaluation's effects exist or none do, and the next leader
+neither repeats nor forgets. The outbox's delivery side is in ioc/db/alert_outbox.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import orjson
 
-from ioc.db.pool import Queryable as Conn
+from ioc.db.alert_rows import AlertState, Change, GroupLog, OutboxItem
+from ioc.db.pool import Conn, Queryable
 from schemas.alerts import Alert, AlertChange
 
 MAX_CHANGES = 10_000
 """At most this many state changes per history answer (the oldest first)."""
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _map(value: Any) -> dict[str, str]:
@@ -23,7 +33,52 @@ def _map(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in dict(loaded).items()}
 
 
-async def firing_alerts(conn: Conn, *, include_pending: bool = False) -> list[Alert]:
+def _alert(r: asyncpg.Record) -> AlertState:
+    """The one mapping of an `alert_state` row."""
+    return AlertState(
+        rule=r["rule"],
+        fingerprint=r["fingerprint"],
+        state=r["state"],
+        severity=r["severity"],
+        kpi=r["kpi"],
+        window=r["kpi_window"],
+        by=r["by_dim"],
+        by_value=r["by_value"],
+        labels=_map(r["labels"]),
+        annotations=_map(r["annotations"]),
+        value=r["value"],
+        active_since=r["active_since"],
+        updated_at=r["updated_at"],
+        firing_since=r["firing_since"],
+        resolved_at=r["resolved_at"],
+        silenced=r["silenced"],
+    )
+
+
+def _shown(a: AlertState) -> Alert:
+    """An alert as the API serves it (the fields of contract/KPIS.md, not the evaluator's)."""
+    return Alert(
+        rule=a.rule,
+        fingerprint=a.fingerprint,
+        state=a.state,
+        severity=a.severity,
+        kpi=a.kpi,
+        by=a.by,
+        by_value=a.by_value,
+        value=a.value,
+        labels=a.labels,
+        annotations=a.annotations,
+        active_since=a.active_since,
+        firing_since=a.firing_since,
+        silenced=a.silenced,
+        updated_at=a.updated_at,
+    )
+
+
+# -- what the API reads ------------------------------------------------------------------------
+
+
+async def firing_alerts(conn: Queryable, *, include_pending: bool = False) -> list[Alert]:
     """Alerts firing now (and pending ones if asked), most severe first, then oldest first."""
     states = ["firing", "pending"] if include_pending else ["firing"]
     rows = await conn.fetch(
@@ -32,29 +87,11 @@ async def firing_alerts(conn: Conn, *, include_pending: bool = False) -> list[Al
         " coalesce(firing_since, active_since), rule, fingerprint",
         states,
     )
-    return [
-        Alert(
-            rule=r["rule"],
-            fingerprint=r["fingerprint"],
-            state=r["state"],
-            severity=r["severity"],
-            kpi=r["kpi"],
-            by=r["by_dim"],
-            by_value=r["by_value"],
-            value=r["value"],
-            labels=_map(r["labels"]),
-            annotations=_map(r["annotations"]),
-            active_since=r["active_since"],
-            firing_since=r["firing_since"],
-            silenced=r["silenced"],
-            updated_at=r["updated_at"],
-        )
-        for r in rows
-    ]
+    return [_shown(_alert(r)) for r in rows]
 
 
 async def alert_history(
-    conn: Conn, start: datetime, end: datetime, *, limit: int = MAX_CHANGES
+    conn: Queryable, start: datetime, end: datetime, *, limit: int = MAX_CHANGES
 ) -> list[AlertChange]:
     """State changes with `start <= at < end`, oldest first, at most `limit` of them."""
     rows = await conn.fetch(
@@ -78,3 +115,132 @@ async def alert_history(
         )
         for r in rows
     ]
+
+
+# -- what the evaluator reads and writes -------------------------------------------------------
+
+
+async def load_active(conn: Queryable) -> list[AlertState]:
+    """Pending and firing alerts, as the last evaluation left them."""
+    rows = await conn.fetch(
+        "SELECT * FROM alert_state WHERE state IN ('pending', 'firing') ORDER BY rule, fingerprint"
+    )
+    return [_alert(r) for r in rows]
+
+
+async def load_logs(conn: Queryable) -> dict[tuple[str, str], GroupLog]:
+    """(receiver, rule) -> what that receiver was told about that rule."""
+    rows = await conn.fetch("SELECT receiver, rule, notified, last_sent_at FROM alert_notify_log")
+    return {(r["receiver"], r["rule"]): GroupLog(frozenset(r["notified"]), r["last_sent_at"]) for r in rows}
+
+
+_UPSERT = """
+INSERT INTO alert_state (rule, fingerprint, state, severity, kpi, kpi_window, by_dim, by_value,
+                         labels, annotations, value, silenced, active_since, firing_since,
+                         resolved_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16)
+ON CONFLICT (rule, fingerprint) DO UPDATE SET
+    state = EXCLUDED.state, severity = EXCLUDED.severity, kpi = EXCLUDED.kpi,
+    kpi_window = EXCLUDED.kpi_window, by_dim = EXCLUDED.by_dim, by_value = EXCLUDED.by_value,
+    labels = EXCLUDED.labels, annotations = EXCLUDED.annotations, value = EXCLUDED.value,
+    silenced = EXCLUDED.silenced, active_since = EXCLUDED.active_since,
+    firing_since = EXCLUDED.firing_since, resolved_at = EXCLUDED.resolved_at,
+    updated_at = EXCLUDED.updated_at
+"""
+
+
+def _state_args(a: AlertState) -> tuple[object, ...]:
+    return (
+        a.rule,
+        a.fingerprint,
+        a.state,
+        a.severity,
+        a.kpi,
+        a.window,
+        a.by,
+        a.by_value,
+        _json(a.labels),
+        _json(a.annotations),
+        a.value,
+        a.silenced,
+        a.active_since,
+        a.firing_since,
+        a.resolved_at,
+        a.updated_at,
+    )
+
+
+def _history_args(c: Change) -> tuple[object, ...]:
+    a = c.alert
+    return (
+        c.at,
+        a.rule,
+        a.fingerprint,
+        a.state,
+        c.previous,
+        a.severity,
+        a.value,
+        _json(a.labels),
+        _json(a.annotations),
+    )
+
+
+async def save_evaluation(
+    conn: Conn,
+    *,
+    updated: Sequence[AlertState],
+    changes: Sequence[Change],
+    logs: Mapping[tuple[str, str], GroupLog | None],
+    outbox: Sequence[OutboxItem],
+) -> None:
+    """Store one evaluation's effects atomically (`logs` value None: forget that log)."""
+    async with conn.transaction():
+        if updated:
+            await conn.executemany(_UPSERT, [_state_args(a) for a in updated])
+        if changes:
+            await conn.executemany(
+                "INSERT INTO alert_history (at, rule, fingerprint, state, previous, severity, value,"
+                " labels, annotations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb)",
+                [_history_args(c) for c in changes],
+            )
+        for (receiver, rule), log in logs.items():
+            if log is None:
+                await conn.execute(
+                    "DELETE FROM alert_notify_log WHERE receiver = $1 AND rule = $2", receiver, rule
+                )
+            else:
+                await conn.execute(
+                    "INSERT INTO alert_notify_log (receiver, rule, notified, last_sent_at)"
+                    " VALUES ($1, $2, $3, $4) ON CONFLICT (receiver, rule) DO UPDATE SET"
+                    " notified = EXCLUDED.notified, last_sent_at = EXCLUDED.last_sent_at",
+                    receiver,
+                    rule,
+                    sorted(log.notified),
+                    log.last_sent_at,
+                )
+        if outbox:
+            await conn.executemany(
+                "INSERT INTO alert_outbox (receiver, rule, status, body, created_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                [(o.receiver, o.rule, o.status, o.body, o.created_at) for o in outbox],
+            )
+
+
+async def purge(conn: Conn, *, before: datetime, owed_before: datetime, now: datetime) -> None:
+    """Drop history, delivered notifications and ended alerts older than `before`.
+
+    Notifications still owed from before `owed_before` are closed as `expired`: this catches
+    those of a receiver that left the rules file, whose delivery loop no longer runs.
+    """
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE alert_outbox SET outcome = 'expired', done_at = $2"
+            " WHERE outcome IS NULL AND created_at < $1",
+            owed_before,
+            now,
+        )
+        await conn.execute("DELETE FROM alert_history WHERE at < $1", before)
+        await conn.execute("DELETE FROM alert_outbox WHERE outcome IS NOT NULL AND done_at < $1", before)
+        await conn.execute(
+            "DELETE FROM alert_state WHERE state IN ('resolved', 'inactive') AND updated_at < $1", before
+        )

@@ -17,11 +17,11 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from alerts.evaluate import fingerprint
+from alerts.service import AlertService
+from alerts.settings import AlertSettings
+from alerts.source import MemoryKpiSource
 from cli.runtime.process import free_port, spawn, stop
-from streams.alerts.evaluate import fingerprint
-from streams.alerts.service import AlertService
-from streams.alerts.settings import AlertSettings
-from streams.alerts.source import MemoryKpiSource
 from tests.services import wait_until, wait_until_async
 
 pytestmark = pytest.mark.integration

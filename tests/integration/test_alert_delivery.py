@@ -26,11 +26,11 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
+from alerts.service import AlertService
+from alerts.settings import AlertSettings
+from alerts.source import MemoryKpiSource
 from cli.runtime.process import free_port
 from ioc.db.alerts import alert_history, firing_alerts
-from streams.alerts.service import AlertService
-from streams.alerts.settings import AlertSettings
-from streams.alerts.source import MemoryKpiSource
 from tests.services import wait_until_async
 
 pytestmark = pytest.mark.integration

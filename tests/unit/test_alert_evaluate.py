@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ioc.clock import FixedClock
-from streams.alerts.evaluate import (
+from alerts.evaluate import (
     AlertState,
     RuleResult,
     alert_labels,
@@ -20,7 +19,8 @@ from streams.alerts.evaluate import (
     holds,
     retire,
 )
-from streams.alerts.rules import Rule
+from alerts.rules import Rule
+from ioc.clock import FixedClock
 
 T0 = datetime(2025, 3, 3, 2, 30, tzinfo=UTC)
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streams.alerts.evaluate import AlertState
-from streams.alerts.notify import GroupLog, Notice, plan
-from streams.alerts.rules import Receiver
+from alerts.evaluate import AlertState
+from alerts.notify import GroupLog, Notice, plan
+from alerts.rules import Receiver
 
 T0 = datetime(2025, 3, 3, 2, 30, tzinfo=UTC)
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 
-from streams.alerts.delivery import backoff, classify, retry_after, sign
-from streams.alerts.evaluate import AlertState, evaluate_rule
-from streams.alerts.notify import Notice
-from streams.alerts.payload import (
+from alerts.delivery import backoff, classify, retry_after, sign
+from alerts.evaluate import AlertState, evaluate_rule
+from alerts.notify import Notice
+from alerts.payload import (
     ZERO_TIME,
     encode,
     generator_url,
@@ -22,7 +22,7 @@ from streams.alerts.payload import (
     rfc3339,
     webhook_payload,
 )
-from streams.alerts.rules import Rule
+from alerts.rules import Rule
 
 T0 = datetime(2025, 3, 3, 2, 30, tzinfo=UTC)
 EXTERNAL = "https://ioc.example.gov.vn"

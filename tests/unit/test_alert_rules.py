@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from alerts.command import rules as rules_cli
+from alerts.durations import format_duration, parse_duration
+from alerts.rules import RulesError, RuleSet, load_rules, parse_rules
 from schemas.kpis import BY_NAME
-from streams.alerts.command import rules as rules_cli
-from streams.alerts.durations import format_duration, parse_duration
-from streams.alerts.rules import RulesError, RuleSet, load_rules, parse_rules
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "deploy" / "alerts" / "rules.yml"

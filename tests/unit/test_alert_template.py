@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.alerts.template import PLACEHOLDERS, format_number, render, template_errors
+from alerts.template import PLACEHOLDERS, format_number, render, template_errors
 
 VALUES = {"value": "87.5", "by_value": "SO_TTTT", "rule": "R", "kpi": "k", "window": "1h", "threshold": "90"}
 

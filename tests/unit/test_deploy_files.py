@@ -95,7 +95,7 @@ def compose() -> tuple[dict[str, Any], set[str]]:
 
 def setting_classes() -> Iterator[type]:
     """Every pydantic-settings class of the product with the IOC_ prefix, wherever it lives."""
-    for package in ("ioc", "streams", "api"):
+    for package in ("ioc", "streams", "alerts", "api"):
         for path in sorted((REPO / package).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             names = [

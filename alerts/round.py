@@ -1,0 +1,119 @@
+"""One evaluation round apart from its storage: every rule evaluated, then what each receiver
+is owed (its new notification log and the outbox bodies).
+
+The service stores a round's outcome in one transaction with the alerts, so what is decided
+here is either all stored or not at all. Only the KPI reads do I/O, through the `KpiSource`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from alerts.evaluate import AlertState, RuleResult, evaluate_rule, retire
+from alerts.models import Receiver, Rule, RuleSet
+from alerts.notify import GroupLog, Notice, plan
+from alerts.payload import encode, postable_alert, webhook_payload
+from alerts.source import KpiSource
+from ioc.db.alert_rows import OutboxItem
+
+LogChanges = dict[tuple[str, str], GroupLog | None]
+"""(receiver, rule) -> its new log, or None to forget it."""
+
+
+async def evaluate_rules(
+    rules: RuleSet,
+    source: KpiSource,
+    active: Mapping[str, Mapping[str, AlertState]],
+    *,
+    now: datetime,
+    unreadable: Callable[[Rule, Exception], None],
+) -> dict[str, RuleResult]:
+    """Every rule advanced to `now` (each KPI, window and breakdown read once), and the alerts of
+    rules that left the file ended. A rule whose KPI cannot be read is left out, so its alerts
+    stay as they were; `unreadable` is told about it.
+    """
+    results: dict[str, RuleResult] = {}
+    cache: dict[tuple[str, str, str | None], dict[str, float | None]] = {}
+    for rule in rules.rules:
+        key = (rule.kpi, rule.query_window, rule.by)
+        if key not in cache:
+            try:
+                cache[key] = await source.kpi_values(rule.kpi, window=rule.query_window, by=rule.by)
+            except Exception as exc:  # noqa: BLE001 - one unreadable KPI must not stop the others
+                unreadable(rule, exc)
+                continue
+        results[rule.name] = evaluate_rule(
+            rule,
+            cache[key],
+            active.get(rule.name, {}),
+            now=now,
+            silenced=lambda labels: rules.silenced(labels, now),
+        )
+    for gone in active.keys() - rules.rule_by_name.keys():
+        results[gone] = retire(active[gone], now=now)
+    return results
+
+
+def outbox_items(receiver: Receiver, notice: Notice, *, external_url: str) -> list[OutboxItem]:
+    """The exact bodies a notice becomes: one webhook body, or one postable alert per resolution
+    for an Alertmanager (its firing alerts travel by the periodic re-post instead)."""
+    if not receiver.is_alertmanager:
+        body = encode(webhook_payload(notice, external_url=external_url))
+        return [OutboxItem(receiver.name, notice.rule, notice.status, body, notice.at)]
+    return [
+        OutboxItem(
+            receiver.name,
+            notice.rule,
+            "resolved",
+            encode(postable_alert(a, external_url=external_url, now=notice.at, valid_for=timedelta(0))),
+            notice.at,
+        )
+        for a in notice.resolved
+    ]
+
+
+def plan_round(
+    rules: RuleSet,
+    results: Mapping[str, RuleResult],
+    logs: Mapping[tuple[str, str], GroupLog],
+    *,
+    external_url: str,
+    now: datetime,
+) -> tuple[LogChanges, list[OutboxItem]]:
+    """The logs that change and the notifications owed after a round with these `results`.
+
+    Every receiver a rule names is considered, and every receiver told about it before (to
+    hear of resolutions even after the rule or the route went away). A log is forgotten when
+    its receiver left the file, or when its rule did and nothing it announced is still open.
+    """
+    receivers = rules.receiver_by_name
+    changed: LogChanges = {}
+    outbox: list[OutboxItem] = []
+    for rule_name, result in results.items():
+        rule = rules.rule_by_name.get(rule_name)
+        routed = set(rule.receivers) if rule else set()
+        told = {r for (r, rn) in logs if rn == rule_name}
+        for name in sorted(routed | told):
+            key = (name, rule_name)
+            before = logs.get(key, GroupLog())
+            receiver = receivers.get(name)
+            if receiver is None:
+                changed[key] = None  # the receiver left the file: nobody to tell
+                continue
+            notice, after = plan(
+                receiver,
+                rule_name,
+                routed=name in routed,
+                firing=result.firing,
+                resolved=result.resolved,
+                log=before,
+                now=now,
+            )
+            if rule is None and not after.notified:
+                changed[key] = None
+            elif after != before:
+                changed[key] = after
+            if notice is not None:
+                outbox.extend(outbox_items(receiver, notice, external_url=external_url))
+    return changed, outbox
