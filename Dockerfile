@@ -17,7 +17,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# A C compiler for the one native module (streams/ingest/fastpath.pyx); the runtime stage has none.
+# A C compiler for the one native module (sources/vc/fastpath.pyx); the runtime stage has none.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
@@ -28,7 +28,9 @@ COPY ioc ./ioc
 COPY cli ./cli
 COPY simulator ./simulator
 COPY schemas ./schemas
+COPY sources ./sources
 COPY streams ./streams
+COPY alerts ./alerts
 COPY api ./api
 COPY deploy/docker/runtime_requirements.py /tmp/runtime_requirements.py
 RUN python -m pip wheel --no-deps --wheel-dir /tmp/wheels . \

@@ -1,4 +1,5 @@
-"""Builds the one native module, the heartbeat fast path (streams/ingest/fastpath.pyx).
+"""Builds the one native module, the heartbeat fast path (sources/vc/fastpath.pyx), owned by the
+video-conference source.
 
 Everything else about the package is declared in pyproject.toml.
 """
@@ -8,6 +9,6 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=cythonize(
-        [Extension("streams.ingest.fastpath", ["streams/ingest/fastpath.pyx"], extra_compile_args=["-O2"])]
+        [Extension("sources.vc.fastpath", ["sources/vc/fastpath.pyx"], extra_compile_args=["-O2"])]
     )
 )

@@ -26,7 +26,8 @@ from pydantic import (
 
 from alerts.durations import parse_duration
 from schemas.alerts import Severity
-from schemas.kpis import BY_NAME, DEFAULT_WINDOW, WINDOWS, Kind, Kpi
+from schemas.kpis import DEFAULT_WINDOW, WINDOWS, Kind, Kpi
+from sources import BY_NAME
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 RESERVED_LABELS = ("alertname", "severity")

@@ -20,21 +20,22 @@ from api.probes import BrokerProbe
 from api.prometheus import KpiCollector, KpiRefresher
 from api.reader import KpiReader
 from api.routes import alerts, health, kpis, live, series, sources
+from api.routes import wall as wall_layout
 from api.snapshot import Snapshotter
 from ioc.clock import Clock, SystemClock
 from ioc.db.pool import create_pool
 from ioc.kpi.query import context_from
 from ioc.settings import Settings
-from schemas.kpis import BY_NAME, DEFAULT_THRESHOLDS
+from sources import SOURCES
 
 
 def load_thresholds(settings: Settings) -> dict[str, tuple[float, float]]:
     """The wall's thresholds: defaults, overridden by IOC_THRESHOLDS_FILE ({kpi: [warn, bad]})."""
-    out = dict(DEFAULT_THRESHOLDS)
+    out = dict(SOURCES.thresholds)
     path = settings.serve.thresholds_file
     if path is not None:
         for name, pair in json.loads(path.read_text(encoding="utf-8")).items():
-            if name not in BY_NAME:
+            if name not in SOURCES.kpis:
                 raise ValueError(f"{path}: unknown KPI {name!r} in thresholds")
             warn, bad = (float(x) for x in pair)
             out[name] = (warn, bad)
@@ -47,7 +48,7 @@ def create_app(
     """The API bound to the configured broker and database."""
     clock = clock or SystemClock()
     auth = auth or AuthSettings()
-    ctx = context_from(settings.kpi)
+    ctx = context_from(settings.kpi, SOURCES)
     thresholds = load_thresholds(settings)
 
     @asynccontextmanager
@@ -92,6 +93,7 @@ def create_app(
     install_auth(app, auth)  # tokens, CORS, request limits, redacted logs
     app.include_router(health.router)
     app.include_router(live.router)
+    app.include_router(wall_layout.router, responses=AUTH_RESPONSES)
     for module in (kpis, series):  # their routes check the token's scope themselves
         app.include_router(module.router, responses=AUTH_RESPONSES)
     for module in (sources, alerts):  # province-wide answers: a token of scope `all`

@@ -20,9 +20,11 @@ from api.periodic import Periodic
 from api.snapshot import Snapshotter
 from ioc.clock import Clock
 from ioc.kpi.query import KpiContext, kpi_values
-from schemas.kpis import CATALOG, Dimension, Kind
+from schemas.kpis import Dimension, Kind
+from sources import SOURCES
 
-_EXPORTED_DIMS = (Dimension.DISTRICT, Dimension.SITE_LEVEL, Dimension.AGENCY, Dimension.SERVICE_LEVEL)
+_EXPORTED_DIMS = tuple(d for d in SOURCES.dimensions if d != Dimension.ENDPOINT)
+"""Every declared dimension but `endpoint`, which would explode the series count (contract)."""
 
 Sample = tuple[str, tuple[tuple[str, str], ...], float]
 
@@ -35,7 +37,7 @@ async def compute_samples(
     as_of = clock.now()
     for window in windows:
         for by in (None, *_EXPORTED_DIMS):
-            kpis = [k for k in CATALOG if (by is None or by in k.breakdowns)]
+            kpis = [k for k in SOURCES.catalog if (by is None or by in k.breakdowns)]
             if window != windows[0]:
                 kpis = [k for k in kpis if k.kind is Kind.WINDOW]  # state KPIs once
             if not kpis:
@@ -48,7 +50,7 @@ async def compute_samples(
                 for key, value in values[k.name].items():
                     if value is None:
                         continue
-                    labels = (*base, (by.value, key)) if by is not None else base
+                    labels = (*base, (str(by), key)) if by is not None else base
                     out.append((k.prometheus_name, labels, value * k.prometheus_scale))
     return out
 
@@ -65,7 +67,7 @@ class KpiCollector(Collector):
         for name, labels, value in self.samples:
             fam = families.get(name)
             if fam is None:
-                kpi = next(k for k in CATALOG if k.prometheus_name == name)
+                kpi = next(k for k in SOURCES.catalog if k.prometheus_name == name)
                 fam = families[name] = GaugeMetricFamily(name, f"KPI {kpi.name}: {kpi.label_en}")
             # labels differ within a family (total vs breakdown), so samples are added directly
             fam.samples.append(PromSample(name, dict(labels), value, None, None))

@@ -25,7 +25,7 @@ import asyncpg
 from ioc.clock import Clock
 from ioc.kpi.query import TOTAL, KpiContext, kpi_values
 from ioc.kpi.series import Series, series
-from schemas.kpis import BY_NAME, Dimension
+from schemas.kpis import Dimension
 
 log = logging.getLogger("ioc.api.reader")
 
@@ -119,9 +119,9 @@ class KpiReader:
         async def compute() -> tuple[datetime, dict[str, float | None]]:
             as_of = self.clock.now()
             values = await kpi_values(
-                self.pool, list(BY_NAME), as_of=as_of, window=window, by=None, ctx=self.ctx
+                self.pool, list(self.ctx.sources.kpis), as_of=as_of, window=window, by=None, ctx=self.ctx
             )
-            return as_of, {n: values[n][TOTAL] for n in BY_NAME}
+            return as_of, {n: values[n][TOTAL] for n in self.ctx.sources.kpis}
 
         result: tuple[datetime, dict[str, float | None]] = await self.cache.get(("totals", window), compute)
         return result

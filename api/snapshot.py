@@ -19,6 +19,7 @@ from ioc.db.sources import source_stats
 from schemas.alerts import Alert
 from schemas.api import SourceStatus
 from schemas.kpis import DEFAULT_WINDOW
+from sources import SOURCES
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Snapshotter:
 
     async def refresh(self) -> Snapshot:
         as_of, kpis = await self.reader.totals(DEFAULT_WINDOW)
-        stats = await source_stats(self.pool, now=as_of)
+        stats = await source_stats(self.pool, now=as_of, topics=[t.name for t in SOURCES.topics])
         sources = [
             SourceStatus(
                 topic=s.topic,

@@ -24,7 +24,8 @@ from datetime import timedelta
 
 import orjson
 
-from schemas.decode import Rejection, decode
+from schemas.decode import Rejection
+from sources import decode
 from tests.factories import BASE_TIME, encode, key_of, topic_of, valid_event
 
 Record = tuple[str, bytes, bytes]

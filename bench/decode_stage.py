@@ -64,7 +64,7 @@ def _effects_variant(records: list[Record], batch: int) -> Callable[[list[Record
 
     def run(_: list[Record]) -> None:
         for result in results:
-            batch_effects(result.events, known_applications={}, heartbeats=result.heartbeats)
+            batch_effects(result.events, fast_sums=result.heartbeats)
 
     return run
 

@@ -32,7 +32,8 @@ from cli.runtime.broker import EmbeddedBroker
 from cli.runtime.postgres import EmbeddedPostgres
 from cli.runtime.process import free_port
 from ioc.db.migrate import migrate
-from schemas.topics import ALL_TOPIC_NAMES, DEADLETTER
+from schemas.topics import DEADLETTER
+from sources import ALL_TOPIC_NAMES, SOURCES
 
 REPO = Path(__file__).resolve().parent.parent
 _STARTED = time.monotonic()
@@ -218,7 +219,7 @@ class Bench:
         url = self.url_of(name)
         conn = await asyncpg.connect(url)
         try:
-            await migrate(conn)
+            await migrate(conn, sources=SOURCES.migrations)
         finally:
             await conn.close()
         return url

@@ -32,8 +32,8 @@ from aiokafka import AIOKafkaProducer
 from bench.data import marker
 from bench.env import REPO, Bench, Child, connect, progress, wait_for
 from bench.stats import summary_ms
-from ioc.kpi.blocks import PO_SUBMITTED
-from schemas.topics import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, VC_MEETINGS, VC_TELEMETRY
+from sources import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, VC_MEETINGS, VC_TELEMETRY
+from sources.portal.kpis import SUBMITTED as PO_SUBMITTED
 from tests.services import sample, scrape
 
 

@@ -40,7 +40,7 @@ from bench.env import (
     wait_for,
 )
 from cli.runtime.broker import EmbeddedBroker
-from schemas.topics import SOURCE_TOPIC_NAMES
+from sources import SOURCE_TOPIC_NAMES
 from tests.services import sample, scrape
 
 

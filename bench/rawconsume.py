@@ -21,7 +21,7 @@ import time
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.topics import SOURCE_TOPIC_NAMES
+from sources import SOURCE_TOPIC_NAMES
 
 
 async def consume(

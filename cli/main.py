@@ -51,10 +51,11 @@ async def _migrate(settings: Settings) -> bool:
     import asyncpg
 
     from ioc.db.migrate import migrate
+    from sources import SOURCES
 
     conn = await asyncpg.connect(settings.database_url)
     try:
-        return await migrate(conn, timescale=settings.database.db_timescale)
+        return await migrate(conn, timescale=settings.database.db_timescale, sources=SOURCES.migrations)
     finally:
         await conn.close()
 
@@ -76,6 +77,7 @@ def worker() -> None:
     from alerts.settings import AlertSettings
     from cli.runtime.tuning import tune_gc
     from ioc.kpi.query import context_from
+    from sources import SOURCES
     from streams.app import build_worker
     from streams.metrics import WorkerMetrics
 
@@ -86,7 +88,7 @@ def worker() -> None:
     alerts = AlertService(
         AlertSettings(),
         database_url=settings.database_url,
-        source=DatabaseKpiSource(settings.database, context_from(settings.kpi)),
+        source=DatabaseKpiSource(settings.database, context_from(settings.kpi, SOURCES)),
         registry=metrics.registry,
     )
     worker = build_worker(settings, metrics=metrics, services=[alerts])

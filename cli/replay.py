@@ -23,7 +23,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas.decode import Reason
-from schemas.topics import DEADLETTER, SOURCE_TOPIC_NAMES
+from schemas.topics import DEADLETTER
+from sources import SOURCE_TOPIC_NAMES
 
 
 @dataclass(frozen=True, slots=True)

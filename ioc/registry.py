@@ -54,6 +54,30 @@ class District(BaseModel):
     )
 
 
+class Commune(BaseModel):
+    """A commune (xã, phường, thị trấn): the level below a district; a breakdown value."""
+
+    model_config = _FROZEN
+
+    code: str = Field(min_length=1)
+    name_vi: str
+    name_en: str | None = None
+    district: str
+
+
+class Place(BaseModel):
+    """A source's own registered thing (a market, a community team, ...), under a commune or a
+    district. Sources read theirs from `Registry.places[kind]`, so a source's registry data
+    needs no change here; fields beyond these are kept as given (`model_extra`)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    code: str = Field(min_length=1)
+    name_vi: str
+    name_en: str | None = None
+    parent: str | None = Field(default=None, description="The commune or district code it belongs to.")
+
+
 class Site(BaseModel):
     """A video-conference endpoint (điểm cầu)."""
 
@@ -62,6 +86,7 @@ class Site(BaseModel):
     endpoint_id: str = Field(min_length=1)
     site_level: SiteLevel
     district: str
+    commune: str | None = Field(default=None, description="Set for a commune-level site.")
     name: str | None = None
     agency: str | None = Field(default=None, description="The agency the site belongs to, if any.")
 
@@ -101,15 +126,20 @@ class Registry(BaseModel):
 
     province: Province
     districts: tuple[District, ...]
+    communes: tuple[Commune, ...] = ()
     agencies: tuple[Agency, ...]
     sites: tuple[Site, ...]
     services: tuple[Service, ...]
+    places: dict[str, tuple[Place, ...]] = Field(
+        default_factory=dict, description="Each source's own registered things, by kind (market, team, ...)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Registry:
         """Reject a file whose references dangle or whose ids repeat: the error names the culprit."""
         for what, values in (
             ("district code", [d.code for d in self.districts]),
+            ("commune code", [c.code for c in self.communes]),
             ("agency code", [a.code for a in self.agencies]),
             ("endpoint_id", [s.endpoint_id for s in self.sites]),
             ("service_code", [s.service_code for s in self.services]),
@@ -118,10 +148,26 @@ class Registry(BaseModel):
             if repeated:
                 raise ValueError(f"{what} {repeated[0]!r} appears more than once")
         districts = {d.code for d in self.districts}
+        communes = {c.code: c.district for c in self.communes}
         agencies = {a.code for a in self.agencies}
+        for commune in self.communes:
+            if commune.district not in districts:
+                raise ValueError(f"commune {commune.code}: unknown district {commune.district!r}")
+        for kind, places in self.places.items():
+            for place in places:
+                if (
+                    place.parent is not None
+                    and place.parent not in districts
+                    and place.parent not in communes
+                ):
+                    raise ValueError(f"{kind} {place.code}: unknown commune or district {place.parent!r}")
         for site in self.sites:
             if site.district not in districts:
                 raise ValueError(f"site {site.endpoint_id}: unknown district {site.district!r}")
+            if site.commune is not None and communes.get(site.commune) != site.district:
+                raise ValueError(
+                    f"site {site.endpoint_id}: commune {site.commune!r} is not in {site.district}"
+                )
             if site.agency is not None and site.agency not in agencies:
                 raise ValueError(f"site {site.endpoint_id}: unknown agency {site.agency!r}")
         for agency in self.agencies:
@@ -141,6 +187,11 @@ class Registry(BaseModel):
     def district_codes(self) -> tuple[str, ...]:
         """Breakdown values of ``by=district`` (``PROVINCE`` included when the file lists it)."""
         return tuple(d.code for d in self.districts)
+
+    @property
+    def commune_codes(self) -> tuple[str, ...]:
+        """Breakdown values of ``by=commune``."""
+        return tuple(c.code for c in self.communes)
 
     @property
     def agency_codes(self) -> tuple[str, ...]:

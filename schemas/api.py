@@ -91,3 +91,43 @@ class CatalogResponse(BaseModel):
     steps: list[str]
     default_window: str
     kpis: list[CatalogEntry]
+
+
+class WallBreakdown(BaseModel):
+    kpi: str
+    by: str
+
+
+class WallArea(BaseModel):
+    """One source's area on the wall: which KPIs it shows where (sources/*/__init__.py)."""
+
+    id: str
+    label_vi: str
+    label_en: str
+    headline: list[str]
+    secondary: list[str]
+    trend: list[str]
+    breakdown: WallBreakdown
+    of: dict[str, str]
+    aside: dict[str, str]
+
+
+class WallTopic(BaseModel):
+    topic: str
+    source: str
+    label_vi: str
+    label_en: str
+
+
+class WallDimension(BaseModel):
+    name: str
+    label_vi: str
+    label_en: str
+
+
+class WallResponse(BaseModel):
+    """What the wall page lays out, from the sources' registry: areas, topics, breakdown words."""
+
+    areas: list[WallArea]
+    topics: list[WallTopic]
+    dimensions: list[WallDimension]

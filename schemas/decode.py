@@ -39,20 +39,18 @@ from typing import Any, Final, Union
 
 import msgspec
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from schemas.events import INCONSISTENT_ERROR, MODEL_BY_TYPE, RFC3339_PATTERN, Envelope
-from schemas.topics import MAX_VALUE_BYTES, SCHEMA_VERSION, SOURCE_TOPICS, SourceTopic
-from schemas.wire import LENIENT_BY_TYPE, WIRE_BY_TYPE, Event, as_struct
+from schemas.events import INCONSISTENT_ERROR, RFC3339_PATTERN, Envelope, type_name
+from schemas.topics import MAX_VALUE_BYTES, SCHEMA_VERSION, SourceTopic
+from schemas.wire import Event, as_struct, lenient_twin
 
 __all__ = [
-    "TOPIC_OF_TYPE",
+    "Decoder",
     "Event",
     "Reason",
     "Rejection",
-    "decode",
-    "event_entity_id",
     "judge_time",
 ]
 
@@ -97,59 +95,74 @@ class _Route:
     validators: Mapping[str, _Validate]
     fast: Callable[[bytes], Event]  # msgspec: the topic's Structs, tagged by ``type``
     lenient: Callable[[bytes], Event]  # the same, taking unknown fields
+    structs: Mapping[str, type[Event]]  # type name -> its strict Struct
+
+    def strict(self, event: Any) -> Event:
+        """The strict Struct of an event accepted by a lenient twin or a pydantic model."""
+        return as_struct(event, self.structs[event.type])
 
 
-def _build_routes() -> dict[str, _Route]:
-    routes: dict[str, _Route] = {}
-    for topic in SOURCE_TOPICS:
-        validators: dict[str, _Validate] = {}
-        for type_name in topic.types:
-            model = MODEL_BY_TYPE.get(type_name)
-            if model is None or topic.key_field not in model.model_fields:
-                raise RuntimeError(f"schemas.events has no model {type_name!r} keyed by {topic.key_field!r}")
-            validators[type_name] = model.__pydantic_validator__.validate_python
-        structs = tuple(WIRE_BY_TYPE[type_name] for type_name in topic.types)
-        twins = tuple(LENIENT_BY_TYPE[type_name] for type_name in topic.types)
-        fast = msgspec.json.Decoder(Union[structs]).decode  # noqa: UP007
-        lenient = msgspec.json.Decoder(Union[twins]).decode  # noqa: UP007
-        routes[topic.name] = _Route(topic, topic.key_field, validators, fast, lenient)
-    return routes
+def _route(
+    topic: SourceTopic, models: Mapping[str, type[BaseModel]], structs: Mapping[str, type[Event]]
+) -> _Route:
+    validators: dict[str, _Validate] = {}
+    for name in topic.types:
+        model = models.get(name)
+        if model is None or topic.key_field not in model.model_fields:
+            raise ValueError(f"no model of {name!r} keyed by {topic.key_field!r} for {topic.name}")
+        if name not in structs:
+            raise ValueError(f"no Struct of {name!r} for {topic.name}")
+        validators[name] = model.__pydantic_validator__.validate_python
+    strict = tuple(structs[name] for name in topic.types)
+    twins = tuple(lenient_twin(cls) for cls in strict)
+    fast = msgspec.json.Decoder(Union[strict]).decode  # noqa: UP007
+    lenient = msgspec.json.Decoder(Union[twins]).decode  # noqa: UP007
+    return _Route(topic, topic.key_field, validators, fast, lenient, {n: structs[n] for n in topic.types})
 
-
-_ROUTES: Final = _build_routes()
-
-TOPIC_OF_TYPE: Final[Mapping[str, SourceTopic]] = MappingProxyType(
-    {type_name: topic for topic in SOURCE_TOPICS for type_name in topic.types}
-)
-"""Event type name to the source topic that carries it."""
 
 _ENVELOPE_REQUIRED: Final = tuple(
     name for name, field in Envelope.model_fields.items() if field.is_required()
 )
 
 
-def event_entity_id(event: Event) -> str:
-    """The entity id of an event: the field its topic uses as record key (e.g. ``endpoint_id``)."""
-    entity_id: str = getattr(event, TOPIC_OF_TYPE[event.type].key_field)
-    return entity_id
+class Decoder:
+    """The decoder of a set of source topics, built from their models and Structs (the
+    sources' registry builds the one the pipeline uses: `sources.SOURCES`)."""
 
+    def __init__(
+        self,
+        topics: tuple[SourceTopic, ...],
+        models: tuple[type[BaseModel], ...],
+        structs: tuple[type[Event], ...],
+    ) -> None:
+        by_type = {type_name(m): m for m in models}  # type: ignore[arg-type]
+        struct_by_type = {cls.type: cls for cls in structs}
+        self.routes: dict[str, _Route] = {t.name: _route(t, by_type, struct_by_type) for t in topics}
+        self.topic_of_type: Mapping[str, SourceTopic] = MappingProxyType(
+            {name: t for t in topics for name in t.types}
+        )
+        """Event type name to the source topic that carries it."""
+        self.model_of_type: Mapping[str, type[BaseModel]] = MappingProxyType(by_type)
+        self.struct_of_type: Mapping[str, type[Event]] = MappingProxyType(struct_by_type)
 
-# --- decode ------------------------------------------------------------------------
+    def event_entity_id(self, event: Event) -> str:
+        """The entity id of an event: the field its topic uses as record key (e.g. ``endpoint_id``)."""
+        entity_id: str = getattr(event, self.topic_of_type[event.type].key_field)
+        return entity_id
 
+    def decode(self, topic: str, key: bytes | None, value: bytes | None) -> Event | Rejection:
+        """Validate one record of a source topic against the contract.
 
-def decode(topic: str, key: bytes | None, value: bytes | None) -> Event | Rejection:
-    """Validate one record of a source topic against the contract.
-
-    Returns the event, or a ``Rejection`` with the first reason that applies in
-    the contract's order (``future`` and ``late`` excepted: see ``judge_time``).
-    Never raises for any ``key``/``value``; raises ``ValueError`` only when
-    ``topic`` is not a source topic, which is a wiring bug, not bad input.
-    ``value`` may be ``None`` (a tombstone), which is *not_object*.
-    """
-    route = _ROUTES.get(topic)
-    if route is None:
-        raise ValueError(f"{topic!r} is not a source topic")
-    return _decode_fast(route, key, value) or _decode_slowly(route, key, value)
+        Returns the event, or a ``Rejection`` with the first reason that applies in
+        the contract's order (``future`` and ``late`` excepted: see ``judge_time``).
+        Never raises for any ``key``/``value``; raises ``ValueError`` only when
+        ``topic`` is not a source topic, which is a wiring bug, not bad input.
+        ``value`` may be ``None`` (a tombstone), which is *not_object*.
+        """
+        route = self.routes.get(topic)
+        if route is None:
+            raise ValueError(f"{topic!r} is not a source topic")
+        return _decode_fast(route, key, value) or _decode_slowly(route, key, value)
 
 
 def _decode_fast(route: _Route, key: bytes | None, value: bytes | None) -> Event | None:
@@ -170,7 +183,7 @@ def _decode_fast(route: _Route, key: bytes | None, value: bytes | None) -> Event
         if _UNKNOWN_FIELD not in str(exc) or _OVERFLOWING_NUMBER.search(value) is not None:
             return None
         try:
-            event = as_struct(route.lenient(value))
+            event = route.strict(route.lenient(value))
         except _FAST_REFUSALS:
             return None
     except _FAST_REFUSALS:
@@ -226,7 +239,7 @@ def _validated(
     entity_id: str = getattr(model, route.key_field)
     if key != entity_id.encode():
         return _key_mismatch(route, key, entity_id)
-    return as_struct(model)
+    return route.strict(model)
 
 
 # --- the failure paths: slower, precise --------------------------------------------

@@ -1,6 +1,7 @@
-"""Pydantic v2 models of the wire contract (shared/contract/EVENTS.md), one per event type.
+"""The base of the wire contract's pydantic models (shared/contract/EVENTS.md): the envelope.
 
-These models are the source of truth for what a valid event is. They validate in
+Each source declares its event models on this base (sources/*/events.py). These models are
+the source of truth for what a valid event is. They validate in
 strict mode (a number is never a string, a boolean is ``true``/``false``) because
 the contract's JSON types are strict, and they ignore unknown extra fields because
 sources add fields over time. Every model carries a ``type`` literal, so the
@@ -15,7 +16,7 @@ type ``"inconsistent"`` so that anybody validating through them gets it, and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from typing import Annotated, Any, Final, TypeAlias, Union
 
 from pydantic import (
     BaseModel,
@@ -24,7 +25,6 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     TypeAdapter,
-    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
@@ -78,14 +78,6 @@ Timestamp: TypeAlias = Annotated[datetime, _Rfc3339()]
 NonNegative: TypeAlias = Annotated[float, Field(ge=0)]
 Percent: TypeAlias = Annotated[float, Field(ge=0, le=100)]
 
-SiteLevel: TypeAlias = Literal["province", "department", "district", "commune"]
-EndpointStatus: TypeAlias = Literal["online", "degraded", "offline"]
-Direction: TypeAlias = Literal["incoming", "outgoing"]
-Urgency: TypeAlias = Literal["normal", "urgent", "express"]
-Channel: TypeAlias = Literal["online", "counter", "postal"]
-Outcome: TypeAlias = Literal["approved", "rejected"]
-PaymentMethod: TypeAlias = Literal["cashless", "cash"]
-
 
 class Envelope(BaseModel):
     """Fields every event carries, whatever its topic."""
@@ -100,7 +92,7 @@ class Envelope(BaseModel):
     schema_version: Annotated[int, Field(ge=SCHEMA_VERSION, le=SCHEMA_VERSION)]
 
 
-def _inconsistent(end_field: str, start_field: str, end: datetime, start: datetime) -> None:
+def inconsistent(end_field: str, start_field: str, end: datetime, start: datetime) -> None:
     if end < start:
         raise PydanticCustomError(
             INCONSISTENT_ERROR,
@@ -114,170 +106,18 @@ def _inconsistent(end_field: str, start_field: str, end: datetime, start: dateti
         )
 
 
-# --- ioc.vc.telemetry ------------------------------------------------------------
+# --- any event ---------------------------------------------------------------------
 
 
-class _EndpointFields(Envelope):
-    endpoint_id: str
-    site_level: SiteLevel
-    district: str
-
-
-class VcHeartbeat(_EndpointFields):
-    """Sent every 10 s by a reachable conference endpoint."""
-
-    type: Literal["vc.heartbeat"]
-    in_meeting: bool
-    rtt_ms: NonNegative
-    jitter_ms: NonNegative
-    packet_loss_pct: Percent
-    bitrate_kbps: NonNegative
-
-
-class VcStatus(_EndpointFields):
-    """A conference endpoint's state change."""
-
-    type: Literal["vc.status"]
-    status: EndpointStatus
-    # Optional in the contract; an explicit ``null`` is read as absent.
-    reason: str | None = None
-
-
-# --- ioc.vc.meetings -------------------------------------------------------------
-
-
-class VcMeetingStarted(Envelope):
-    """A video conference began."""
-
-    type: Literal["vc.meeting.started"]
-    meeting_id: str
-    title: str
-    organiser: str
-    planned_endpoints: list[str]
-
-
-class VcMeetingEnded(Envelope):
-    """A video conference ended."""
-
-    type: Literal["vc.meeting.ended"]
-    meeting_id: str
-
-
-# --- ioc.eoffice.documents -------------------------------------------------------
-
-
-class DocumentReceived(Envelope):
-    """An official document registered by an agency."""
-
-    type: Literal["document.received"]
-    document_id: str
-    agency: str
-    direction: Direction
-    urgency: Urgency
-    due_at: Timestamp
-
-
-class DocumentProcessed(Envelope):
-    """An agency finished handling a document."""
-
-    type: Literal["document.processed"]
-    document_id: str
-    agency: str
-    received_at: Timestamp
-    due_at: Timestamp
-    digitally_signed: bool
-
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> DocumentProcessed:
-        _inconsistent("occurred_at", "received_at", self.occurred_at, self.received_at)
-        return self
-
-
-# --- ioc.portal.applications -----------------------------------------------------
-
-
-class ApplicationSubmitted(Envelope):
-    """A citizen's or business's application for an administrative service."""
-
-    type: Literal["application.submitted"]
-    application_id: str
-    service_code: str
-    service_level: Annotated[int, Field(ge=2, le=4)]
-    agency: str
-    district: str
-    channel: Channel
-    due_at: Timestamp
-
-
-class ApplicationResolved(Envelope):
-    """An application got its result."""
-
-    type: Literal["application.resolved"]
-    application_id: str
-    service_code: str
-    agency: str
-    district: str
-    submitted_at: Timestamp
-    due_at: Timestamp
-    outcome: Outcome
-
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> ApplicationResolved:
-        _inconsistent("occurred_at", "submitted_at", self.occurred_at, self.submitted_at)
-        return self
-
-
-class ApplicationPaid(Envelope):
-    """A fee was paid for an application."""
-
-    type: Literal["application.paid"]
-    application_id: str
-    amount_vnd: Annotated[int, Field(ge=0)]
-    method: PaymentMethod
-
-
-class ApplicationRated(Envelope):
-    """The applicant rated the service."""
-
-    type: Literal["application.rated"]
-    application_id: str
-    score: Annotated[int, Field(ge=1, le=5)]
-
-
-# --- unions ----------------------------------------------------------------------
-
-VcTelemetryEvent: TypeAlias = VcHeartbeat | VcStatus
-VcMeetingEvent: TypeAlias = VcMeetingStarted | VcMeetingEnded
-DocumentEvent: TypeAlias = DocumentReceived | DocumentProcessed
-ApplicationEvent: TypeAlias = ApplicationSubmitted | ApplicationResolved | ApplicationPaid | ApplicationRated
-Event: TypeAlias = VcTelemetryEvent | VcMeetingEvent | DocumentEvent | ApplicationEvent
-"""Any event of any source topic."""
-
-TaggedEvent: TypeAlias = Annotated[Event, Field(discriminator="type")]
-"""``Event`` discriminated by ``type``, for use as a pydantic field or ``TypeAdapter``."""
-
-EVENT_MODELS: Final[tuple[type[Event], ...]] = (
-    VcHeartbeat,
-    VcStatus,
-    VcMeetingStarted,
-    VcMeetingEnded,
-    DocumentReceived,
-    DocumentProcessed,
-    ApplicationSubmitted,
-    ApplicationResolved,
-    ApplicationPaid,
-    ApplicationRated,
-)
-
-
-def _type_name(model: type[Event]) -> str:
+def type_name(model: type[Envelope]) -> str:
+    """The event type a model validates (its ``type`` literal)."""
     literal: Any = model.model_fields["type"].annotation
     (name,) = literal.__args__
     return str(name)
 
 
-MODEL_BY_TYPE: Final[dict[str, type[Event]]] = {_type_name(m): m for m in EVENT_MODELS}
-"""Event type name (the ``type`` field) to its model."""
-
-EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(TaggedEvent)
-"""Validates any event (dict or JSON) by its ``type``; ``decode`` adds the contract's checks."""
+def event_adapter(models: tuple[type[Envelope], ...]) -> TypeAdapter[Any]:
+    """Validates any event of `models` (dict or JSON) by its ``type``; ``decode`` adds the
+    contract's checks (each source's models live in its package: sources/*/events.py)."""
+    union: Any = Union[models]  # noqa: UP007 - a union built from a tuple
+    return TypeAdapter(Annotated[union, Field(discriminator="type")])

@@ -11,8 +11,8 @@ over generated and mutated records.
 
 Where msgspec on its own is more lenient than the contract, this module narrows it:
 
-- Timestamps are carried in UTC (see ``_timestamp``: the same instants, cheaper to compare).
-- Timestamps are decoded as strings and parsed by ``_timestamp``, which takes only RFC 3339
+- Timestamps are carried in UTC (see ``timestamp``: the same instants, cheaper to compare).
+- Timestamps are decoded as strings and parsed by ``timestamp``, which takes only RFC 3339
   with a ``±HH:MM`` or ``Z`` offset and at most six fraction digits. msgspec's own datetime
   parser also takes ``+0700`` and rounds a seventh digit, where pydantic refuses the one and
   truncates the other.
@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import types
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, TypeAlias
 
 import msgspec
 
@@ -50,7 +50,7 @@ _match = _RFC3339.fullmatch
 _fromisoformat = datetime.fromisoformat
 
 
-def _timestamp(value: Any) -> datetime:
+def timestamp(value: Any) -> datetime:
     """Parse a timestamp field to UTC; an already parsed datetime (the pydantic path's) too.
 
     One time zone object for every instant makes comparing them 30× cheaper (Python compares
@@ -76,7 +76,7 @@ def _timestamp(value: Any) -> datetime:
         return parsed
 
 
-def _ordered(end: datetime, start: datetime) -> None:
+def ordered(end: datetime, start: datetime) -> None:
     if end < start:
         raise ValueError("inconsistent: an end precedes its start")
 
@@ -89,19 +89,11 @@ Version = Annotated[int, msgspec.Meta(ge=SCHEMA_VERSION, le=SCHEMA_VERSION)]
 # pydantic path refuses; msgspec's bounds stop at int64, and the pydantic path takes the rest.
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
-SiteLevel: TypeAlias = Literal["province", "department", "district", "commune"]
-EndpointStatus: TypeAlias = Literal["online", "degraded", "offline"]
-Direction: TypeAlias = Literal["incoming", "outgoing"]
-Urgency: TypeAlias = Literal["normal", "urgent", "express"]
-Channel: TypeAlias = Literal["online", "counter", "postal"]
-Outcome: TypeAlias = Literal["approved", "rejected"]
-PaymentMethod: TypeAlias = Literal["cashless", "cash"]
-
 
 class Envelope(msgspec.Struct, tag_field="type", kw_only=True, gc=False, forbid_unknown_fields=True):
     """Fields every event carries. Untracked by the garbage collector: events hold no cycles.
 
-    Unknown fields are refused here and taken by `LENIENT_BY_TYPE` (see its docstring).
+    Unknown fields are refused here and taken by its `lenient_twin` (see its docstring).
     """
 
     type: ClassVar[str]
@@ -111,162 +103,25 @@ class Envelope(msgspec.Struct, tag_field="type", kw_only=True, gc=False, forbid_
     schema_version: Version
 
     def __post_init__(self) -> None:
-        self.occurred_at = _timestamp(self.occurred_at)
+        self.occurred_at = timestamp(self.occurred_at)
 
 
-# --- ioc.vc.telemetry ------------------------------------------------------------
+# --- any event ---------------------------------------------------------------------
+
+Event: TypeAlias = Envelope
+"""Any event of any source topic, as the pipeline carries it (each source's Structs derive
+from the envelope: sources/*/wire.py)."""
 
 
-class VcHeartbeat(Envelope, tag="vc.heartbeat", kw_only=True, gc=False):
-    type: ClassVar[str] = "vc.heartbeat"
-    endpoint_id: str
-    site_level: SiteLevel
-    district: str
-    in_meeting: bool
-    rtt_ms: NonNegative
-    jitter_ms: NonNegative
-    packet_loss_pct: Percent
-    bitrate_kbps: NonNegative
+def lenient_twin(cls: type[Event]) -> type[Event]:
+    """`cls` again, taking unknown fields (the contract allows them: sources add fields).
 
-
-class VcStatus(Envelope, tag="vc.status", kw_only=True, gc=False):
-    type: ClassVar[str] = "vc.status"
-    endpoint_id: str
-    site_level: SiteLevel
-    district: str
-    status: EndpointStatus
-    reason: str | None = None
-
-
-# --- ioc.vc.meetings -------------------------------------------------------------
-
-
-class VcMeetingStarted(Envelope, tag="vc.meeting.started", kw_only=True, gc=False):
-    type: ClassVar[str] = "vc.meeting.started"
-    meeting_id: str
-    title: str
-    organiser: str
-    planned_endpoints: list[str]
-
-
-class VcMeetingEnded(Envelope, tag="vc.meeting.ended", kw_only=True, gc=False):
-    type: ClassVar[str] = "vc.meeting.ended"
-    meeting_id: str
-
-
-# --- ioc.eoffice.documents -------------------------------------------------------
-
-
-class DocumentReceived(Envelope, tag="document.received", kw_only=True, gc=False):
-    type: ClassVar[str] = "document.received"
-    document_id: str
-    agency: str
-    direction: Direction
-    urgency: Urgency
-    due_at: Timestamp
-
-    def __post_init__(self) -> None:
-        self.occurred_at = _timestamp(self.occurred_at)
-        self.due_at = _timestamp(self.due_at)
-
-
-class DocumentProcessed(Envelope, tag="document.processed", kw_only=True, gc=False):
-    type: ClassVar[str] = "document.processed"
-    document_id: str
-    agency: str
-    received_at: Timestamp
-    due_at: Timestamp
-    digitally_signed: bool
-
-    def __post_init__(self) -> None:
-        self.occurred_at = _timestamp(self.occurred_at)
-        self.received_at = _timestamp(self.received_at)
-        self.due_at = _timestamp(self.due_at)
-        _ordered(self.occurred_at, self.received_at)
-
-
-# --- ioc.portal.applications -----------------------------------------------------
-
-
-class ApplicationSubmitted(Envelope, tag="application.submitted", kw_only=True, gc=False):
-    type: ClassVar[str] = "application.submitted"
-    application_id: str
-    service_code: str
-    service_level: Annotated[int, msgspec.Meta(ge=2, le=4)]
-    agency: str
-    district: str
-    channel: Channel
-    due_at: Timestamp
-
-    def __post_init__(self) -> None:
-        self.occurred_at = _timestamp(self.occurred_at)
-        self.due_at = _timestamp(self.due_at)
-
-
-class ApplicationResolved(Envelope, tag="application.resolved", kw_only=True, gc=False):
-    type: ClassVar[str] = "application.resolved"
-    application_id: str
-    service_code: str
-    agency: str
-    district: str
-    submitted_at: Timestamp
-    due_at: Timestamp
-    outcome: Outcome
-
-    def __post_init__(self) -> None:
-        self.occurred_at = _timestamp(self.occurred_at)
-        self.submitted_at = _timestamp(self.submitted_at)
-        self.due_at = _timestamp(self.due_at)
-        _ordered(self.occurred_at, self.submitted_at)
-
-
-class ApplicationPaid(Envelope, tag="application.paid", kw_only=True, gc=False):
-    type: ClassVar[str] = "application.paid"
-    application_id: str
-    amount_vnd: Count
-    method: PaymentMethod
-
-
-class ApplicationRated(Envelope, tag="application.rated", kw_only=True, gc=False):
-    type: ClassVar[str] = "application.rated"
-    application_id: str
-    score: Annotated[int, msgspec.Meta(ge=1, le=5)]
-
-
-# --- unions ----------------------------------------------------------------------
-
-Event: TypeAlias = (
-    VcHeartbeat
-    | VcStatus
-    | VcMeetingStarted
-    | VcMeetingEnded
-    | DocumentReceived
-    | DocumentProcessed
-    | ApplicationSubmitted
-    | ApplicationResolved
-    | ApplicationPaid
-    | ApplicationRated
-)
-"""Any event of any source topic, as the pipeline carries it."""
-
-WIRE_MODELS: Final[tuple[type[Event], ...]] = (
-    VcHeartbeat,
-    VcStatus,
-    VcMeetingStarted,
-    VcMeetingEnded,
-    DocumentReceived,
-    DocumentProcessed,
-    ApplicationSubmitted,
-    ApplicationResolved,
-    ApplicationPaid,
-    ApplicationRated,
-)
-
-WIRE_BY_TYPE: Final[dict[str, type[Event]]] = {m.type: m for m in WIRE_MODELS}
-"""Event type name (the ``type`` field) to its Struct."""
-
-
-def _lenient_twin(cls: type[Event]) -> type[Event]:
+    msgspec skips an unknown field's value without converting it, so a number that overflows a
+    double there passes, where the contract's grammar (orjson's) refuses the record. The strict
+    Structs therefore decode the records that carry no unknown field, which is nearly all; the
+    rest are decoded by these twins after a check for such numbers (`schemas.decode`), and
+    copied into the strict Struct (`as_struct`), so the pipeline sees one type per event type.
+    """
     twin: type[Event] = types.new_class(
         f"Lenient{cls.__name__}",
         (cls,),
@@ -275,24 +130,12 @@ def _lenient_twin(cls: type[Event]) -> type[Event]:
     return twin
 
 
-LENIENT_BY_TYPE: Final[dict[str, type[Event]]] = {m.type: _lenient_twin(m) for m in WIRE_MODELS}
-"""Each Struct again, taking unknown fields (the contract allows them: sources add fields).
-
-msgspec skips an unknown field's value without converting it, so a number that overflows a
-double there passes, where the contract's grammar (orjson's) refuses the record. The strict
-Structs therefore decode the records that carry no unknown field, which is nearly all; the
-rest are decoded by these twins after a check for such numbers (`schemas.decode`), and
-copied into the strict Struct (`as_struct`), so the pipeline sees one type per event type.
-"""
-
-
 def field_names(event_type: type[Event]) -> tuple[str, ...]:
     """The fields of an event Struct (``type`` excluded: it is the tag)."""
     return event_type.__struct_fields__
 
 
-def as_struct(event: Any) -> Event:
-    """The strict Struct of an event: from the pydantic model that accepted it (the slow path)
-    or from its lenient twin."""
-    cls = WIRE_BY_TYPE[event.type]
+def as_struct(event: Any, cls: type[Event]) -> Event:
+    """The strict Struct `cls` of an event: from the pydantic model that accepted it (the slow
+    path) or from its lenient twin."""
     return cls(**{name: getattr(event, name) for name in cls.__struct_fields__})

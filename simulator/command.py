@@ -30,7 +30,6 @@ import click
 from ioc.logs import setup_logging
 from ioc.registry import load_registry
 from ioc.settings import IngestSettings, RuntimeSettings
-from schemas.topics import SOURCE_TOPIC_NAMES
 from simulator.config import (
     ConfigError,
     FaultConfig,
@@ -41,6 +40,7 @@ from simulator.config import (
 from simulator.records import read_records
 from simulator.runner import Progress, SimulatorStats, drive, simulate_to, with_seed
 from simulator.sinks import FileSink, KafkaSink, Sink, SinkError
+from sources import SOURCE_TOPIC_NAMES
 
 
 class _Duration(click.ParamType):

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, TypeAlias, cast, get_args
 
 from ioc.registry import Registry, load_registry
-from schemas.topics import SOURCE_TOPIC_NAMES
+from sources import SOURCE_TOPIC_NAMES
 
 MalformedKind: TypeAlias = Literal[
     "bad_json", "wrong_type", "missing_field", "wrong_key", "unknown_version", "unknown_type"

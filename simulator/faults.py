@@ -24,10 +24,10 @@ from typing import Any
 
 import orjson
 
-from schemas.topics import SOURCE_TOPICS
 from simulator.config import FaultConfig, MalformedKind
 from simulator.lifecycle import Outlet, Payload
 from simulator.records import Record
+from sources import SOURCE_TOPICS
 
 _ENVELOPE_OTHER = ("type", "schema_version")
 _OPTIONAL = frozenset({"reason"})

@@ -21,7 +21,6 @@ import orjson
 
 from ioc.clock import Clock, SystemClock
 from ioc.registry import Registry
-from schemas.topics import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, SOURCE_TOPICS, VC_MEETINGS, VC_TELEMETRY
 from simulator.config import ConfigError, FaultConfig, SimulatorConfig, Timeline, plan
 from simulator.eoffice import Documents
 from simulator.faults import RecordFaults
@@ -31,6 +30,7 @@ from simulator.network import Network
 from simulator.portal import Applications
 from simulator.records import Record
 from simulator.rhythm import time_formatter
+from sources import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, SOURCE_TOPICS, VC_MEETINGS, VC_TELEMETRY
 
 log = logging.getLogger("ioc.simulator")
 

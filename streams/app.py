@@ -12,7 +12,8 @@ from prometheus_client import start_http_server
 
 from ioc.kpi.query import context_from
 from ioc.settings import Settings
-from schemas.topics import ALL_TOPIC_NAMES, DEADLETTER
+from schemas.topics import DEADLETTER
+from sources import SOURCES
 from streams.ingest.consumer import IngestService
 from streams.maintenance import Maintenance
 from streams.metrics import WorkerMetrics
@@ -40,7 +41,7 @@ def create_app(settings: Settings) -> faust.App:
         web_enabled=False,
         datadir=str(datadir),
     )
-    for name in ALL_TOPIC_NAMES:
+    for name in (*(t.name for t in SOURCES.topics), DEADLETTER):
         retention = _RETENTION_MS.get(name, _DEFAULT_RETENTION_MS)
         app.topic(
             name,
@@ -111,7 +112,7 @@ def build_worker(
         app,
         setup,
         ingest,
-        Maintenance(settings, context_from(settings.kpi)),
+        Maintenance(settings, context_from(settings.kpi, SOURCES)),
         *services,
         MetricsServer(metrics, settings.ingest.worker_metrics_port),
         loglevel=settings.runtime.log_level,

@@ -1,48 +1,37 @@
-"""Route each accepted event to its source's handler and collect the batch's effects (pure)."""
+"""Route each accepted event to its source's arithmetic and collect the batch's effects."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from schemas import wire as ev
-from streams.aggregate import Effects, Pending
-from streams.eoffice import effects as eoffice
-from streams.ingest.fastpath import HeartbeatSums
-from streams.portal.effects import AppDims, PortalEffects, move_held
-from streams.vc import effects as vc
+from ioc.contributions import Effects
+from ioc.sources import Arithmetic
+from schemas.wire import Event
+from sources import SOURCES
 
 
 def batch_effects(
-    events: Iterable[ev.Event],
+    events: Iterable[Event],
     *,
-    known_applications: Mapping[str, AppDims],
-    held: Iterable[Pending] = (),
-    submitted_now: Mapping[str, AppDims] | None = None,
-    heartbeats: HeartbeatSums | None = None,
+    lookups: Mapping[str, Any] | None = None,
+    fast_sums: Any = None,
 ) -> Effects:
-    """The effects of `events` and of the `heartbeats` summed while they were judged, with
-    earlier-held portal contributions moved where now known."""
-    portal = PortalEffects(known_applications)
-    telemetry = vc.Telemetry(heartbeats)
-    handlers: dict[type[Any], Callable[[Any, Effects], None]] = {
-        ev.VcMeetingStarted: vc.meeting_started,
-        ev.VcMeetingEnded: vc.meeting_ended,
-        ev.DocumentReceived: eoffice.received,
-        ev.DocumentProcessed: eoffice.processed,
-        ev.ApplicationSubmitted: portal.submitted,
-        ev.ApplicationResolved: portal.resolved,
-        ev.ApplicationPaid: portal.paid,
-        ev.ApplicationRated: portal.rated,
-    }
+    """The effects of `events`, of what the fast path summed while they were judged
+    (`fast_sums`), and of what each source's lookups found (`lookups`, by source name)."""
+    lookups = lookups or {}
+    fast = SOURCES.fast_path
+    arithmetic: dict[str, Arithmetic] = {}
+    by_type: dict[str, Arithmetic] = {}
+    for source in SOURCES.all:
+        sums = fast_sums if source.fast_path is not None and source.fast_path is fast else None
+        arithmetic[source.name] = a = source.arithmetic(lookups.get(source.name), sums)
+        for topic in source.topics:
+            for type_name in topic.types:
+                by_type[type_name] = a
     fx = Effects()
     for i, e in enumerate(events):
-        if isinstance(e, ev.VcHeartbeat):
-            telemetry.heartbeat(e, 2 * i + 1)
-        elif isinstance(e, ev.VcStatus):
-            telemetry.status(e, 2 * i + 1, fx)
-        else:
-            handlers[type(e)](e, fx)
-    telemetry.flush(fx)
-    move_held(held, submitted_now or {}, fx)
+        by_type[e.type].event(e, 2 * i + 1, fx)
+    for a in arithmetic.values():
+        a.flush(fx)
     return fx

@@ -1,54 +1,22 @@
-"""Writes of a batch's effects: KPI building blocks, presence, entity rows, held contributions.
+"""Writes of a batch's effects: KPI building blocks, dimension values, and each source's tables.
 
-Every write is an upsert that adds (sums, sketches), ORs (presence) or merges (entities), so
-the order of batches does not matter for the result, and each runs inside the sink's
-transaction with the offsets it covers.
+Every write is an upsert that adds (sums, sketches), ORs (presence bits) or merges (entities),
+so the order of batches does not matter for the result, and each runs inside the sink's
+transaction with the offsets it covers. The sources' own tables are written by their stores
+(sources/*: `Store`), as parts of the same statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import orjson
 
 from ioc.clock import micros
+from ioc.contributions import Dims, Effects
 from ioc.db.pool import Conn
 from ioc.db.writes import Writes
-from streams.aggregate import Dims, Effects, Pending, dims_of
-from streams.portal.effects import AppDims
-
-
-async def known_applications(conn: Conn, ids: Iterable[str]) -> dict[str, AppDims]:
-    """Dimensions of applications whose submission is stored."""
-    rows = await conn.fetch(
-        "SELECT application_id, district, agency, service_level FROM portal_applications"
-        " WHERE application_id = ANY($1::text[]) AND submitted_at IS NOT NULL",
-        list(ids),
-    )
-    return {r["application_id"]: (r["district"], r["agency"], r["service_level"]) for r in rows}
-
-
-async def take_held(conn: Conn, application_ids: Iterable[str]) -> list[Pending]:
-    """Remove and return contributions held for applications whose submission just arrived."""
-    rows = await conn.fetch(
-        "DELETE FROM portal_pending WHERE application_id = ANY($1::text[])"
-        " RETURNING application_id, bucket, metric, bin, value, district, agency, service_level",
-        list(application_ids),
-    )
-    return [
-        Pending(
-            r["application_id"],
-            r["bucket"],
-            r["metric"],
-            r["bin"],
-            r["value"],
-            dims_of(district=r["district"], agency=r["agency"], service_level=r["service_level"]),
-        )
-        for r in rows
-    ]
-
+from sources import SOURCES
 
 # A batch's minute rows, and their hourly rollup computed from the same rows in the same
 # statement: one set of arrays for both tables. Hours are UTC hours. Each constant is a part of
@@ -58,7 +26,7 @@ async def take_held(conn: Conn, application_ids: Iterable[str]) -> list[Pending]
 # metric and dimension set among the batch's distinct ones, and its number(s). The driver
 # checks and encodes every array element on its own, and a batch has thousands of rows but a
 # few dozen (metric, dimension set): 4 elements a row instead of 8, and no datetimes to encode.
-# A dimension set travels as JSON text and is stored as `jsonb` (streams/aggregate.py: Dims).
+# A dimension set travels as JSON text and is stored as `jsonb` (ioc/contributions.py: Dims).
 _KEY = "metric, bucket, dims"
 
 _KEYS = """unnest({}::text[], {}::text[]) WITH ORDINALITY AS k(metric, dims, key)"""
@@ -149,106 +117,6 @@ def _add_sketches(writes: Writes, rows: dict[tuple[str, datetime, Dims, int], fl
         writes.add(_SKETCH_CTES, encoded.minutes, encoded.keys, bins, counts, *encoded.key_columns())
 
 
-_PRESENCE_CTE = """
-presence AS (
-    INSERT INTO vc_presence AS t (endpoint_id, hour, district, site_level, minutes)
-    SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[])
-    ON CONFLICT (hour, endpoint_id) DO UPDATE
-    SET minutes = t.minutes | EXCLUDED.minutes,
-        district = EXCLUDED.district, site_level = EXCLUDED.site_level
-)"""
-
-
-def _add_presence(writes: Writes, presence: dict[tuple[str, datetime], list[Any]]) -> None:
-    if presence:
-        keys = list(presence)
-        writes.add(
-            _PRESENCE_CTE,
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [presence[k][0] for k in keys],
-            [presence[k][1] for k in keys],
-            [presence[k][2] for k in keys],
-        )
-
-
-# Entity tables merged column-wise: key column, then (column, type) of the merged columns. A
-# column the batch did not set is NULL and keeps the stored value; vc_endpoints instead takes
-# the whole row when the event is newer.
-_ENTITY_COLUMNS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
-    "vc_meetings": ("meeting_id", (("ended_at", "timestamptz"),)),
-    "eoffice_documents": (
-        "document_id",
-        (
-            ("agency", "text"),
-            ("received_at", "timestamptz"),
-            ("due_at", "timestamptz"),
-            ("processed_at", "timestamptz"),
-        ),
-    ),
-    "portal_applications": (
-        "application_id",
-        (
-            ("district", "text"),
-            ("agency", "text"),
-            ("service_level", "text"),
-            ("service_code", "text"),
-            ("submitted_at", "timestamptz"),
-            ("due_at", "timestamptz"),
-            ("resolved_at", "timestamptz"),
-        ),
-    ),
-}
-
-
-def _merge_cte(table: str, key: str, columns: tuple[tuple[str, str], ...]) -> str:
-    names = ", ".join((key, *(c for c, _ in columns)))
-    arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(("text", *(t for _, t in columns)), start=1))
-    sets = ",\n        ".join(f"{c} = COALESCE(EXCLUDED.{c}, t.{c})" for c, _ in columns)
-    return (
-        f"\nmerge_{table} AS (\n    INSERT INTO {table} AS t ({names})\n    SELECT * FROM unnest({arrays})"
-        f"\n    ON CONFLICT ({key}) DO UPDATE SET\n        {sets}\n)"
-    )
-
-
-_MERGE_CTES = {table: _merge_cte(table, key, cols) for table, (key, cols) in _ENTITY_COLUMNS.items()}
-
-# One part for the batch's endpoints (every endpoint is in most batches).
-_ENDPOINT_CTE = """
-endpoints AS (
-    INSERT INTO vc_endpoints AS t (endpoint_id, district, site_level, last_event_at, last_offline)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bool[])
-    ON CONFLICT (endpoint_id) DO UPDATE
-    SET district = EXCLUDED.district, site_level = EXCLUDED.site_level,
-        last_event_at = EXCLUDED.last_event_at, last_offline = EXCLUDED.last_offline
-    WHERE t.last_event_at <= EXCLUDED.last_event_at
-)"""
-
-
-def _add_entities(writes: Writes, entities: dict[str, dict[str, dict[str, Any]]]) -> None:
-    endpoints = entities.get("vc_endpoints")
-    if endpoints:
-        latest = list(endpoints.values())
-        writes.add(
-            _ENDPOINT_CTE,
-            list(endpoints),
-            [r["district"] for r in latest],
-            [r["site_level"] for r in latest],
-            [r["last_event_at"] for r in latest],
-            [r["last_offline"] for r in latest],
-        )
-    for table, (_key, columns) in _ENTITY_COLUMNS.items():
-        rows = [
-            (k, r)
-            for k, r in entities.get(table, {}).items()
-            if any(r.get(c) is not None for c, _ in columns)
-        ]
-        if rows:
-            writes.add(
-                _MERGE_CTES[table], [k for k, _ in rows], *([r.get(c) for _, r in rows] for c, _ in columns)
-            )
-
-
 _DIMENSIONS_CTE = """
 dimensions AS (
     INSERT INTO dimension_values (area, dimension, value)
@@ -260,8 +128,9 @@ def add_effects(writes: Writes, fx: Effects) -> None:
     """Add the upserts of `fx` to the batch's statement; `write_rows` writes the rest."""
     _add_sketches(writes, fx.sketches)
     _add_sums(writes, fx.sums)
-    _add_presence(writes, fx.presence)
-    _add_entities(writes, fx.entities)
+    for source in SOURCES.all:
+        if source.store is not None:
+            source.store.add_parts(writes, fx)
     if fx.dimension_values:
         dims = sorted(fx.dimension_values)
         writes.add(_DIMENSIONS_CTE, *([d[i] for d in dims] for i in range(3)))
@@ -269,40 +138,12 @@ def add_effects(writes: Writes, fx: Effects) -> None:
 
 def has_rows(fx: Effects) -> bool:
     """Whether `fx` holds rare writes made row by row (`write_rows`), outside the one statement."""
-    return bool(fx.pending) or any(r.get("started_at") for r in fx.entities.get("vc_meetings", {}).values())
-
-
-# A meeting's start fields come together from its latest start event (by event time). Its
-# planned endpoints are an array per row, which unnest cannot carry: meetings are rare.
-_MEETING_START_SQL = """
-INSERT INTO vc_meetings AS t (meeting_id, started_at, organiser, title, planned_endpoints)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (meeting_id) DO UPDATE
-SET started_at = EXCLUDED.started_at, organiser = EXCLUDED.organiser, title = EXCLUDED.title,
-    planned_endpoints = EXCLUDED.planned_endpoints
-WHERE t.started_at IS NULL OR t.started_at <= EXCLUDED.started_at
-"""
-
-
-def _held_columns(dims: Dims) -> tuple[str, str, str]:
-    """portal_pending's (district, agency, service_level) of a held contribution."""
-    d = dict(dims)
-    return d["district"], d["agency"], d["service_level"]
+    return any(s.store is not None and s.store.has_rows(fx) for s in SOURCES.all)
 
 
 async def write_rows(conn: Conn, fx: Effects) -> None:
-    """The writes `add_effects` leaves out: meeting starts and held contributions (both rare)."""
-    meetings = fx.entities.get("vc_meetings", {})
-    starts = [(mid, r) for mid, r in meetings.items() if r.get("started_at")]
-    if starts:
-        await conn.executemany(
-            _MEETING_START_SQL,
-            [(mid, r["started_at"], r["organiser"], r["title"], r["planned_endpoints"]) for mid, r in starts],
-        )
-    if fx.pending:
-        await conn.executemany(
-            "INSERT INTO portal_pending"
-            " (application_id, bucket, metric, bin, value, district, agency, service_level)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            [(p.entity_id, p.bucket, p.metric, p.bin, p.value, *_held_columns(p.dims)) for p in fx.pending],
-        )
+    """The writes `add_effects` leaves out: each source's rare rows (meeting starts, held
+    contributions)."""
+    for source in SOURCES.all:
+        if source.store is not None:
+            await source.store.write_rows(conn, fx)

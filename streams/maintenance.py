@@ -18,27 +18,27 @@ from ioc.db.pool import create_pool
 from ioc.db.retention import purge
 from ioc.kpi.query import KpiContext, kpi_values
 from ioc.settings import Settings
-from schemas.kpis import CATALOG, Dimension, Kind
+from schemas.kpis import Dimension, Kind
 
 log = logging.getLogger("ioc.streams.maintenance")
 
 _LEADER_KEY = 0x10C_0002
-STATE_KPIS = [k for k in CATALOG if k.kind is Kind.STATE]
 
 
 async def sample_state(conn: asyncpg.Pool, ctx: KpiContext, bucket: datetime, as_of: datetime) -> int:
     """Write every state KPI's total and breakdowns (all but per-endpoint) for minute `bucket`."""
     rows: list[tuple[datetime, str, str, str, float]] = []
-    names = [k.name for k in STATE_KPIS]
-    for by in (None, Dimension.DISTRICT, Dimension.SITE_LEVEL, Dimension.AGENCY, Dimension.SERVICE_LEVEL):
-        wanted = [k.name for k in STATE_KPIS if by is None or by in k.breakdowns]
+    state_kpis = [k for k in ctx.sources.catalog if k.kind is Kind.STATE]
+    names = [k.name for k in state_kpis]
+    for by in (None, *(d for d in ctx.sources.dimensions if d != Dimension.ENDPOINT)):
+        wanted = [k.name for k in state_kpis if by is None or by in k.breakdowns]
         if not wanted:
             continue
         values = await kpi_values(conn, wanted, as_of=as_of, window="1h", by=by, ctx=ctx)
         for name in names:
             for key, value in values.get(name, {}).items():
                 if value is not None:
-                    rows.append((bucket, name, by.value if by else "", key, value))
+                    rows.append((bucket, name, str(by) if by else "", key, value))
     await conn.executemany(
         "INSERT INTO kpi_state_minute (bucket, metric, dimension, value_key, value)"
         " VALUES ($1, $2, $3, $4, $5)"

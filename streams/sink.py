@@ -10,16 +10,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from ioc.contributions import Effects
 from ioc.db.pool import Conn
 from ioc.db.writes import Writes
+from ioc.sources import Lookups
+from sources import SOURCES
 from streams import kpi_store
-from streams.aggregate import Effects
 from streams.effects import batch_effects
 from streams.ingest.batch import BatchResult, PartitionState
 from streams.ingest.dedupe import pack
-from streams.portal.effects import lookups_needed
 
 
 async def load_partition(
@@ -64,12 +65,13 @@ def prepare(result: BatchResult, *, group: str, arrival_minute: datetime, hour: 
 
     Most batches (heartbeats, documents, meetings) need no lookups, so they can be built while
     the previous batch is still being written, not after it. None for a batch that does
-    (portal events): `store_batch` builds it once the previous batch is stored.
+    (portal events, whose sources' `Lookups` read the database): `store_batch` builds it once
+    the previous batch is stored.
     """
     events = result.events
-    if events and any(lookups_needed(events)):
+    if events and _lookups(events):
         return None
-    fx = batch_effects(events, known_applications={}, heartbeats=result.heartbeats)
+    fx = batch_effects(events, fast_sums=result.heartbeats)
     return Prepared(fx, _statement(fx, group, result, arrival_minute, hour))
 
 
@@ -101,17 +103,18 @@ async def store_batch(
         await _write(conn, prepared.effects, prepared.statement, sending)
         return
     events = result.events
-    needed, own = lookups_needed(events) if events else (set(), {})
+    lookups = _lookups(events) if events else []
     async with contextlib.AsyncExitStack() as atomic:
-        if needed or own:  # taking held contributions deletes them: only with the write
+        if lookups:  # a lookup may take rows (held contributions): only with the write
             await atomic.enter_async_context(conn.transaction())
-        known = await kpi_store.known_applications(conn, needed) if needed else {}
-        known.update(own)
-        held = await kpi_store.take_held(conn, own) if own else []
-        fx = batch_effects(
-            events, known_applications=known, held=held, submitted_now=own, heartbeats=result.heartbeats
-        )
+        found = {name: await lookup.load(conn, events) for name, lookup in lookups}
+        fx = batch_effects(events, lookups=found, fast_sums=result.heartbeats)
         await _write(conn, fx, _statement(fx, group, result, arrival_minute, hour), sending)
+
+
+def _lookups(events: list[Any]) -> list[tuple[str, Lookups]]:
+    """The sources whose lookups this batch's events need, by name."""
+    return [(s.name, s.lookups) for s in SOURCES.all if s.lookups is not None and s.lookups.needed(events)]
 
 
 async def _write(conn: Conn, fx: Effects, statement: Writes, sending: Callable[[], object] | None) -> None:

@@ -34,7 +34,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from cli.runtime.process import _die_with_parent, free_port
 from ioc.kpi.query import KpiContext, kpi_values
 from ioc.registry import Registry, load_registry
-from schemas.kpis import CATALOG, Dimension
+from schemas.kpis import Dimension
+from sources import CATALOG, SOURCES
 from streams import sink
 from streams.ingest.batch import PartitionState, admit
 from tests import oracle
@@ -43,7 +44,7 @@ from tests.scenarios import scenario
 
 Event = dict[str, Any]
 REGISTRY: Registry = load_registry()
-CTX = KpiContext(REGISTRY)
+CTX = KpiContext(REGISTRY, SOURCES)
 ORACLE_CONFIG = oracle.OracleConfig(registry=REGISTRY)
 _ENTITY_FIELDS = ("meeting_id", "document_id", "application_id")
 _NEW_ENDPOINT = "TQ-NEW-001"
@@ -369,7 +370,7 @@ async def assert_stored_exactly(database_url: str, sent: list[Event], *, timeout
 BREAKDOWNS: tuple[tuple[str, Dimension], ...] = (
     ("1h", Dimension.DISTRICT),
     ("1h", Dimension.AGENCY),
-    ("24h", Dimension.SERVICE_LEVEL),
+    ("24h", Dimension("service_level")),
 )
 """The breakdowns compared besides every KPI's total in 15m, 1h and 24h windows."""
 

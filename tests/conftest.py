@@ -14,6 +14,7 @@ from hypothesis import settings
 from cli.runtime.broker import EmbeddedBroker
 from cli.runtime.postgres import EmbeddedPostgres
 from ioc.db.migrate import migrate
+from sources import SOURCES
 
 # CI replays the same examples every run (a red CI must mean a change broke something);
 # elsewhere hypothesis explores new examples each run and keeps the failures it finds.
@@ -52,7 +53,7 @@ async def database_url(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
     url = _with_database(pg_server.url, name)
     conn = await asyncpg.connect(url)
     try:
-        await migrate(conn)
+        await migrate(conn, sources=SOURCES.migrations)
     finally:
         await conn.close()
     yield url

@@ -22,7 +22,8 @@ from typing import Any, Final
 import orjson
 from hypothesis import strategies as st
 
-from schemas.topics import SCHEMA_VERSION, SOURCE_TOPICS
+from schemas.topics import SCHEMA_VERSION
+from sources import SOURCE_TOPICS
 
 ICT: Final = timezone(timedelta(hours=7), "ICT")
 """The province's offset: sources send ``+07:00``."""

@@ -91,8 +91,8 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any, Protocol, TypeAlias
 
-from schemas.kpis import BY_NAME, CATALOG, UNKNOWN, WINDOWS, Kind
-from schemas.topics import SOURCE_TOPICS
+from schemas.kpis import UNKNOWN, WINDOWS, Kind
+from sources import BY_NAME, CATALOG, SOURCE_TOPICS
 
 ONE_MINUTE = timedelta(minutes=1)
 

@@ -4,21 +4,42 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from api.auth import Caller, caller, require_all
 from api.deps import State
 from api.errors import ERROR_RESPONSES, ApiError
 from schemas.api import CatalogEntry, CatalogResponse, KpiResponse, KpisResponse, Thresholds
-from schemas.kpis import BY_NAME, CATALOG, DEFAULT_WINDOW, STEPS, WINDOWS, Dimension
+from schemas.kpis import DEFAULT_WINDOW, STEPS, WINDOWS, Dimension, Window
+from sources import SOURCES
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
 
-Window = Literal["5m", "15m", "1h", "6h", "24h", "7d"]
-By = Literal["district", "site_level", "agency", "service_level", "endpoint"]
+_DIMENSIONS = [str(d) for d in SOURCES.dimensions]
+
+
+def _declared(value: str | None) -> str | None:
+    """A dimension some source declares, refused as an unknown literal otherwise (a 422 that
+    lists them); whether the KPI has it is `dimension_for`'s question (a 400)."""
+    if value is not None and value not in _DIMENSIONS:
+        expected = ", ".join(repr(n) for n in _DIMENSIONS[:-1]) + f" or {_DIMENSIONS[-1]!r}"
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+    return value
+
+
+By = Annotated[
+    str | None,
+    Query(
+        description="Breakdown; see the KPI's `breakdowns` in the catalog",
+        json_schema_extra={"enum": _DIMENSIONS},
+    ),
+    AfterValidator(_declared),
+]
+"""A breakdown dimension: any a source declares (checked against the KPI by `dimension_for`)."""
 KpiName = Annotated[str, Path(description="A KPI name from /api/v1/catalog, e.g. portal.on_time_pct")]
 
 _TIME = re.compile(
@@ -38,15 +59,15 @@ QueryTime = Annotated[datetime, BeforeValidator(_rfc3339)]
 
 
 def kpi_or_404(name: str) -> None:
-    if name not in BY_NAME:
-        raise ApiError(404, "unknown_kpi", f"no KPI named {name!r}", sorted(BY_NAME))
+    if name not in SOURCES.kpis:
+        raise ApiError(404, "unknown_kpi", f"no KPI named {name!r}", sorted(SOURCES.kpis))
 
 
 def dimension_for(name: str, by: str | None) -> Dimension | None:
     """The breakdown asked for, if the KPI has it; else a 400 naming the ones it has."""
     if by is None:
         return None
-    allowed = [d.value for d in BY_NAME[name].breakdowns]
+    allowed = [str(d) for d in SOURCES.kpis[name].breakdowns]
     if by not in allowed:
         raise ApiError(400, "unknown_breakdown", f"{name} has no breakdown by {by!r}", allowed)
     return Dimension(by)
@@ -59,7 +80,7 @@ def dimension_for(name: str, by: str | None) -> Dimension | None:
     dependencies=[Depends(require_all)],
     summary="Every KPI's total",
 )
-async def kpis(state: State, window: Annotated[Window, Query()] = DEFAULT_WINDOW) -> KpisResponse:  # type: ignore[assignment]
+async def kpis(state: State, window: Annotated[Window, Query()] = DEFAULT_WINDOW) -> KpisResponse:
     as_of, values = await state.reader.totals(window)
     return KpisResponse(window=window, as_of=as_of, kpis=values)
 
@@ -74,10 +95,8 @@ async def kpi(
     state: State,
     scope: Caller,
     name: KpiName,
-    window: Annotated[Window, Query()] = DEFAULT_WINDOW,  # type: ignore[assignment]
-    by: Annotated[
-        By | None, Query(description="Breakdown; see the KPI's `breakdowns` in the catalog")
-    ] = None,
+    window: Annotated[Window, Query()] = DEFAULT_WINDOW,
+    by: By = None,
 ) -> KpiResponse:
     kpi_or_404(name)
     dim = dimension_for(name, by)
@@ -104,7 +123,7 @@ async def catalog(state: State) -> CatalogResponse:
                 kind=k.kind.value,
                 unit=k.unit,
                 better=k.better.value,
-                breakdowns=[d.value for d in k.breakdowns],
+                breakdowns=[str(d) for d in k.breakdowns],
                 label_vi=k.label_vi,
                 label_en=k.label_en,
                 prometheus=k.prometheus_name,
@@ -112,6 +131,6 @@ async def catalog(state: State) -> CatalogResponse:
                 if k.name in thresholds
                 else None,
             )
-            for k in CATALOG
+            for k in SOURCES.catalog
         ],
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -12,11 +12,9 @@ from api.errors import ERROR_RESPONSES, ApiError, time_range
 from api.routes.kpis import By, KpiName, QueryTime, dimension_for, kpi_or_404
 from ioc.kpi.series import point_count
 from schemas.api import Point, SeriesResponse
-from schemas.kpis import DEFAULT_STEP, MAX_POINTS
+from schemas.kpis import DEFAULT_STEP, MAX_POINTS, Step
 
 router = APIRouter(prefix="/api/v1", tags=["series"])
-
-Step = Literal["1m", "5m", "15m", "1h", "1d"]
 
 
 @router.get(
@@ -30,8 +28,8 @@ async def kpi_series(
         QueryTime | None, Query(alias="from", description="RFC 3339; default 24 hours before `to`")
     ] = None,
     to: Annotated[QueryTime | None, Query(description="RFC 3339; default now")] = None,
-    step: Annotated[Step, Query()] = DEFAULT_STEP,  # type: ignore[assignment]
-    by: Annotated[By | None, Query()] = None,
+    step: Annotated[Step, Query()] = DEFAULT_STEP,
+    by: By = None,
 ) -> SeriesResponse:
     kpi_or_404(name)
     dim = dimension_for(name, by)
@@ -39,7 +37,8 @@ async def kpi_series(
     start, end = time_range(from_, to, now=state.reader.clock.now())
     n = point_count(start, end, step, state.reader.ctx)
     if dim is not None:
-        n *= max(1, len(state.reader.ctx.registry_values(dim)))
+        ctx = state.reader.ctx
+        n *= max(1, len(ctx.sources.source_of(name).registry_values(dim, ctx.registry)))
     if n > MAX_POINTS:
         raise ApiError(
             400,

@@ -1,5 +1,6 @@
 // Words and number formats of the wall, in Vietnamese (default) and English.
-// KPI labels come from /api/v1/catalog; the words around them live here.
+// KPI labels come from /api/v1/catalog and each source's words from /api/v1/wall; the words
+// around them live here.
 
 export const TZ = "Asia/Ho_Chi_Minh";
 const LANG_KEY = "ioc.wall.lang";
@@ -9,9 +10,6 @@ const STRINGS = {
   vi: {
     title: "Trung tâm điều hành thông minh",
     switchTo: "English",
-    "area.vc": "Hội nghị truyền hình",
-    "area.eoffice": "Văn phòng điện tử",
-    "area.portal": "Cổng dịch vụ công",
     windowNote: "1 giờ qua",
     stateNote: "hiện tại",
     noData: "không có dữ liệu",
@@ -32,14 +30,6 @@ const STRINGS = {
     "sev.info": "Thông tin",
     trendTitle: "6 giờ · mỗi 5 phút",
     worstFirst: "kém nhất trước",
-    "by.district": "theo địa bàn",
-    "by.agency": "theo cơ quan",
-    "by.site_level": "theo cấp",
-    "by.service_level": "theo mức dịch vụ",
-    "src.ioc.vc.telemetry": "HNTH · điểm cầu",
-    "src.ioc.vc.meetings": "HNTH · cuộc họp",
-    "src.ioc.eoffice.documents": "Văn phòng điện tử",
-    "src.ioc.portal.applications": "Dịch vụ công",
     newest: "sự kiện mới nhất",
     lag: "hàng đợi {n}",
     lagUnknown: "hàng đợi —",
@@ -63,9 +53,6 @@ const STRINGS = {
   en: {
     title: "Intelligent Operations Centre",
     switchTo: "Tiếng Việt",
-    "area.vc": "Video conference",
-    "area.eoffice": "E-office",
-    "area.portal": "Public-service portal",
     windowNote: "last hour",
     stateNote: "now",
     noData: "no data",
@@ -87,14 +74,6 @@ const STRINGS = {
     "sev.info": "Info",
     trendTitle: "6 h · 5-min steps",
     worstFirst: "worst first",
-    "by.district": "by district",
-    "by.agency": "by agency",
-    "by.site_level": "by site level",
-    "by.service_level": "by service level",
-    "src.ioc.vc.telemetry": "VC · endpoints",
-    "src.ioc.vc.meetings": "VC · meetings",
-    "src.ioc.eoffice.documents": "E-office",
-    "src.ioc.portal.applications": "Portal",
     newest: "newest event",
     lag: "lag {n}",
     lagUnknown: "lag —",
@@ -144,6 +123,11 @@ export function setLang(next) {
 
 export function locale() {
   return LOCALES[lang];
+}
+
+/** Words the API declares (areas, topics and breakdowns of each source: api/v1/wall). */
+export function addWords(language, words) {
+  if (language in STRINGS) Object.assign(STRINGS[language], words);
 }
 
 /** A word of the wall, with {placeholders} filled in. */

@@ -1,13 +1,14 @@
 // The operations wall: live KPIs of the province's video conferences, e-office and
 // public-service portal, for a large screen seen from across the room.
 //
-// Data, by paths relative to the page: api/v1/catalog (labels, units, thresholds), the
+// Data, by paths relative to the page: api/v1/wall (the areas and their words, one per source),
+// api/v1/catalog (labels, units, thresholds), the
 // WebSocket api/v1/live (a full snapshot, then changes, alerts and sources), and, on a timer,
 // api/v1/kpis/{name}?by= (rankings) and api/v1/series/{name} (trends).
 // Plain ES modules, no build step, no dependencies.
 
 import { $ } from "./dom.js";
-import { currentLang, setLang } from "./i18n.js";
+import { addWords, currentLang, setLang } from "./i18n.js";
 import {
   buildAreas,
   renderAges,
@@ -33,40 +34,11 @@ const FETCH_TIMEOUT_MS = 8_000;
 const QUIET_PROBE_MS = 20_000; // a live channel this quiet gets its server asked whether it is there
 
 /**
- * What each area shows: headline tiles (`of`: a total shown as "/ N" after the value; `aside`: a
- * related KPI named in the tile's note), smaller tiles, a trend and a worst-first ranking.
+ * What each area shows, from api/v1/wall (each source declares its own): headline tiles (`of`: a
+ * total shown as "/ N" after the value; `aside`: a related KPI named in the tile's note), smaller
+ * tiles, a trend and a worst-first ranking.
  */
-const AREAS = [
-  {
-    id: "vc",
-    headline: [
-      "vc.endpoints_online",
-      "vc.availability_pct",
-      "vc.meetings_active",
-      "vc.meeting_endpoints_offline",
-    ],
-    of: { "vc.endpoints_online": "vc.endpoints_known" },
-    secondary: ["vc.rtt_ms_p95", "vc.jitter_ms_avg", "vc.packet_loss_pct_avg", "vc.heartbeats"],
-    trend: ["vc.availability_pct"],
-    breakdown: { kpi: "vc.availability_pct", by: "district" },
-  },
-  {
-    id: "eoffice",
-    headline: ["eoffice.received", "eoffice.processed", "eoffice.on_time_pct", "eoffice.overdue"],
-    aside: { "eoffice.overdue": "eoffice.backlog" },
-    secondary: ["eoffice.signed_pct", "eoffice.processing_hours_p50", "eoffice.processing_hours_p95"],
-    trend: ["eoffice.received", "eoffice.processed"],
-    breakdown: { kpi: "eoffice.overdue", by: "agency" },
-  },
-  {
-    id: "portal",
-    headline: ["portal.submitted", "portal.resolved", "portal.on_time_pct", "portal.overdue"],
-    aside: { "portal.overdue": "portal.backlog" },
-    secondary: ["portal.online_pct", "portal.level4_pct", "portal.cashless_pct", "portal.rating_avg"],
-    trend: ["portal.submitted", "portal.resolved"],
-    breakdown: { kpi: "portal.on_time_pct", by: "agency" },
-  },
-];
+let AREAS = [];
 
 const state = {
   conn: "connecting", // connecting | live | reconnecting
@@ -319,8 +291,29 @@ function onResize() {
   }, 150);
 }
 
-function start() {
+/** The layout the sources declare (api/v1/wall), asked for until the API answers. */
+async function loadLayout() {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const body = await getJson("api/v1/wall");
+      for (const [lang, suffix] of [["vi", "label_vi"], ["en", "label_en"]]) {
+        const words = {};
+        for (const area of body.areas) words[`area.${area.id}`] = area[suffix];
+        for (const topic of body.topics) words[`src.${topic.topic}`] = topic[suffix];
+        for (const dim of body.dimensions) words[`by.${dim.name}`] = dim[suffix];
+        addWords(lang, words);
+      }
+      return body.areas;
+    } catch (error) {
+      console.debug("wall: layout", error.message ?? error);
+      await new Promise((done) => setTimeout(done, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt)));
+    }
+  }
+}
+
+async function start() {
   setLang(currentLang());
+  AREAS = await loadLayout();
   buildAreas($("#areas"), AREAS);
   $("#lang").addEventListener("click", toggleLanguage);
   window.addEventListener("resize", onResize);

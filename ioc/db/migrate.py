@@ -4,25 +4,41 @@ Each `NNNN_name.sql` runs once, recorded in `schema_migrations`; its `NNNN_name.
 sibling runs after it only when the TimescaleDB extension is in use, so plain PostgreSQL and
 TimescaleDB share one schema and one set of queries. An advisory lock lets several processes
 start at once.
+
+The kernel's migrations (ioc/db/migrations) hold the shared tables; a source package may hold
+its own tables' migrations in its `migrations/` folder, named `NNNN_<source>_what.sql` so
+that names never collide; all run together in name order. The kernel imports no source: the
+caller names the packages (`sources.SOURCES.migrations`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from importlib import resources
 from typing import Literal
 
 import asyncpg
+
+from ioc.errors import ConfigError
 
 log = logging.getLogger("ioc.db.migrate")
 
 _LOCK_ID = 0x10C_0001
 
 
-def _migration_files() -> list[tuple[str, str, str | None]]:
-    """(name, sql, timescale_sql or None) for every migration, in order."""
-    folder = resources.files("ioc.db") / "migrations"
-    files = {f.name: f.read_text(encoding="utf-8") for f in folder.iterdir() if f.name.endswith(".sql")}
+def _migration_files(packages: Sequence[str] = ()) -> list[tuple[str, str, str | None]]:
+    """(name, sql, timescale_sql or None) for every migration of the kernel and `packages`, in order."""
+    files: dict[str, str] = {}
+    for package in ("ioc.db", *packages):
+        folder = resources.files(package) / "migrations"
+        if not folder.is_dir():
+            continue
+        for f in folder.iterdir():
+            if f.name.endswith(".sql"):
+                if f.name in files:
+                    raise ConfigError(f"two migrations named {f.name} ({package} and another package)")
+                files[f.name] = f.read_text(encoding="utf-8")
     out = []
     for name in sorted(n for n in files if not n.endswith(".timescale.sql")):
         stem = name.removesuffix(".sql")
@@ -35,8 +51,14 @@ async def timescale_available(conn: asyncpg.Connection) -> bool:
     return row is not None
 
 
-async def migrate(conn: asyncpg.Connection, *, timescale: Literal["auto", "on", "off"] = "auto") -> bool:
-    """Bring the schema up to date; returns whether TimescaleDB features are used."""
+async def migrate(
+    conn: asyncpg.Connection,
+    *,
+    timescale: Literal["auto", "on", "off"] = "auto",
+    sources: Sequence[str] = (),
+) -> bool:
+    """Bring the schema up to date (the kernel's and the `sources` packages' migrations);
+    returns whether TimescaleDB features are used."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
         use_ts = timescale == "on" or (timescale == "auto" and await timescale_available(conn))
@@ -49,7 +71,7 @@ async def migrate(conn: asyncpg.Connection, *, timescale: Literal["auto", "on", 
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
         done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
-        for name, sql, ts_sql in _migration_files():
+        for name, sql, ts_sql in _migration_files(sources):
             if name in done:
                 continue
             await conn.execute(sql)

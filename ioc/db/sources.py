@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import asyncpg
-
-from schemas.topics import SOURCE_TOPIC_NAMES
 
 
 @dataclass
@@ -26,9 +25,12 @@ class SourceStats:
         return sum(n for o, n in self.records_5m.items() if o not in ("accepted", "duplicate"))
 
 
-async def source_stats(conn: asyncpg.Connection | asyncpg.Pool, *, now: datetime) -> list[SourceStats]:
-    """Newest accepted event time and the last 5 minutes' records by outcome, for every source topic."""
-    stats = {t: SourceStats(t) for t in SOURCE_TOPIC_NAMES}
+async def source_stats(
+    conn: asyncpg.Connection | asyncpg.Pool, *, now: datetime, topics: Sequence[str]
+) -> list[SourceStats]:
+    """Newest accepted event time and the last 5 minutes' records by outcome, for every source
+    topic in `topics` (the registry's: the kernel knows no source)."""
+    stats = {t: SourceStats(t) for t in topics}
     since = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
     for r in await conn.fetch(
         "SELECT topic, outcome, sum(records)::bigint AS n FROM ingest_minute"

@@ -65,3 +65,15 @@ def step_starts(start: datetime, end: datetime, step: str, tz: ZoneInfo) -> list
 
 def step_size(step: str) -> timedelta:
     return timedelta(minutes=STEPS[step])
+
+
+def bucket_expr(step: str, column: str, param: int) -> str:
+    """SQL for the start of the step holding `column`; the step (or time zone) is bind `$param`."""
+    if step == "1d":
+        return f"date_trunc('day', {column}, ${param}::text)"
+    return f"date_bin(make_interval(mins => ${param}::int), {column}, TIMESTAMPTZ '2000-01-01 00:00+00')"
+
+
+def step_arg(step: str, tz: ZoneInfo) -> object:
+    """The bind value `bucket_expr` takes: the time zone's name for days, else the minutes."""
+    return str(tz) if step == "1d" else STEPS[step]

@@ -14,34 +14,32 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final, Protocol
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
 from ioc.clock import from_micros, micros
-from schemas.decode import Reason, Rejection, decode, judge_time
-from schemas.topics import VC_TELEMETRY
-from schemas.wire import Event, VcHeartbeat, field_names
+from ioc.sources import FastPath
+from schemas.decode import Reason, Rejection, judge_time
+from schemas.records import RawRecord
+from schemas.wire import Event, field_names
+from sources import SOURCES, decode
 from streams.ingest.dedupe import DedupeMemory, fingerprint
-from streams.ingest.fastpath import HeartbeatSums, Scan, judge_run
-from streams.vc.effects import add_heartbeat
+
+__all__ = ["BatchResult", "PartitionState", "Position", "RawRecord", "admit", "deadletter_value"]
 
 
-class RawRecord(Protocol):
-    """The fields of a consumed Kafka record we use (aiokafka's ConsumerRecord has them)."""
+def _fast_path() -> FastPath:
+    fast = SOURCES.fast_path
+    if fast is None:  # the scan also fingerprints every record and cuts the runs admit walks
+        raise RuntimeError("the ingest needs one source with a native fast path (sources/vc)")
+    return fast
 
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes | None: ...
+
+_FAST: Final[FastPath] = _fast_path()
+"""The native path of the one source that has one (the video-conference heartbeats)."""
 
 
 @dataclass(slots=True)
@@ -71,10 +69,10 @@ class Position:
 class BatchResult:
     """Everything a batch changes, to be stored atomically."""
 
-    # accepted events, in the order consumed, except heartbeats: those are summed as they are
-    # accepted, into `heartbeats` (streams/vc/effects.py reads both)
+    # accepted events, in the order consumed, except those the fast path sums as they are
+    # accepted, into `heartbeats` (the fast path's source reads both: sources/vc/arithmetic.py)
     events: list[Event] = field(default_factory=list)
-    heartbeats: HeartbeatSums = field(default_factory=HeartbeatSums)
+    heartbeats: Any = field(default_factory=_FAST.new_sums)
     # fingerprints of the accepted events, per partition (their duplicate memory's new entries)
     fingerprints: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     deadletters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
@@ -129,7 +127,7 @@ def admit(
     event loop can send and receive between them) and it is returned.
 
     Canonical heartbeats, nearly all the volume, are scanned, checked and summed by the native
-    fast path (streams/ingest/fastpath.pyx) in runs; it stops at any record it cannot settle
+    fast path (a source's, here sources/vc/fastpath.pyx) in runs; it stops at any record it cannot settle
     alone, which is judged here, one at a time, by `schemas.decode` and `judge_time`.
     """
     result = BatchResult() if into is None else into
@@ -142,7 +140,7 @@ def admit(
         i = start
         while i < stop:
             before = run.newest_us
-            i, accepted, duplicates, run.newest_us, has_newest = judge_run(
+            i, accepted, duplicates, run.newest_us, has_newest = _FAST.judge_run(
                 scan,
                 i,
                 stop,
@@ -176,13 +174,13 @@ def admit(
     return result
 
 
-def _scanned(records: list[RawRecord]) -> tuple[Scan, dict[int, Event | Rejection]]:
+def _scanned(records: list[RawRecord]) -> tuple[Any, dict[int, Event | Rejection]]:
     """The native scan of the records, and the others decoded, their fingerprints filled in.
 
     Done for the whole call before judging, so that each partition's ids of earlier hours
     (sorted arrays, streams/ingest/dedupe.py) are searched once, not once per event.
     """
-    scan = Scan(records, VC_TELEMETRY)
+    scan = _FAST.scan(records)
     fps = scan.fingerprints
     decoded: dict[int, Event | Rejection] = {}
     for i in scan.fallbacks:
@@ -295,9 +293,8 @@ class _Run:
         us = micros(at)
         if not self.has_newest or us > self.newest_us:
             self.newest_moved_to(us, at)
-        if isinstance(event, VcHeartbeat):  # summed with the native path's, in arrival order
-            add_heartbeat(result.heartbeats, event, 2 * len(result.events))
-        else:
+        # a fast-path event is summed with the native path's, in arrival order
+        if not _FAST.add(result.heartbeats, event, 2 * len(result.events)):
             result.events.append(event)
         self.accepted += 1
 

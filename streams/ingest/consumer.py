@@ -27,10 +27,13 @@ from aiokafka.structs import OffsetAndMetadata
 from ioc.clock import Clock, SystemClock
 from ioc.db.pool import Conn
 from ioc.settings import Settings
-from schemas.topics import DEADLETTER, SOURCE_TOPIC_NAMES
+from schemas.topics import DEADLETTER
+from sources import SOURCES
 from streams import sink
 from streams.ingest.batch import BatchResult, PartitionState, admit
 from streams.metrics import WorkerMetrics
+
+SOURCE_TOPICS = tuple(t.name for t in SOURCES.topics)
 
 log = logging.getLogger("ioc.streams.ingest")
 T = TypeVar("T")
@@ -59,7 +62,7 @@ class IngestService(mode.Service):
         *,
         metrics: WorkerMetrics,
         clock: Clock | None = None,
-        topics: tuple[str, ...] = SOURCE_TOPIC_NAMES,
+        topics: tuple[str, ...] = SOURCE_TOPICS,
         **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]

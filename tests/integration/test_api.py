@@ -25,7 +25,8 @@ from aiokafka import AIOKafkaProducer
 
 from cli.runtime.broker import EmbeddedBroker
 from ioc.registry import load_registry
-from schemas.kpis import BY_NAME, CATALOG, MAX_POINTS
+from schemas.kpis import MAX_POINTS
+from sources import BY_NAME, CATALOG
 from tests import oracle
 from tests.factories import encode, key_of, valid_event
 from tests.integration import test_kpis_oracle as pipeline

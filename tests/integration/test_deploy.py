@@ -44,6 +44,7 @@ from ioc.kpi.sketch import bin_of
 from ioc.kpi.windows import floor_hour, floor_minute
 from ioc.settings import KpiSettings
 from schemas.kpis import Dimension
+from sources import SOURCE_TOPIC_NAMES, SOURCES
 from tests.chaos import produce
 from tests.factories import encode, key_of, topic_of, valid_event
 from tests.services import base_env, running_api, running_worker, wait_until
@@ -239,7 +240,7 @@ async def seed(conn: asyncpg.Connection, now: datetime) -> None:
             for (hour, eid), bits in presence.items()
         ],
     )
-    ctx = context_from(KpiSettings())
+    ctx = context_from(KpiSettings(), SOURCES)
     sites = ctx.registry.sites
     await conn.executemany(
         "INSERT INTO vc_endpoints VALUES ($1, $2, $3, $4, $5)",
@@ -364,7 +365,7 @@ _VIEW_OF = {
 
 async def test_views_give_the_numbers_the_product_gives(database_url: str) -> None:
     now = datetime.now(UTC)
-    ctx: KpiContext = context_from(KpiSettings())
+    ctx: KpiContext = context_from(KpiSettings(), SOURCES)
     conn = await asyncpg.connect(database_url)
     try:
         await seed(conn, now)
@@ -449,7 +450,7 @@ async def test_views_give_the_numbers_the_product_gives(database_url: str) -> No
             )
             assert never["district"] == "unknown" and never["last_event_at"] is None
             # Sources, as GET /api/v1/sources.
-            stats = {s.topic: s for s in await source_stats(conn, now=at)}
+            stats = {s.topic: s for s in await source_stats(conn, now=at, topics=SOURCE_TOPIC_NAMES)}
             for r in await conn.fetch("SELECT * FROM sources_now"):
                 s = stats[r["topic"]]
                 assert (r["accepted_5m"], r["rejected_5m"]) == (s.accepted_5m, s.rejected_5m), r["topic"]

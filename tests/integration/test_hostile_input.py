@@ -29,7 +29,8 @@ from hypothesis.errors import Unsatisfiable
 
 from cli.runtime.broker import EmbeddedBroker
 from schemas.decode import Reason
-from schemas.topics import DEADLETTER, MAX_VALUE_BYTES, SOURCE_TOPIC_NAMES
+from schemas.topics import DEADLETTER, MAX_VALUE_BYTES
+from sources import SOURCE_TOPIC_NAMES
 from streams import sink
 from streams.ingest.batch import PartitionState, admit
 from tests.chaos import Api, Worker, as_record, event_stream, produce, scrape, store_events, total, wait_for

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from ioc.kpi.query import KpiContext, kpi_values
 from ioc.kpi.series import series
 from ioc.registry import load_registry
-from schemas.kpis import BY_NAME, CATALOG, STEPS, Dimension, Kind
+from schemas.kpis import STEPS, Dimension, Kind
+from sources import BY_NAME, CATALOG, SOURCES
 from streams import sink
 from streams.ingest.batch import PartitionState, admit
 from streams.maintenance import sample_state
@@ -32,7 +33,7 @@ from tests.scenarios import scenario
 pytestmark = pytest.mark.integration
 
 REGISTRY = load_registry()
-CTX = KpiContext(REGISTRY)
+CTX = KpiContext(REGISTRY, SOURCES)
 CONFIG = oracle.OracleConfig(registry=REGISTRY)
 NOW = datetime(2026, 3, 3, 3, 17, 42, tzinfo=UTC)  # 10:17:42 in the province, a Tuesday
 TABLES = (
@@ -81,7 +82,7 @@ async def assert_matches_oracle(
 ) -> None:
     mismatches = []
     for window in ("15m", "1h", "6h"):
-        for by in (None, *Dimension):
+        for by in (None, *SOURCES.dimensions):
             names = [k.name for k in CATALOG if by is None or by in k.breakdowns]
             if not names:
                 continue

@@ -18,6 +18,7 @@ import pytest
 
 from cli.runtime.postgres import EmbeddedPostgres
 from ioc.db.migrate import _migration_files, migrate
+from sources import SOURCES
 from tests.integration.test_kpis_oracle import NOW, REGISTRY, TABLES, assert_matches_oracle, run_pipeline
 from tests.scenarios import scenario
 
@@ -98,7 +99,9 @@ async def test_an_upgrade_keeps_every_kpi_answer(
     assert kpi_rows > 0
 
     assert await _copy_back(conn, old_database) > kpi_rows
-    await migrate(old_database)  # runs 0030 (and anything later) over the previous shape
+    await migrate(
+        old_database, sources=SOURCES.migrations
+    )  # runs 0030 (and anything later) over the previous shape
 
     migrated = await old_database.fetchval("SELECT count(*) FROM kpi_minute") + await old_database.fetchval(
         "SELECT count(*) FROM kpi_sketch_minute"

@@ -22,6 +22,7 @@ import pytest
 from cli.runtime.broker import EmbeddedBroker
 from cli.runtime.postgres import EmbeddedPostgres
 from ioc.db.migrate import migrate
+from sources import SOURCES
 from tests.chaos import (
     Api,
     Stream,
@@ -178,7 +179,7 @@ async def own_pg(tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
     pg.start()
     conn = await asyncpg.connect(pg.url)
     try:
-        await migrate(conn)
+        await migrate(conn, sources=SOURCES.migrations)
     finally:
         await conn.close()
     yield pg

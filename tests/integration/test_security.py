@@ -37,6 +37,7 @@ from cli.runtime.broker import EmbeddedBroker
 from cli.runtime.postgres import EmbeddedPostgres
 from cli.runtime.process import free_port
 from ioc.db.migrate import migrate
+from sources import SOURCES
 from tests.chaos import (
     Api,
     Worker,
@@ -306,7 +307,7 @@ async def logged_pg(tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
     pg.start()
     conn = await asyncpg.connect(pg.url)
     try:
-        await migrate(conn)
+        await migrate(conn, sources=SOURCES.migrations)
         await conn.execute("ALTER SYSTEM SET log_statement = 'all'")
         await conn.execute("SELECT pg_reload_conf()")
     finally:

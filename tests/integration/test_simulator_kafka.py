@@ -12,8 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from cli.runtime.broker import EmbeddedBroker
-from schemas.decode import Rejection, decode
-from schemas.topics import SOURCE_TOPIC_NAMES
+from schemas.decode import Rejection
 from simulator import (
     FaultConfig,
     KafkaSink,
@@ -25,6 +24,7 @@ from simulator import (
     write_records,
 )
 from simulator.runner import drive
+from sources import SOURCE_TOPIC_NAMES, decode
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from alerts.command import rules as rules_cli
 from alerts.durations import format_duration, parse_duration
 from alerts.rules import RulesError, RuleSet, load_rules, parse_rules
-from schemas.kpis import BY_NAME
+from sources import BY_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "deploy" / "alerts" / "rules.yml"

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from schemas.decode import TOPIC_OF_TYPE, Reason, Rejection, decode, event_entity_id, judge_time
+from schemas.decode import Reason, Rejection, judge_time
 from schemas.events import RFC3339_PATTERN
-from schemas.topics import MAX_VALUE_BYTES, SOURCE_TOPIC_NAMES, SOURCE_TOPICS
-from schemas.wire import WIRE_BY_TYPE, Envelope
+from schemas.topics import MAX_VALUE_BYTES
+from schemas.wire import Envelope
+from sources import SOURCE_TOPIC_NAMES, SOURCE_TOPICS, TOPIC_OF_TYPE, WIRE_BY_TYPE, decode, event_entity_id
 from tests.factories import (
     ENUMS,
     ENVELOPE_KINDS,

@@ -1,4 +1,4 @@
-"""The native heartbeat fast path (streams/ingest/fastpath.pyx) agrees with the Python path.
+"""The native heartbeat fast path (sources/vc/fastpath.pyx) agrees with the Python path.
 
 The fast path may leave any record to `schemas.decode`, but a record it takes must be one the
 contract accepts, with the same values; and a batch judged with it must come out exactly as
@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 
 from bench.decode_bench import build_records
 from ioc.clock import micros
-from schemas.decode import decode
-from schemas.wire import VcHeartbeat
+from sources import decode
+from sources.vc.fastpath import fingerprint as native_fingerprint
+from sources.vc.fastpath import parse_heartbeat
+from sources.vc.wire import VcHeartbeat
 from streams.effects import batch_effects
 from streams.ingest.batch import BatchResult, PartitionState, admit
 from streams.ingest.dedupe import fingerprint
-from streams.ingest.fastpath import fingerprint as native_fingerprint
-from streams.ingest.fastpath import parse_heartbeat
 from tests.factories import BASE_TIME, Rec, encode, valid_event, valid_events
 
 TOPIC = "ioc.vc.telemetry"
@@ -272,11 +272,11 @@ def _judge(recs: list[Rec], slice_: int) -> tuple[BatchResult, PartitionState, d
             future_tolerance=timedelta(minutes=5),
             into=result,
         )
-    fx = batch_effects(result.events, known_applications={}, heartbeats=result.heartbeats)
+    fx = batch_effects(result.events, fast_sums=result.heartbeats)
     rows = {
         "sums": dict(fx.sums),
         "sketches": dict(fx.sketches),
-        "presence": fx.presence,
+        "presence": fx.parts.get("vc.presence"),
         "entities": fx.entities,
     }
     return result, state, rows

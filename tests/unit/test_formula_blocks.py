@@ -11,34 +11,35 @@ import random
 
 import pytest
 
-from ioc.kpi import blocks as b
+from ioc.kpi.formulas import Blocks, area_of
 from ioc.kpi.query import formula_blocks, is_additive
-from schemas.kpis import CATALOG, Kind
+from schemas.kpis import Kind
+from sources import CATALOG, SOURCES
 
 WINDOWED = sorted(k.name for k in CATALOG if k.kind is Kind.WINDOW and k.name != "vc.availability_pct")
 
 
 def test_every_windowed_kpi_but_availability_has_a_formula() -> None:
-    assert set(WINDOWED) == set(b.WINDOW_FORMULAS)
+    assert set(WINDOWED) == set(SOURCES.formulas)
 
 
 @pytest.mark.parametrize("name", WINDOWED)
 def test_the_recorded_blocks_are_existing_blocks_of_the_kpis_area(name: str) -> None:
-    sums, sketches = formula_blocks(name)
+    sums, sketches = formula_blocks(SOURCES, name)
     assert sums or sketches
-    assert set(sums) <= set(b.SUM_BLOCKS)
-    assert set(sketches) <= set(b.SKETCH_BLOCKS)
-    assert {b.area_of(m) for m in (*sums, *sketches)} == {b.area_of(name)}
-    assert formula_blocks(name) is formula_blocks(name)  # recorded once
+    assert set(sums) <= set(SOURCES.sum_blocks)
+    assert set(sketches) <= set(SOURCES.sketch_blocks)
+    assert {area_of(m) for m in (*sums, *sketches)} == {area_of(name)}
+    assert formula_blocks(SOURCES, name) is formula_blocks(SOURCES, name)  # recorded once
 
 
-def _random_blocks(rng: random.Random) -> b.Blocks:
+def _random_blocks(rng: random.Random) -> Blocks:
     """Every block, each absent, zero or some value, like a window's sums."""
-    blk = b.Blocks()
-    for m in b.SUM_BLOCKS:
+    blk = Blocks()
+    for m in SOURCES.sum_blocks:
         if rng.random() < 0.8:
             blk.sums[m] = rng.choice([0.0, float(rng.randint(1, 50)), rng.uniform(0, 1e4)])
-    for m in b.SKETCH_BLOCKS:
+    for m in SOURCES.sketch_blocks:
         if rng.random() < 0.8:
             blk.sketches[m] = [
                 (rng.randint(-5, 400), float(rng.randint(1, 9))) for _ in range(rng.randint(1, 6))
@@ -48,12 +49,12 @@ def _random_blocks(rng: random.Random) -> b.Blocks:
 
 @pytest.mark.parametrize("name", WINDOWED)
 def test_the_formula_on_its_blocks_alone_equals_the_formula_on_all(name: str) -> None:
-    sums, sketches = formula_blocks(name)
-    formula = b.WINDOW_FORMULAS[name]
+    sums, sketches = formula_blocks(SOURCES, name)
+    formula = SOURCES.formulas[name]
     rng = random.Random(name)
     for _ in range(200):
         full = _random_blocks(rng)
-        only = b.Blocks(
+        only = Blocks(
             sums={m: v for m, v in full.sums.items() if m in sums},
             sketches={m: v for m, v in full.sketches.items() if m in sketches},
         )
@@ -64,8 +65,8 @@ def test_the_formula_on_its_blocks_alone_equals_the_formula_on_all(name: str) ->
 def test_a_key_without_any_of_its_blocks_gets_the_value_a_missing_key_gets(name: str) -> None:
     """Where only other blocks of the area had data, the read now has no entry at all; the
     value filled in for a missing entry must be what the formula gave on those blocks."""
-    others = b.Blocks(
-        sums={m: 3.0 for m in b.SUM_BLOCKS if m not in formula_blocks(name)[0]},
-        sketches={m: [(7, 2.0)] for m in b.SKETCH_BLOCKS if m not in formula_blocks(name)[1]},
+    others = Blocks(
+        sums={m: 3.0 for m in SOURCES.sum_blocks if m not in formula_blocks(SOURCES, name)[0]},
+        sketches={m: [(7, 2.0)] for m in SOURCES.sketch_blocks if m not in formula_blocks(SOURCES, name)[1]},
     )
-    assert b.WINDOW_FORMULAS[name](others) == (0.0 if is_additive(name) else None)
+    assert SOURCES.formulas[name](others) == (0.0 if is_additive(SOURCES, name) else None)

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ioc.registry import load_registry
-from schemas.kpis import BY_NAME, CATALOG, UNKNOWN, WINDOWS, Kind
+from schemas.kpis import UNKNOWN, WINDOWS, Kind
+from sources import BY_NAME, CATALOG
 from tests.factories import ICT, valid_event
 from tests.oracle import (
     OracleConfig,

@@ -19,9 +19,8 @@ from click.testing import CliRunner
 
 from ioc.clock import FixedClock
 from ioc.registry import load_registry
-from schemas.decode import Rejection, decode
-from schemas.events import Event
-from schemas.topics import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, SOURCE_TOPICS, VC_MEETINGS, VC_TELEMETRY
+from schemas.decode import Rejection
+from schemas.wire import Event
 from simulator import (
     REASON_OF_KIND,
     ConfigError,
@@ -37,6 +36,7 @@ from simulator import (
 )
 from simulator import command as command_module
 from simulator.records import FileFormatError
+from sources import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, SOURCE_TOPICS, VC_MEETINGS, VC_TELEMETRY, decode
 
 ICT = timezone(timedelta(hours=7))
 MONDAY = datetime(2024, 3, 11, tzinfo=ICT)  # 00:00 local; the weekly conference starts at 08:00

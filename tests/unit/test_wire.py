@@ -20,13 +20,14 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from schemas import decode as decode_module
-from schemas.decode import Rejection, decode
-from schemas.events import MODEL_BY_TYPE, Timestamp
-from schemas.topics import SOURCE_TOPICS
-from schemas.wire import WIRE_BY_TYPE, Event, _timestamp, field_names
+from schemas.decode import Rejection
+from schemas.events import Timestamp
+from schemas.wire import Event, field_names
+from schemas.wire import timestamp as _timestamp
+from sources import DECODER, MODEL_BY_TYPE, SOURCE_TOPICS, WIRE_BY_TYPE, decode
 from tests.factories import EVENT_TYPES, encode, key_of, topic_of, valid_event, valid_events
 
-_ROUTES = decode_module._ROUTES  # the fast decoder per topic, compared here with the slow path
+_ROUTES = DECODER.routes  # the fast decoder per topic, compared here with the slow path
 
 
 def _fast(topic: str, value: bytes, key: bytes | None = None) -> Event | None:

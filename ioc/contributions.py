@@ -1,9 +1,10 @@
 """What accepted events change, accumulated per batch before one write.
 
-Per-source modules (streams/vc, streams/eoffice, streams/portal) turn each event into
-contributions through the small vocabulary here: add to a sum or a sketch in a minute bucket
-under some dimensions, mark an endpoint present in a minute, merge an entity row. Many
-events collapse into few rows, so the sink writes per batch what changed, not per event.
+Each source's arithmetic (sources/*/arithmetic.py) turns events into contributions through
+the small vocabulary here: add to a sum or a sketch in a minute bucket under a dimension set,
+merge an entity row, hold a contribution until its entity tells its dimensions, or keep
+something only that source writes (`part`). Many events collapse into few rows, so the sink
+writes per batch what changed, not per event. Pure: no I/O, so sources and tests use it freely.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ioc.kpi.sketch import bin_of
 from schemas.kpis import UNKNOWN
@@ -27,6 +28,9 @@ the set (a `jsonb` column), so a new dimension is a new pair, not a new column.
 def dims_of(**values: str) -> Dims:
     """The dimension set of `values` (dimension name -> value), in its canonical order."""
     return tuple(sorted(values.items()))
+
+
+_T = TypeVar("_T")
 
 
 def minute_of(at: datetime) -> datetime:
@@ -53,8 +57,8 @@ class Effects:
     sketches: defaultdict[tuple[str, datetime, Dims, int], float] = field(
         default_factory=lambda: defaultdict(float)
     )
-    # (endpoint_id, hour) -> [district, site_level, minute bits]
-    presence: dict[tuple[str, datetime], list[Any]] = field(default_factory=dict)
+    # what only one source writes (its own tables), by a name the source chooses
+    parts: dict[str, Any] = field(default_factory=dict)
     # entity tables: id -> column values; merged with the stored row by the sink's SQL
     entities: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
     pending: list[Pending] = field(default_factory=list)
@@ -79,15 +83,13 @@ class Effects:
             sketches[(metric, minute, dims, bin_)] += count
         self.seen(metric, dims)
 
-    def present_bits(
-        self, endpoint_id: str, hour: datetime, district: str, site_level: str, bits: int
-    ) -> None:
-        """Mark the minutes in `bits` (bit n: minute n of `hour`) as present."""
-        row = self.presence.get((endpoint_id, hour))
-        if row is None:
-            self.presence[(endpoint_id, hour)] = [district, site_level, bits]
-        else:
-            row[0], row[1], row[2] = district, site_level, row[2] | bits
+    def part(self, name: str, new: type[_T]) -> _T:
+        """The batch's accumulator `name`, made by `new()` on first use: for what only one
+        source writes (video-conference presence, say), so the vocabulary stays generic."""
+        acc = self.parts.get(name)
+        if acc is None:
+            acc = self.parts[name] = new()
+        return acc
 
     def hold(self, pending: Pending) -> None:
         """Count under the held dimensions now and remember it, to move it later."""

@@ -19,7 +19,7 @@ differently:
   first record it cannot settle by itself: one the scan refused, or one near or past the time
   limits (future, late), which `streams.ingest.batch.admit` then judges exactly.
 - `HeartbeatSums` holds a batch's heartbeats summed per minute and dimensions, presence bits
-  and each endpoint's latest state, read by streams/vc/effects.py to build the batch's rows.
+  and each endpoint's latest state, read by sources/vc/arithmetic.py to build the batch's rows.
 
 Fingerprints are BLAKE2b with an 8-byte digest (RFC 7693), computed here for ids of at most
 64 bytes (one block), the same value as `streams.ingest.dedupe.fingerprint`.
@@ -627,7 +627,7 @@ cdef class HeartbeatSums:
 
     `latest` maps an endpoint to (district, site_level, occurred_at in unix µs, offline, order);
     the entry with the greatest (occurred_at, order) wins, `order` being the arrival order
-    among the batch's events (streams/vc/effects.py), so a tie goes to the later arrival.
+    among the batch's events (sources/vc/arithmetic.py), so a tie goes to the later arrival.
     """
 
     cdef readonly dict minutes

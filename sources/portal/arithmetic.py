@@ -10,19 +10,21 @@ as if they had arrived in order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from ioc.kpi import blocks as b
+from ioc.contributions import Dims, Effects, Pending, dims_of, hours, minute_of
 from ioc.kpi.sketch import bin_of
 from schemas.kpis import UNKNOWN
-from schemas.wire import (
+from schemas.wire import Event
+from sources.portal import kpis as b
+from sources.portal.wire import (
     ApplicationPaid,
     ApplicationRated,
     ApplicationResolved,
     ApplicationSubmitted,
-    Event,
 )
-from streams.aggregate import Dims, Effects, Pending, dims_of, hours, minute_of
 
 AppDims = tuple[str, str, str]
 """(district, agency, service_level) of an application, from its submission."""
@@ -48,20 +50,44 @@ def lookups_needed(events: Iterable[Event]) -> tuple[set[str], dict[str, AppDims
     return needed - own.keys(), own
 
 
-class PortalEffects:
-    """Portal handlers bound to the dimensions known for this batch's applications."""
+@dataclass
+class Known:
+    """What a batch's portal events need from the database (sources/portal/lookups.py)."""
 
-    def __init__(self, known: Mapping[str, AppDims]) -> None:
-        self.known = known
+    applications: dict[str, AppDims] = field(default_factory=dict)  # their submissions' dimensions
+    held: list[Pending] = field(default_factory=list)  # held for submissions in this batch
+    submitted_now: dict[str, AppDims] = field(default_factory=dict)  # submissions in this batch
+
+
+class PortalEffects:
+    """Portal arithmetic bound to the dimensions known for this batch's applications."""
+
+    def __init__(self, lookups: Known | None = None, sums: object = None) -> None:
+        self.lookups = lookups if lookups is not None else Known()
+        self.known: Mapping[str, AppDims] = self.lookups.applications
+
+    def event(self, e: Any, order: int, fx: Effects) -> None:
+        if isinstance(e, ApplicationSubmitted):
+            self.submitted(e, fx)
+        elif isinstance(e, ApplicationResolved):
+            self.resolved(e, fx)
+        elif isinstance(e, ApplicationPaid):
+            self.paid(e, fx)
+        elif isinstance(e, ApplicationRated):
+            self.rated(e, fx)
+
+    def flush(self, fx: Effects) -> None:
+        """Move contributions held in earlier batches to the submissions this batch brought."""
+        move_held(self.lookups.held, self.lookups.submitted_now, fx)
 
     def submitted(self, e: ApplicationSubmitted, fx: Effects) -> None:
         dims = _row(*app_dims(e))
         at = e.occurred_at
-        fx.add(b.PO_SUBMITTED, at, dims)
+        fx.add(b.SUBMITTED, at, dims)
         if e.channel == "online":
-            fx.add(b.PO_ONLINE, at, dims)
+            fx.add(b.ONLINE, at, dims)
         if e.service_level == 4:
-            fx.add(b.PO_LEVEL4, at, dims)
+            fx.add(b.LEVEL4, at, dims)
         fx.entity("portal_applications", e.application_id).update(
             district=e.district,
             agency=e.agency,
@@ -75,27 +101,27 @@ class PortalEffects:
         known = self.known.get(e.application_id)
         dims = (e.district, e.agency, known[2] if known else None)
         at = e.occurred_at
-        self._add(fx, e.application_id, at, dims, b.PO_RESOLVED, 1.0)
+        self._add(fx, e.application_id, at, dims, b.RESOLVED, 1.0)
         if at <= e.due_at:
-            self._add(fx, e.application_id, at, dims, b.PO_ON_TIME, 1.0)
+            self._add(fx, e.application_id, at, dims, b.ON_TIME, 1.0)
         if e.outcome == "approved":
-            self._add(fx, e.application_id, at, dims, b.PO_APPROVED, 1.0)
+            self._add(fx, e.application_id, at, dims, b.APPROVED, 1.0)
         took = hours(at - e.submitted_at)
-        self._add(fx, e.application_id, at, dims, b.PO_RESOLUTION_HOURS, took, sketch=True)
+        self._add(fx, e.application_id, at, dims, b.RESOLUTION_HOURS, took, sketch=True)
         fx.entity("portal_applications", e.application_id)["resolved_at"] = at
 
     def paid(self, e: ApplicationPaid, fx: Effects) -> None:
         dims = self._submitted_dims(e.application_id)
         at = e.occurred_at
-        self._add(fx, e.application_id, at, dims, b.PO_PAID, 1.0)
-        self._add(fx, e.application_id, at, dims, b.PO_REVENUE, float(e.amount_vnd))
+        self._add(fx, e.application_id, at, dims, b.PAID, 1.0)
+        self._add(fx, e.application_id, at, dims, b.REVENUE, float(e.amount_vnd))
         if e.method == "cashless":
-            self._add(fx, e.application_id, at, dims, b.PO_CASHLESS, 1.0)
+            self._add(fx, e.application_id, at, dims, b.CASHLESS, 1.0)
 
     def rated(self, e: ApplicationRated, fx: Effects) -> None:
         dims = self._submitted_dims(e.application_id)
-        self._add(fx, e.application_id, e.occurred_at, dims, b.PO_RATED, 1.0)
-        self._add(fx, e.application_id, e.occurred_at, dims, b.PO_RATING_SUM, float(e.score))
+        self._add(fx, e.application_id, e.occurred_at, dims, b.RATED, 1.0)
+        self._add(fx, e.application_id, e.occurred_at, dims, b.RATING_SUM, float(e.score))
 
     def _submitted_dims(self, app_id: str) -> tuple[str | None, str | None, str | None]:
         known = self.known.get(app_id)

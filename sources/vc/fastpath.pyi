@@ -1,11 +1,11 @@
-"""Types of the native heartbeat fast path (streams/ingest/fastpath.pyx)."""
+"""Types of the native heartbeat fast path (sources/vc/fastpath.pyx)."""
 
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from streams.ingest.batch import RawRecord
+from schemas.records import RawRecord
 
 LEVELS: tuple[str, str, str, str]
 

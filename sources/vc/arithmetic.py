@@ -1,22 +1,31 @@
 """What video-conference events change: heartbeat KPIs, endpoint presence and state, meetings.
 
 Heartbeats are most of the country's events (every endpoint, every 10 s), so they are summed
-per minute and dimensions as they are accepted, mostly in C (streams/ingest/fastpath.pyx,
+per minute and dimensions as they are accepted, mostly in C (sources/vc/fastpath.pyx,
 `HeartbeatSums`), and `Telemetry` hands `Effects` one contribution per row at the end, instead
-of four per event.
+of four per event. Pure: events in, contributions out.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from ioc.clock import from_micros, micros
-from ioc.kpi import blocks as b
-from schemas.wire import VcHeartbeat, VcMeetingEnded, VcMeetingStarted, VcStatus
-from streams.aggregate import Dims, Effects, dims_of
-from streams.ingest.fastpath import HeartbeatSums
+from ioc.contributions import Dims, Effects, dims_of
+from sources.vc import kpis as k
+from sources.vc.fastpath import HeartbeatSums
+from sources.vc.wire import VcHeartbeat, VcMeetingEnded, VcMeetingStarted, VcStatus
+
+PRESENCE = "vc.presence"
+"""The batch's presence bits: (endpoint_id, hour) -> [district, site_level, minute bits]."""
+
+Presence = dict[tuple[str, datetime], list[Any]]
 
 
 class Telemetry:
-    """The batch's ioc.vc.telemetry: heartbeats summed per minute, endpoints' latest state.
+    """The batch's video-conference events: heartbeats summed per minute, endpoints' latest
+    state, meetings.
 
     `order` is an event's place among the batch's events (`2 * i + 1` for the i-th of
     `BatchResult.events`; a heartbeat summed while `2 * k` events were in it gets `2 * k`), so
@@ -26,13 +35,20 @@ class Telemetry:
     and merged with its latest states in `flush`.
     """
 
-    def __init__(self, sums: HeartbeatSums | None = None) -> None:
+    def __init__(self, lookups: object = None, sums: HeartbeatSums | None = None) -> None:
         self.sums = sums if sums is not None else HeartbeatSums()
         # endpoint_id -> (district, site_level, occurred_at in unix µs, offline, order)
         self._statuses: dict[str, tuple[str, str, int, bool, int]] = {}
 
-    def heartbeat(self, e: VcHeartbeat, order: int) -> None:
-        add_heartbeat(self.sums, e, order)
+    def event(self, e: Any, order: int, fx: Effects) -> None:
+        if isinstance(e, VcHeartbeat):
+            add_heartbeat(self.sums, e, order)
+        elif isinstance(e, VcStatus):
+            self.status(e, order, fx)
+        elif isinstance(e, VcMeetingStarted):
+            meeting_started(e, fx)
+        elif isinstance(e, VcMeetingEnded):
+            fx.entity("vc_meetings", e.meeting_id)["ended_at"] = e.occurred_at
 
     def status(self, e: VcStatus, order: int, fx: Effects) -> None:
         fx.seen(e.type, dims_of(district=e.district, site_level=e.site_level))
@@ -47,12 +63,18 @@ class Telemetry:
         for (minute, district, level), acc in sums.minutes.items():
             at = from_micros(minute * 60_000_000)
             dims: Dims = dims_of(district=district, site_level=level)
-            fx.add(b.VC_HEARTBEATS, at, dims, acc.count)
-            fx.add(b.VC_JITTER_SUM, at, dims, acc.jitter)
-            fx.add(b.VC_LOSS_SUM, at, dims, acc.loss)
-            fx.observe_bins(b.VC_RTT, at, dims, acc.rtt_bins)
+            fx.add(k.HEARTBEATS, at, dims, acc.count)
+            fx.add(k.JITTER_SUM, at, dims, acc.jitter)
+            fx.add(k.LOSS_SUM, at, dims, acc.loss)
+            fx.observe_bins(k.RTT, at, dims, acc.rtt_bins)
+        presence = fx.part(PRESENCE, Presence)
         for (endpoint_id, hour), (district, level, bits) in sums.presence.items():
-            fx.present_bits(endpoint_id, from_micros(hour * 3_600_000_000), district, level, bits)
+            key = (endpoint_id, from_micros(hour * 3_600_000_000))
+            row = presence.get(key)
+            if row is None:
+                presence[key] = [district, level, bits]
+            else:
+                row[0], row[1], row[2] = district, level, row[2] | bits
         latest = dict(sums.latest)
         for endpoint_id, status in self._statuses.items():
             beat = latest.get(endpoint_id)
@@ -88,7 +110,3 @@ def meeting_started(e: VcMeetingStarted, fx: Effects) -> None:
             title=e.title,
             planned_endpoints=list(dict.fromkeys(e.planned_endpoints)),
         )
-
-
-def meeting_ended(e: VcMeetingEnded, fx: Effects) -> None:
-    fx.entity("vc_meetings", e.meeting_id)["ended_at"] = e.occurred_at

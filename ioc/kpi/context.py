@@ -1,0 +1,40 @@
+"""What KPI definitions depend on besides the data: the sources, the registry and settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from ioc.registry import Registry, load_registry
+from ioc.settings import KpiSettings
+
+if TYPE_CHECKING:
+    from ioc.sources import Sources
+
+
+@dataclass(frozen=True)
+class KpiContext:
+    """The registry of places, the registry of sources, and the settings KPIs are defined by.
+
+    The sources are passed in (the kernel imports no source): whoever starts a process hands
+    over `sources.SOURCES`.
+    """
+
+    registry: Registry
+    sources: Sources
+    offline_after: timedelta = timedelta(seconds=60)
+    meeting_max_duration: timedelta = timedelta(hours=12)
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
+def context_from(settings: KpiSettings, sources: Sources) -> KpiContext:
+    """The KPI context the settings describe (loads the registry file once)."""
+    return KpiContext(
+        registry=load_registry(settings.registry_file),
+        sources=sources,
+        offline_after=settings.offline_after,
+        meeting_max_duration=settings.meeting_max_duration,
+        timezone=ZoneInfo(settings.timezone),
+    )

@@ -1,1 +1,0 @@
-"""E-office: official documents received and processed."""

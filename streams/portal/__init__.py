@@ -1,1 +1,0 @@
-"""Public-service portal: citizens' applications, payments and ratings."""

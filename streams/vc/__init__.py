@@ -1,1 +1,0 @@
-"""Video conference: endpoint telemetry and meetings."""
