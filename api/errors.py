@@ -11,11 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ioc.errors import IocError
 from schemas.api import ErrorBody
 
 
-class ApiError(Exception):
-    """A client error with the allowed values, rendered as ErrorBody."""
+class ApiError(IocError):
+    """A client error with the allowed values, rendered as ErrorBody (an `IocError`: a refusal
+    meant for a person, not a bug)."""
 
     def __init__(self, status: int, error: str, detail: str, allowed: Sequence[str] | None = None) -> None:
         super().__init__(detail)

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-import asyncpg
+from ioc.retry import TRANSIENT_DB_ERRORS
 
 log = logging.getLogger("ioc.api.periodic")
 
@@ -25,7 +25,7 @@ class Periodic:
         while True:
             try:
                 await self.work()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            except TRANSIENT_DB_ERRORS as exc:
                 log.warning("%s failed, retrying in %.0f s: %s", self.name, self.interval, exc)
             await asyncio.sleep(self.interval)
 

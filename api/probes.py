@@ -8,6 +8,8 @@ import logging
 import asyncpg
 from aiokafka.client import AIOKafkaClient
 
+from ioc.retry import TRANSIENT_DB_ERRORS
+
 log = logging.getLogger("ioc.api.probes")
 
 
@@ -60,5 +62,5 @@ async def check_database(pool: asyncpg.Pool, timeout: float = 2.0) -> str | None
         async with asyncio.timeout(timeout):
             await pool.fetchval("SELECT 1")
         return None
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except TRANSIENT_DB_ERRORS as exc:
         return f"database unreachable: {type(exc).__name__}: {exc}".rstrip(": ")

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from api.auth import AUTH_RESPONSES, metrics_guard
+from api.auth.deps import AUTH_RESPONSES, metrics_guard
 from api.deps import State
 from api.probes import check_database
 

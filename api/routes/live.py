@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from api.auth import admit_live
+from api.auth.deps import admit_live
 from api.snapshot import Snapshot, Snapshotter
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
