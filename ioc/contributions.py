@@ -76,7 +76,7 @@ class Effects:
         self.seen(metric, dims)
 
     def observe_bins(self, metric: str, at: datetime, dims: Dims, bins: dict[int, float]) -> None:
-        """Add sketch bins counted elsewhere (see streams/vc/effects.py) in one go."""
+        """Add sketch bins counted elsewhere (see sources/vc/arithmetic.py) in one go."""
         minute = minute_of(at)
         sketches = self.sketches
         for bin_, count in bins.items():

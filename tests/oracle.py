@@ -52,7 +52,9 @@ Interpretation choices (where KPIS.md / EVENTS.md leave room; each is pinned by 
     as active (it was accepted). An ended without a started is not active.
 11. Dimensions of an endpoint (vc state KPIs by district/site_level): its latest telemetry
     event's; else its registry site's; else ``unknown`` (a planned endpoint never seen and not
-    registered). An endpoint planned for two active meetings counts once.
+    registered). An endpoint planned for two active meetings counts once. Its commune (vc
+    state KPIs and availability by commune) is its registry site's, whatever its events say
+    (they carry none); ``unknown`` where the registry places it in no commune.
 12. Backlogs: an entity with a received/submitted event and no processed/resolved event,
     whatever their times and arrival order. ``due_at`` and dimensions come from the latest
     received/submitted event. Overdue: ``due_at < as_of`` (strict: at ``due_at`` exactly it
@@ -117,6 +119,8 @@ class SiteLike(Protocol):
     def site_level(self) -> str: ...
     @property
     def district(self) -> str: ...
+    @property
+    def commune(self) -> str | None: ...
 
 
 class RegistryLike(Protocol):
@@ -126,6 +130,8 @@ class RegistryLike(Protocol):
     def sites(self) -> Sequence[SiteLike]: ...
     @property
     def district_codes(self) -> Sequence[str]: ...
+    @property
+    def commune_codes(self) -> Sequence[str]: ...
     @property
     def agency_codes(self) -> Sequence[str]: ...
     @property
@@ -257,6 +263,7 @@ class _World:
         self.events = _accept(events)
         # An index only, so that big lists stay usable: (type, entity id) -> events in arrival order.
         self._by_entity: dict[tuple[str, str], list[_Event]] = defaultdict(list)
+        self._communes: dict[str, str] | None = None
         for event in self.events:
             self._by_entity[(event.type, event.data[_ENTITY_FIELD[event.type]])].append(event)
 
@@ -289,6 +296,8 @@ class _World:
         """Choice 11: latest event's value, else the registry's, else unknown."""
         if dim == "endpoint":
             return endpoint_id
+        if dim == "commune":
+            return self.registry_commune(endpoint_id)
         latest = self.latest_telemetry(endpoint_id)
         if latest is not None:
             return str(latest.data[dim])
@@ -296,6 +305,14 @@ class _World:
         if site is not None:
             return str(getattr(site, dim))
         return UNKNOWN
+
+    def registry_commune(self, endpoint_id: str) -> str:
+        """Choice 11: the commune the registry places an endpoint in, else unknown."""
+        if self._communes is None:  # an index only: asked once per event and key
+            self._communes = {
+                eid: site.commune for eid, site in self.registry_sites().items() if site.commune is not None
+            }
+        return self._communes.get(endpoint_id, UNKNOWN)
 
     def is_online(self, endpoint_id: str, as_of: datetime) -> bool:
         latest = self.latest_telemetry(endpoint_id)
@@ -330,6 +347,8 @@ class _World:
     def event_dim(self, event: _Event, dim: str) -> str:
         """The breakdown value of a windowed event: carried, or from its entity (choice 15)."""
         if event.type in TELEMETRY:
+            if dim == "commune":
+                return self.registry_commune(str(event.data["endpoint_id"]))
             return str(event.data["endpoint_id" if dim == "endpoint" else dim])
         if event.type.startswith("document."):
             return str(event.data[dim])
@@ -368,6 +387,8 @@ class _World:
                 return list(registry.district_codes)
             case "site_level":
                 return [s.site_level for s in registry.sites]
+            case "commune":
+                return [*registry.commune_codes, *(UNKNOWN for s in registry.sites if s.commune is None)]
             case "endpoint":
                 return [s.endpoint_id for s in registry.sites]
             case "agency":

@@ -28,6 +28,7 @@ SOURCE = Source(
     dimension_labels={
         "district": ("theo địa bàn", "by district"),
         "site_level": ("theo cấp", "by site level"),
+        "commune": ("theo xã", "by commune"),
     },
     kpis=kpis.KPIS,
     sum_blocks=kpis.SUM_BLOCKS,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from ioc.db.pool import Queryable as Conn
 from ioc.kpi.context import KpiContext
 from ioc.kpi.windows import availability_range, bucket_expr, step_arg
-from schemas.kpis import STEPS, Dimension
+from schemas.kpis import STEPS, UNKNOWN, Dimension
 from sources.vc.state import column_of, endpoint_counts
 
 Values = dict[str, float | None]
@@ -23,10 +23,29 @@ SELECT {col} AS d, sum(bit_count((p.minutes & (
         & ~((1::bigint << (CASE WHEN $1 <= p.hour THEN 0
                                ELSE extract(minute FROM $1 - p.hour)::int END)) - 1)
     ))::bit(64)))::bigint AS n
-FROM vc_presence p
+FROM vc_presence p{join}
 WHERE p.hour >= date_trunc('hour', $1::timestamptz) AND p.hour < $2
 GROUP BY d
 """
+
+
+def _grouping(by: Dimension | None, ctx: KpiContext, first: int) -> tuple[str, str, list[object]]:
+    """SQL for a presence row's breakdown value, the join it needs, and that join's arguments
+    (numbered from `first`): the commune comes from the registry, the rest from the row."""
+    if by is None:
+        return "''", "", []
+    if by == Dimension.COMMUNE:
+        sites = [s for s in ctx.registry.sites if s.commune is not None]
+        join = (
+            f"\nLEFT JOIN unnest(${first}::text[], ${first + 1}::text[]) AS rc(endpoint_id, commune)"
+            " ON rc.endpoint_id = p.endpoint_id"
+        )
+        return (
+            f"COALESCE(rc.commune, '{UNKNOWN}')",
+            join,
+            [[s.endpoint_id for s in sites], [s.commune for s in sites]],
+        )
+    return f"p.{column_of(by)}", "", []
 
 
 class Availability:
@@ -45,8 +64,9 @@ class Availability:
         ctx: KpiContext,
         as_of: datetime,
     ) -> Values:
-        sql = _PRESENCE.format(col=f"p.{column_of(by)}" if by else "''")
-        present = {r["d"]: r["n"] for r in await conn.fetch(sql, start, end)}
+        col, join, args = _grouping(by, ctx, 3)
+        sql = _PRESENCE.format(col=col, join=join)
+        present = {r["d"]: r["n"] for r in await conn.fetch(sql, start, end, *args)}
         known = await endpoint_counts(conn, by, ctx, as_of)
         minutes = (end - start) / timedelta(minutes=1)
         keys = set(present) | set(known)
@@ -70,22 +90,22 @@ class Availability:
         as_of: datetime,
     ) -> tuple[dict[tuple[datetime, str], float | None], dict[str, float]]:
         """Per-step availability, and the known endpoints per key (0 % where none was present)."""
-        col = f"p.{column_of(by)}" if by else "''"
+        col, join, args = _grouping(by, ctx, 4)
         minutes = STEPS[step]
         if minutes < 60:
             sql = f"""
             SELECT p.hour + make_interval(mins => g.k * $3) AS t, {col} AS d,
                    sum(bit_count((p.minutes & (((1::bigint << $3) - 1) << (g.k * $3)))::bit(64)))::bigint AS n
-            FROM vc_presence p CROSS JOIN generate_series(0, 60 / $3 - 1) AS g(k)
+            FROM vc_presence p CROSS JOIN generate_series(0, 60 / $3 - 1) AS g(k){join}
             WHERE p.hour >= date_trunc('hour', $1::timestamptz) AND p.hour < $2
             GROUP BY t, d"""
-            rows = await conn.fetch(sql, start, end, minutes)
+            rows = await conn.fetch(sql, start, end, minutes, *args)
         else:
             t = bucket_expr(step, "p.hour", 3)
             sql = f"""
             SELECT {t} AS t, {col} AS d, sum(bit_count(p.minutes::bit(64)))::bigint AS n
-            FROM vc_presence p WHERE p.hour >= $1 AND p.hour < $2 GROUP BY t, d"""
-            rows = await conn.fetch(sql, start, end, step_arg(step, ctx.timezone))
+            FROM vc_presence p{join} WHERE p.hour >= $1 AND p.hour < $2 GROUP BY t, d"""
+            rows = await conn.fetch(sql, start, end, step_arg(step, ctx.timezone), *args)
         known = await endpoint_counts(conn, by, ctx, as_of)
         out: dict[tuple[datetime, str], float | None] = {}
         for r in rows:

@@ -20,7 +20,10 @@ TOPIC_LABELS = {
 
 SITE_LEVEL = Dimension("site_level")
 DIMS = (Dimension.DISTRICT, SITE_LEVEL)
-STATE_DIMS = (Dimension.DISTRICT, SITE_LEVEL, Dimension.ENDPOINT)
+"""Of the heartbeat sums: what a heartbeat carries (its minute rows are summed per these)."""
+SITE_DIMS = (Dimension.DISTRICT, SITE_LEVEL, Dimension.COMMUNE)
+"""Of the per-endpoint KPIs (availability): also the site's commune, from the registry."""
+STATE_DIMS = (Dimension.DISTRICT, SITE_LEVEL, Dimension.COMMUNE, Dimension.ENDPOINT)
 DIMENSIONS = STATE_DIMS
 
 # Building blocks: sums and counts (kpi_minute.metric), sketches (kpi_sketch_minute.metric)
@@ -48,7 +51,7 @@ KPIS = (
         "Meeting endpoints offline",
     ),
     Kpi("vc.heartbeats", W, "count", NO, DIMS, "Tín hiệu nhịp", "Heartbeats"),
-    Kpi("vc.availability_pct", W, "percent", HI, DIMS, "Tỷ lệ sẵn sàng", "Availability"),
+    Kpi("vc.availability_pct", W, "percent", HI, SITE_DIMS, "Tỷ lệ sẵn sàng", "Availability"),
     Kpi("vc.rtt_ms_p95", W, "ms", LO, DIMS, "Độ trễ p95", "Round-trip time p95"),
     Kpi("vc.jitter_ms_avg", W, "ms", LO, DIMS, "Độ rung trung bình", "Mean jitter"),
     Kpi("vc.packet_loss_pct_avg", W, "percent", LO, DIMS, "Tỷ lệ mất gói", "Mean packet loss"),

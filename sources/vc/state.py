@@ -15,16 +15,20 @@ from schemas.kpis import UNKNOWN, Dimension
 
 TOTAL = ""
 
-# Every endpoint known: registry sites joined with what was seen; seen dimensions win.
-KNOWN_ENDPOINTS = """
+# Every endpoint known: registry sites joined with what was seen; seen dimensions win. The
+# commune comes from the registry only (events do not carry it): `unknown` for an endpoint the
+# registry does not place in a commune.
+KNOWN_ENDPOINTS = f"""
 WITH reg AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS r(endpoint_id, district, site_level)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+        AS r(endpoint_id, district, site_level, commune)
 ), known AS (
     SELECT endpoint_id,
            COALESCE(e.district, reg.district) AS district,
            COALESCE(e.site_level, reg.site_level) AS site_level,
+           COALESCE(reg.commune, '{UNKNOWN}') AS commune,
            e.last_event_at IS NOT NULL AND NOT e.last_offline
-               AND e.last_event_at >= $4::timestamptz - $5::interval AS online
+               AND e.last_event_at >= $5::timestamptz - $6::interval AS online
     FROM vc_endpoints e FULL JOIN reg USING (endpoint_id)
 )
 """
@@ -36,14 +40,19 @@ def column_of(by: Dimension | None) -> str:
         return "''"
     if by == Dimension.ENDPOINT:
         return "endpoint_id"
-    if by not in ("district", "site_level"):
+    if by not in ("district", "site_level", "commune"):
         raise ValueError(f"video-conference entities have no {by!r} breakdown")
     return str(by)
 
 
-def registry_sites(ctx: KpiContext) -> tuple[list[str], list[str], list[str]]:
+def registry_sites(ctx: KpiContext) -> tuple[list[str], list[str], list[str], list[str | None]]:
     sites = ctx.registry.sites
-    return [s.endpoint_id for s in sites], [s.district for s in sites], [s.site_level for s in sites]
+    return (
+        [s.endpoint_id for s in sites],
+        [s.district for s in sites],
+        [s.site_level for s in sites],
+        [s.commune for s in sites],
+    )
 
 
 def registry_values(dim: Dimension, registry: Registry) -> set[str]:
@@ -52,6 +61,10 @@ def registry_values(dim: Dimension, registry: Registry) -> set[str]:
         return set(registry.district_codes) | {s.district for s in registry.sites}
     if dim == "site_level":
         return {s.site_level for s in registry.sites}
+    if dim == Dimension.COMMUNE:  # a site the registry places in no commune counts as unknown
+        return set(registry.commune_codes) | (
+            {UNKNOWN} if any(s.commune is None for s in registry.sites) else set()
+        )
     if dim == Dimension.ENDPOINT:
         return set(registry.endpoint_ids)
     return set()
@@ -73,6 +86,12 @@ async def breakdown_extras(conn: Conn, dim: Dimension, ctx: KpiContext) -> set[s
     if dim == Dimension.ENDPOINT:
         rows = await conn.fetch("SELECT endpoint_id FROM vc_endpoints")
         return {r["endpoint_id"] for r in rows} | planned_unknown
+    if dim == Dimension.COMMUNE:
+        placed = [s.endpoint_id for s in ctx.registry.sites if s.commune is not None]
+        unplaced = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM vc_endpoints WHERE endpoint_id <> ALL($1::text[]))", placed
+        )
+        return {UNKNOWN} if planned_unknown or unplaced else set()
     return {UNKNOWN} if planned_unknown else set()
 
 
@@ -81,7 +100,7 @@ async def endpoint_counts(
 ) -> dict[str, float]:
     col = column_of(by)
     sql = KNOWN_ENDPOINTS + (
-        f"SELECT {col} AS d, count(*) FILTER (WHERE online OR NOT $6) AS n FROM known GROUP BY d"
+        f"SELECT {col} AS d, count(*) FILTER (WHERE online OR NOT $7) AS n FROM known GROUP BY d"
     )
     rows = await conn.fetch(sql, *registry_sites(ctx), as_of, ctx.offline_after, online)
     return {r["d"]: float(r["n"]) for r in rows}
@@ -107,12 +126,12 @@ async def meeting_endpoints_offline(
     elif by == Dimension.ENDPOINT:
         col = "m.endpoint_id"
     else:
-        col = f"COALESCE(k.{column_of(by)}, $7)"
+        col = f"COALESCE(k.{column_of(by)}, $8)"
     sql = KNOWN_ENDPOINTS + (
         f"""
         , planned AS (
             SELECT DISTINCT unnest(planned_endpoints) AS endpoint_id FROM vc_meetings
-            WHERE started_at IS NOT NULL AND ended_at IS NULL AND started_at + $6::interval > $4
+            WHERE started_at IS NOT NULL AND ended_at IS NULL AND started_at + $7::interval > $5
         )
         SELECT {col} AS d, count(*) AS n
         FROM planned m LEFT JOIN known k USING (endpoint_id)
@@ -125,7 +144,7 @@ async def meeting_endpoints_offline(
         as_of,
         ctx.offline_after,
         ctx.meeting_max_duration,
-        *([UNKNOWN] if "$7" in col else []),
+        *([UNKNOWN] if "$8" in col else []),
     )
     return {r["d"]: float(r["n"]) for r in rows}
 

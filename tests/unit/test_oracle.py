@@ -52,6 +52,7 @@ class FakeSite:
     endpoint_id: str
     site_level: str
     district: str
+    commune: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,15 @@ class FakeRegistry:
 
     sites: tuple[FakeSite, ...] = ()
     district_codes: tuple[str, ...] = ()
+    commune_codes: tuple[str, ...] = ()
     agency_codes: tuple[str, ...] = ()
     service_levels: tuple[int, ...] = ()
 
 
 REGISTRY = FakeRegistry(
-    sites=(FakeSite("A", "commune", "YEN_SON"), FakeSite("B", "district", "HAM_YEN")),
+    sites=(FakeSite("A", "commune", "YEN_SON", "YS-001"), FakeSite("B", "district", "HAM_YEN")),
     district_codes=("PROVINCE", "YEN_SON", "HAM_YEN"),
+    commune_codes=("YS-001", "YS-002"),
     agency_codes=("SO_TTTT", "UBND_YEN_SON"),
     service_levels=(2, 3, 4),
 )
