@@ -23,8 +23,8 @@ import orjson
 
 from bench.env import REPO, Bench, progress
 from ioc.registry import load_registry
+from ioc.simulation.rhythm import time_formatter
 from simulator.records import Record, read_records
-from simulator.rhythm import time_formatter
 from simulator.runner import drive
 from simulator.sinks import KafkaSink
 from sources import PORTAL_APPLICATIONS, VC_TELEMETRY

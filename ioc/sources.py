@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ioc.db.writes import Writes
     from ioc.kpi.context import KpiContext
     from ioc.registry import Registry
+    from ioc.simulation import ProfileFactory
     from schemas.wire import Envelope
 
 Values = dict[str, float | None]
@@ -163,6 +164,7 @@ class Source:
     store: Store | None = None
     fast_path: FastPath | None = None
     migrations: str | None = None  # a package holding `migrations/*.sql` for the source's tables
+    simulator: ProfileFactory | None = None  # builds its simulator profiles for a run; None: not simulated
 
     def check(self) -> None:
         """Refuse a source whose parts disagree (a KPI with no way to compute it, ...)."""

@@ -5,9 +5,9 @@
 ``read_records`` keep a run as a file that replays the same bytes.
 """
 
+from ioc.errors import ConfigError
 from simulator.config import (
     MALFORMED_KINDS,
-    ConfigError,
     FaultConfig,
     MalformedKind,
     SimulatorConfig,

@@ -27,16 +27,12 @@ from typing import Any
 
 import click
 
+from ioc.errors import ConfigError
 from ioc.logs import setup_logging
 from ioc.registry import load_registry
 from ioc.settings import IngestSettings, RuntimeSettings
-from simulator.config import (
-    ConfigError,
-    FaultConfig,
-    SimulatorConfig,
-    Volumes,
-    parse_duration,
-)
+from simulator.config import FaultConfig, SimulatorConfig, parse_duration, plan
+from simulator.generator import Simulation
 from simulator.records import read_records
 from simulator.runner import Progress, SimulatorStats, drive, simulate_to, with_seed
 from simulator.sinks import FileSink, KafkaSink, Sink, SinkError
@@ -264,15 +260,15 @@ def _timed(
 
 
 def _span_for(config: SimulatorConfig, events: int) -> timedelta:
-    """A past span expected to hold ``events`` records (so ``--events`` alone ends at now)."""
-    volumes: Volumes = config.volumes
-    registry = config.the_registry()
-    per_s = 0.0
-    if "ioc.vc.telemetry" in config.topics:
-        per_s += len(registry.sites) / volumes.heartbeat_interval_s
-    per_s += (2 * volumes.documents_per_day + 3 * volumes.applications_per_day) / 86_400 * 5 / 7
-    seconds = events / (per_s * config.multiplier) * 1.25 + 60
-    return timedelta(seconds=seconds)
+    """A past span expected to hold ``events`` records (so ``--events`` alone ends at now).
+
+    The sources' profiles say how busy they are; the seed does not change that much.
+    """
+    probe = Simulation(replace(config, seed=config.seed or 0), plan(config, datetime.now(UTC)))
+    per_s = probe.events_per_day() / 86_400
+    if per_s <= 0:
+        return timedelta(hours=1)
+    return timedelta(seconds=events / per_s * 1.25 + 60)
 
 
 def _setup_logging() -> None:

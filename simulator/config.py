@@ -13,17 +13,14 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, TypeAlias, cast, get_args
 
+from ioc.errors import ConfigError
 from ioc.registry import Registry, load_registry
-from sources import SOURCE_TOPIC_NAMES
+from sources import SOURCE_TOPIC_NAMES, SOURCES
 
 MalformedKind: TypeAlias = Literal[
     "bad_json", "wrong_type", "missing_field", "wrong_key", "unknown_version", "unknown_type"
 ]
 MALFORMED_KINDS: Final[tuple[MalformedKind, ...]] = get_args(MalformedKind)
-
-
-class ConfigError(ValueError):
-    """A simulator setting is out of range or inconsistent; the message says which and why."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -130,32 +127,27 @@ FAULT_PRESETS: Final[dict[str, FaultConfig]] = {
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Volumes:
-    """How busy the real province is (at multiplier 1) and when its fixed meetings are."""
+    """How busy the real province is (at multiplier 1), beyond each source's own defaults.
+
+    ``per_source`` overrides a source's volume settings by its name and theirs, e.g.
+    ``{"eoffice": {"documents_per_day": 5000}}``; the settings and their defaults are the
+    source's (``VOLUMES`` in ``sources/<name>/simulator.py``), so this file names none.
+    """
 
     heartbeat_interval_s: int = 10
-    documents_per_day: float = 3000.0
-    """Documents received on a working day."""
-    applications_per_day: float = 2500.0
-    """Applications submitted on a working day, all channels."""
-    online_share: float = 0.6
-    adhoc_meetings_per_day: float = 6.0
-    conference_weekday: int = 0
-    """The weekly provincial conference (giao ban tuần): weekday (Monday = 0), local start and length."""
-    conference_start_minute: int = 8 * 60
-    conference_minutes: int = 150
-    conference_join_share: float = 0.95
+    """The generator's window, and the interval of the sites' heartbeats."""
+    per_source: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.heartbeat_interval_s < 1:
             raise ConfigError("heartbeat_interval_s must be at least 1")
-        if not 0 <= self.online_share <= 1 or not 0 <= self.conference_join_share <= 1:
-            raise ConfigError("online_share and conference_join_share are shares between 0 and 1")
-        if not 0 <= self.conference_weekday <= 6:
-            raise ConfigError("conference_weekday is 0 (Monday) to 6 (Sunday)")
+        _known_sources("volumes", self.per_source)
 
 
-DEFAULT_SOURCES: Final[dict[str, str]] = {"vc": "vc-mcu-1", "eoffice": "eoffice", "portal": "dvc-portal"}
-"""The envelope's ``source`` per source system (``SourceTopic.source``)."""
+def _known_sources(what: str, by_source: Mapping[str, object]) -> None:
+    unknown = sorted(set(by_source) - set(SOURCES.by_name))
+    if unknown:
+        raise ConfigError(f"{what} of unknown source {unknown[0]!r} ({', '.join(SOURCES.by_name)})")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -182,7 +174,8 @@ class SimulatorConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     volumes: Volumes = field(default_factory=Volumes)
     registry: Registry | None = None
-    sources: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SOURCES))
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """The envelope's ``source`` by source name, over each profile's own (``vc``: ``vc-mcu-1``)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.multiplier <= 100_000:
@@ -198,6 +191,7 @@ class SimulatorConfig:
         unknown = set(self.topics) - set(SOURCE_TOPIC_NAMES)
         if unknown:
             raise ConfigError(f"unknown topic {sorted(unknown)[0]!r} ({', '.join(SOURCE_TOPIC_NAMES)})")
+        _known_sources("envelope source", self.sources)
 
     def the_registry(self) -> Registry:
         """The registry to simulate: the configured one or the shipped province."""

@@ -24,8 +24,8 @@ from typing import Any
 
 import orjson
 
+from ioc.simulation import Outlet, Payload
 from simulator.config import FaultConfig, MalformedKind
-from simulator.lifecycle import Outlet, Payload
 from simulator.records import Record
 from sources import SOURCE_TOPICS
 

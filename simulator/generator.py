@@ -2,10 +2,12 @@
 
 No I/O and no clock reads: the same config (seed included) and start give the same
 bytes, which is what lets tests, benchmarks and the demo replay a story exactly.
-Time advances in windows of one heartbeat interval. In each window the sources
-spawn their new entities, everything scheduled for the window fires, every online
-site beats once, and the window's events go out in time order with their
-envelopes, each possibly followed by a record fault.
+The sources' profiles come from the registry (``simulator.compose``). Time advances in
+windows of one heartbeat interval. In each window every profile spawns its new
+entities and plans what else begins, everything scheduled for the window fires,
+every profile emits its periodic events (each online site beats once), and the
+window's events go out in time order with their envelopes, each possibly followed
+by a record fault.
 """
 
 from __future__ import annotations
@@ -20,17 +22,15 @@ from itertools import islice
 import orjson
 
 from ioc.clock import Clock, SystemClock
+from ioc.errors import ConfigError
 from ioc.registry import Registry
-from simulator.config import ConfigError, FaultConfig, SimulatorConfig, Timeline, plan
-from simulator.eoffice import Documents
+from ioc.simulation import Item, Outlet, World
+from ioc.simulation.rhythm import time_formatter
+from simulator.compose import Streams, compose
+from simulator.config import FaultConfig, SimulatorConfig, Timeline, plan
 from simulator.faults import RecordFaults
-from simulator.lifecycle import Item, Lifecycles, Outlet, Scheduler, World
-from simulator.meetings import Meetings
-from simulator.network import Network
-from simulator.portal import Applications
+from simulator.lifecycle import Lifecycles, Scheduler
 from simulator.records import Record
-from simulator.rhythm import time_formatter
-from sources import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, SOURCE_TOPICS, VC_MEETINGS, VC_TELEMETRY
 
 log = logging.getLogger("ioc.simulator")
 
@@ -44,77 +44,39 @@ class Simulation:
         self.config = config
         self.timeline = timeline
         registry = config.the_registry()
-        base = f"{config.seed}:{timeline.start_ms}"
-
-        def rng(purpose: str) -> random.Random:
-            """One stream per purpose, so a source's traffic does not depend on which others run."""
-            return random.Random(f"{base}:{purpose}")  # noqa: S311 (simulation, not security)
-
+        # One stream per purpose, so a source's traffic does not depend on which others run.
+        rng = Streams(f"{config.seed}:{timeline.start_ms}")
         faults = config.faults
         slow = _slow_agencies(registry, faults, rng("slow"))
         if slow:
             log.info("agencies falling behind", extra={"agencies": sorted(slow)})
         self.world = World(
-            registry,
-            config.volumes,
-            config.multiplier,
-            f"{rng('tag').getrandbits(24):06x}",
-            slow,
-            faults.slow_factor,
+            registry, config.multiplier, f"{rng('tag').getrandbits(24):06x}", slow, faults.slow_factor
         )
-        topics = set(config.topics)
-        self.outlets = {
-            t.name: Outlet(
-                t.name, config.sources.get(t.source, t.source), rng(f"ids:{t.name}"), enabled=t.name in topics
-            )
-            for t in SOURCE_TOPICS
-        }
         self.scheduler = Scheduler()
         self.interval_ms = config.volumes.heartbeat_interval_s * 1000
-        self.network: Network | None = None
-        sources: list[Meetings | Documents | Applications] = []
-        if topics & {VC_TELEMETRY, VC_MEETINGS}:
-            dark = rng("dark")
-            self.network = Network(
-                registry,
-                config.multiplier,
-                self.interval_ms,
-                self.outlets[VC_TELEMETRY],
-                self.scheduler,
-                rng("network"),
-                dark.random,
-            )
-            sources.append(
-                Meetings(
-                    self.world,
-                    self.outlets[VC_MEETINGS],
-                    rng("meetings"),
-                    self.network,
-                    dark_site=faults.dark_site,
-                    fault_rand=dark.random,
-                )
-            )
-        if EOFFICE_DOCUMENTS in topics:
-            sources.append(Documents(self.world, self.outlets[EOFFICE_DOCUMENTS], rng("documents")))
-        if PORTAL_APPLICATIONS in topics:
-            sources.append(Applications(self.world, self.outlets[PORTAL_APPLICATIONS], rng("applications")))
+        self.profiles = compose(config, self.world, self.scheduler, self.interval_ms, rng)
         disorder = rng("disorder")
         self.lifecycles = [
             Lifecycles(
-                source,
+                profile,
                 self.scheduler,
                 end_ms=timeline.end_ms,
                 out_of_order=faults.out_of_order,
                 max_disorder_ms=int(faults.max_disorder.total_seconds() * 1000),
                 rand=disorder.random,
             )
-            for source in sources
+            for profile in self.profiles
         ]
         late_ids = Outlet("late", "late", rng("ids:late"))
         fmt = time_formatter(registry.province.utc_offset_minutes)
         self.faults = RecordFaults(faults, rng("faults"), late_ids, fmt)
         self._fmt = time_formatter(registry.province.utc_offset_minutes)
         self._fault_draw = rng("fault-draws").random
+
+    def events_per_day(self) -> float:
+        """About how many valid events a day this run sends (what sizes a span for a count)."""
+        return sum(profile.events_per_day() for profile in self.profiles)
 
     @property
     def fault_counts(self) -> Counter[str]:
@@ -135,11 +97,11 @@ class Simulation:
         items: list[Item] = []
         for lifecycle in self.lifecycles:
             lifecycle.window(start, end - start)
-        if self.network is not None:
-            self.network.plan_window(start, end - start)
+        for profile in self.profiles:
+            profile.plan(start, end - start)
         self.scheduler.release(end, items)
-        if self.network is not None:
-            self.network.heartbeats(start, end, items)
+        for profile in self.profiles:
+            profile.emit(start, end, items)
         items.sort()
         return items
 

@@ -1,72 +1,19 @@
-"""The machinery every source shares: event envelopes, a schedule of future events, life-cycles.
+"""The engine's schedule of future events and the life-cycle runner every profile's entities go through.
 
-A document, an application and a meeting are all entities that appear at some
-moment and then go through stages at planned later times (received → processed;
-submitted → resolved → paid → rated; started → ended). A source only says when
-entities appear, what their stages are and what each stage's event says; the
-``Lifecycles`` runner here schedules the stages, builds the events lazily (memory
-stays small at national scale) and, on demand, delivers one stage out of order.
+A profile (``sources/<name>/simulator.py``) only says when entities appear, what their
+stages are and what each stage's event says; ``Lifecycles`` here schedules the stages,
+builds the events lazily (memory stays small at national scale) and, on demand,
+delivers one stage out of order. One ``Scheduler`` serves the whole run, so the order
+of events with the same time is fixed by the order they were scheduled in.
 """
 
 from __future__ import annotations
 
-import bisect
 import heapq
-import math
-import random
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any
 
-from ioc.registry import Registry
-from schemas.topics import SCHEMA_VERSION
-from simulator.config import Volumes
-from simulator.rhythm import MINUTE_MS, time_formatter
-
-T = TypeVar("T")
-Payload = dict[str, Any]
-Item = tuple[int, int, int, "Outlet", bytes, Payload]
-"""An event ready for its envelope: (send-order ms, tie-break seq, occurred ms, outlet, key, payload)."""
-
-
-class Outlet:
-    """Where one source's events go: topic, the envelope's ``source``, and its event-id sequence.
-
-    Event ids look like UUIDs: a per-outlet random prefix drawn from the run's seed and
-    start, then a counter. They are unique across runs that start at different times,
-    so restarting a demo never makes the pipeline see its new events as duplicates.
-    """
-
-    __slots__ = ("_count", "_prefix", "enabled", "source", "topic")
-
-    def __init__(self, topic: str, source: str, rng: random.Random, *, enabled: bool = True) -> None:
-        self.topic = topic
-        self.source = source
-        self.enabled = enabled
-        h = f"{rng.getrandbits(80):020x}"
-        variant = "89ab"[int(h[16], 16) % 4]
-        self._prefix = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-"
-        self._count = 0
-
-    def next_id(self) -> str:
-        self._count += 1
-        return f"{self._prefix}{self._count:012x}"
-
-    def envelope(self, type_name: str) -> Payload:
-        """A new event of this outlet; ``event_id`` and ``occurred_at`` are filled when it is sent."""
-        return {
-            "event_id": None,
-            "type": type_name,
-            "occurred_at": None,
-            "source": self.source,
-            "schema_version": SCHEMA_VERSION,
-        }
-
-
-class Handler(Protocol):
-    def fire(
-        self, emit_ms: int, seq: int, occurred_ms: int, subject: Any, stage: int, out: list[Item]
-    ) -> None:
-        """A scheduled moment has come: change state and/or append events to ``out``."""
+from ioc.simulation import Entity, Handler, Item, Profile
 
 
 class Scheduler:
@@ -98,30 +45,8 @@ class Scheduler:
         return len(self._heap)
 
 
-class Entity:
-    """An entity with a life-cycle: its record key and the planned (time, event type) of each stage."""
-
-    __slots__ = ("key", "stages")
-
-    def __init__(self, key: str, stages: list[tuple[int, str]]) -> None:
-        self.key = key.encode()
-        self.stages = stages
-
-
-class EntitySource(Protocol):
-    """What a life-cycle source tells the machinery."""
-
-    outlet: Outlet
-
-    def spawn(self, start_ms: int, span_ms: int) -> Iterable[Entity]:
-        """Entities that appear in the window, their stages planned."""
-
-    def body(self, entity: Any, type_name: str) -> Payload:
-        """The event-specific fields of one stage's event."""
-
-
 class Lifecycles:
-    """Runs one source's entities through their stages, with out-of-order delivery on demand.
+    """Runs one profile's entities through their stages, with out-of-order delivery on demand.
 
     Out of order: for the requested share of entities one stage is held back and sent
     just after the next one. The two must be at most ``max_disorder_ms`` apart, so that
@@ -132,7 +57,7 @@ class Lifecycles:
 
     def __init__(
         self,
-        source: EntitySource,
+        source: Profile,
         scheduler: Scheduler,
         *,
         end_ms: int | None,
@@ -195,66 +120,3 @@ class Lifecycles:
         payload = outlet.envelope(type_name)
         payload.update(self.source.body(subject, type_name))
         out.append((emit_ms, seq, occurred_ms, outlet, subject.key, payload))
-
-
-def cumulative(weights: Iterable[float]) -> list[float]:
-    """Running totals, for weighted choice by bisection (``random.choices`` re-sums every call)."""
-    total = 0.0
-    out = []
-    for w in weights:
-        total += w
-        out.append(total)
-    return out
-
-
-class Picker(Generic[T]):
-    """Weighted choice among fixed items, O(log n) a draw."""
-
-    __slots__ = ("_items", "_totals")
-
-    def __init__(self, items: Sequence[T], weights: Iterable[float]) -> None:
-        self._items = tuple(items)
-        self._totals = cumulative(weights)
-        if not self._items or len(self._totals) != len(self._items) or self._totals[-1] <= 0:
-            raise ValueError("a weighted choice needs items with a positive total weight")
-
-    def __call__(self, rng: random.Random) -> T:
-        i = bisect.bisect_right(self._totals, rng.random() * self._totals[-1])
-        return self._items[min(i, len(self._items) - 1)]
-
-
-def lognormal(rng: random.Random, median: float, sigma: float) -> float:
-    """A positive, right-skewed draw: how long work takes, as a share of the time allowed."""
-    return median * math.exp(rng.gauss(0.0, sigma))
-
-
-class World:
-    """What every source of one run shares: the registry, scale, local time and id minting."""
-
-    __slots__ = ("fmt", "multiplier", "offset_ms", "registry", "run_tag", "slow", "slow_factor", "volumes")
-
-    def __init__(
-        self,
-        registry: Registry,
-        volumes: Volumes,
-        multiplier: float,
-        run_tag: str,
-        slow: frozenset[str],
-        slow_factor: float,
-    ) -> None:
-        self.registry = registry
-        self.volumes = volumes
-        self.multiplier = multiplier
-        self.run_tag = run_tag
-        self.slow = slow
-        self.slow_factor = slow_factor
-        self.offset_ms = registry.province.utc_offset_minutes * MINUTE_MS
-        self.fmt = time_formatter(registry.province.utc_offset_minutes)
-
-    def id_prefix(self, kind: str) -> str:
-        """Entity ids such as ``TQ-VB-3fa9c1-0000123``: unique per run, readable per province."""
-        return f"{self.registry.province.code}-{kind}-{self.run_tag}-"
-
-    def slowness(self, agency: str) -> float:
-        """How much longer an agency takes than it should (1 unless it is falling behind)."""
-        return self.slow_factor if agency in self.slow else 1.0

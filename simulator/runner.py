@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from ioc.clock import Clock, SystemClock
-from simulator.config import ConfigError, SimulatorConfig, Timeline, plan
+from ioc.errors import ConfigError
+from simulator.config import SimulatorConfig, Timeline, plan
 from simulator.generator import Simulation
 from simulator.records import Record
 from simulator.sinks import KafkaSink, Sink

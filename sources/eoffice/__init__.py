@@ -1,7 +1,8 @@
 """The e-office system that carries official documents between agencies (topic ioc.eoffice.documents).
 
 Events (`events.py`, `wire.py`), KPIs (`kpis.py`), per-batch arithmetic (`arithmetic.py`), its
-table's writes and state KPIs (`state.py`), and its wall area (below).
+table's writes and state KPIs (`state.py`), its simulator profile (`simulator.py`), and its wall
+area (below).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from ioc.sources import Source, WallArea
 from schemas.kpis import Dimension
 from sources.eoffice import events, kpis, state, wire
 from sources.eoffice.arithmetic import Documents
+from sources.eoffice.simulator import profiles as eoffice_profiles
 
 SOURCE = Source(
     name="eoffice",
@@ -30,6 +32,7 @@ SOURCE = Source(
     registry_values=state.registry_values,
     arithmetic=Documents,
     store=state.DocumentStore(),
+    simulator=eoffice_profiles,
     wall=WallArea(
         headline=("eoffice.received", "eoffice.processed", "eoffice.on_time_pct", "eoffice.overdue"),
         aside={"eoffice.overdue": "eoffice.backlog"},

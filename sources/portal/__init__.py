@@ -1,8 +1,8 @@
 """The public-service portal where citizens file applications (topic ioc.portal.applications).
 
 Events (`events.py`, `wire.py`), KPIs (`kpis.py`), per-batch arithmetic (`arithmetic.py`) with
-what it reads first (`lookups.py`), its tables' writes and state KPIs (`state.py`), and its wall
-area (below).
+what it reads first (`lookups.py`), its tables' writes and state KPIs (`state.py`), its simulator
+profile (`simulator.py`), and its wall area (below).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from schemas.kpis import Dimension
 from sources.portal import events, kpis, state, wire
 from sources.portal.arithmetic import PortalEffects
 from sources.portal.lookups import ApplicationLookups
+from sources.portal.simulator import profiles as portal_profiles
 
 SOURCE = Source(
     name="portal",
@@ -48,6 +49,7 @@ SOURCE = Source(
     arithmetic=PortalEffects,
     lookups=ApplicationLookups(),
     store=state.ApplicationStore(),
+    simulator=portal_profiles,
     wall=WallArea(
         headline=("portal.submitted", "portal.resolved", "portal.on_time_pct", "portal.overdue"),
         aside={"portal.overdue": "portal.backlog"},

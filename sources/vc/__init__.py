@@ -3,7 +3,8 @@
 Everything particular to it is in this folder: events (`events.py`, `wire.py`), KPIs and
 dimensions (`kpis.py`), per-batch arithmetic (`arithmetic.py`, with the native heartbeat scan
 `fastpath.pyx` behind `fast.py`), its tables' writes (`store.py`) and state KPIs (`state.py`,
-`availability.py`), and its wall area (below).
+`availability.py`), its simulator profile (`simulator.py`, `simulator_network.py`), and its wall
+area (below).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sources.vc import events, kpis, state, wire
 from sources.vc.arithmetic import Telemetry
 from sources.vc.availability import Availability
 from sources.vc.fast import HeartbeatFastPath
+from sources.vc.simulator import profiles as vc_profiles
 from sources.vc.store import VcStore
 
 SOURCE = Source(
@@ -42,6 +44,7 @@ SOURCE = Source(
     arithmetic=Telemetry,
     store=VcStore(),
     fast_path=HeartbeatFastPath(),
+    simulator=vc_profiles,
     wall=WallArea(
         headline=(
             "vc.endpoints_online",

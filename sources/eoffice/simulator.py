@@ -1,12 +1,20 @@
-"""The e-office source: documents received by an agency, then processed before (mostly) their deadline."""
+"""The e-office source's simulator profile: documents received by an agency, then processed
+before (mostly) their deadline."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
-from simulator.lifecycle import Entity, Outlet, Payload, Picker, World, lognormal
-from simulator.rhythm import DOCUMENT_OFFICE, HOUR_MS, MINUTE_MS, OFFICE, profile_arrivals
+from ioc.errors import ConfigError
+from ioc.simulation import Entity, EntityProfile, Outlet, Payload, Picker, ProfileContext, World, lognormal
+from ioc.simulation.rhythm import DOCUMENT_OFFICE, HOUR_MS, MINUTE_MS, OFFICE, profile_arrivals
+from sources.eoffice.kpis import DOCUMENTS
+
+ENVELOPE_SOURCE = "eoffice"
+"""The envelope's ``source`` of its events (a run may rename it: ``SimulatorConfig.sources``)."""
+VOLUMES: Mapping[str, float] = {"documents_per_day": 3000.0}
+"""Documents received on a working day, at multiplier 1 (a run may override it by name)."""
 
 _DEADLINE_DAYS = {"normal": 5, "urgent": 2}
 _EXPRESS_HOURS = 4
@@ -24,22 +32,36 @@ class Document(Entity):
     signed: bool
 
 
-class Documents:
+def profiles(ctx: ProfileContext) -> tuple[Documents]:
+    """The source's traffic for one run (``Source.simulator``)."""
+    volumes = ctx.volumes(VOLUMES)
+    per_day = volumes["documents_per_day"]
+    if per_day < 0:
+        raise ConfigError(f"eoffice documents_per_day={per_day}: cannot be negative")
+    return (Documents(ctx.world, ctx.outlet(DOCUMENTS, ENVELOPE_SOURCE), ctx.rng("documents"), per_day),)
+
+
+class Documents(EntityProfile):
     """Documents arrive in office hours; the deadline depends on urgency (express: hours, else days).
 
     Work takes a right-skewed share of the time allowed (median a quarter, about 4 % late)
     and happens in office hours; an agency falling behind takes several times longer.
     """
 
-    def __init__(self, world: World, outlet: Outlet, rng: random.Random) -> None:
+    def __init__(self, world: World, outlet: Outlet, rng: random.Random, per_day: float) -> None:
         self.world = world
         self.outlet = outlet
         self.rng = rng
-        self.rates = OFFICE.per_ms(world.volumes.documents_per_day * world.multiplier)
+        self.per_day = per_day * world.multiplier
+        self.rates = OFFICE.per_ms(self.per_day)
         agencies = world.registry.agencies
         self.agency = Picker([a.code for a in agencies], [a.weight for a in agencies])
         self.prefix = world.id_prefix("VB")
         self.count = 0
+
+    def events_per_day(self) -> float:
+        """Two events a document, working days only."""
+        return 2 * self.per_day * 5 / 7 if self.outlet.enabled else 0.0
 
     def spawn(self, start_ms: int, span_ms: int) -> Iterator[Document]:
         for t in profile_arrivals(self.rng, self.rates, start_ms, span_ms, self.world.offset_ms):

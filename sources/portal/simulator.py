@@ -1,13 +1,14 @@
-"""The public-service portal: applications submitted, resolved, paid and rated."""
+"""The portal's simulator profile: applications submitted, resolved, paid and rated."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
+from ioc.errors import ConfigError
 from ioc.registry import Service
-from simulator.lifecycle import Entity, Outlet, Payload, Picker, World, lognormal
-from simulator.rhythm import (
+from ioc.simulation import Entity, EntityProfile, Outlet, Payload, Picker, ProfileContext, World, lognormal
+from ioc.simulation.rhythm import (
     COUNTER,
     DOCUMENT_OFFICE,
     HOUR_MS,
@@ -16,6 +17,13 @@ from simulator.rhythm import (
     ONLINE,
     profile_arrivals,
 )
+from sources.portal.kpis import APPLICATIONS
+
+ENVELOPE_SOURCE = "dvc-portal"
+"""The envelope's ``source`` of its events (a run may rename it: ``SimulatorConfig.sources``)."""
+VOLUMES: Mapping[str, float] = {"applications_per_day": 2500.0, "online_share": 0.6}
+"""Applications submitted on a working day, all channels, at multiplier 1, and the share of
+them filed online (a run may override either by name)."""
 
 _SCORE_APPROVED = Picker((1, 2, 3, 4, 5), (2, 2, 6, 20, 70))
 _SCORE_REJECTED = Picker((1, 2, 3, 4, 5), (20, 20, 30, 20, 10))
@@ -50,7 +58,17 @@ class Application(Entity):
     score: int
 
 
-class Applications:
+def profiles(ctx: ProfileContext) -> tuple[Applications]:
+    """The source's traffic for one run (``Source.simulator``)."""
+    volumes = ctx.volumes(VOLUMES)
+    per_day, online_share = volumes["applications_per_day"], volumes["online_share"]
+    if per_day < 0 or not 0 <= online_share <= 1:
+        raise ConfigError("portal applications_per_day cannot be negative; online_share is a share (0 to 1)")
+    outlet = ctx.outlet(APPLICATIONS, ENVELOPE_SOURCE)
+    return (Applications(ctx.world, outlet, ctx.rng("applications"), per_day, online_share),)
+
+
+class Applications(EntityProfile):
     """Two arrival streams: online (any hour, busiest in office hours) and counter (office hours
     and Saturday mornings). A few services get most applications; online ones favour level 4.
 
@@ -58,15 +76,16 @@ class Applications:
     are paid after an approval (online payers mostly cashless), and some applicants rate.
     """
 
-    def __init__(self, world: World, outlet: Outlet, rng: random.Random) -> None:
+    def __init__(
+        self, world: World, outlet: Outlet, rng: random.Random, per_day: float, online_share: float
+    ) -> None:
         self.world = world
         self.outlet = outlet
         self.rng = rng
         registry = world.registry
-        volume = world.volumes.applications_per_day * world.multiplier
-        share = world.volumes.online_share
-        self.online_rates = ONLINE.per_ms(volume * share)
-        self.counter_rates = COUNTER.per_ms(volume * (1 - share))
+        self.per_day = volume = per_day * world.multiplier
+        self.online_rates = ONLINE.per_ms(volume * online_share)
+        self.counter_rates = COUNTER.per_ms(volume * (1 - online_share))
         # Popularity: a shuffled rank order (by seed), weight 1/rank.
         ranked = list(registry.services)
         rng.shuffle(ranked)
@@ -84,6 +103,10 @@ class Applications:
         self.fallback_agency = registry.agencies[0].code
         self.prefix = world.id_prefix("HS")
         self.count = 0
+
+    def events_per_day(self) -> float:
+        """About three events an application (submitted, resolved, most paid or rated), working days."""
+        return 3 * self.per_day * 5 / 7 if self.outlet.enabled else 0.0
 
     def spawn(self, start_ms: int, span_ms: int) -> Iterator[Application]:
         offset = self.world.offset_ms

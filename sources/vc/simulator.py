@@ -1,4 +1,5 @@
-"""Video conferences: the weekly provincial conference most sites join, and ad-hoc meetings.
+"""The video-conference source's simulator profile: the network of sites (``simulator_network.py``)
+and its meetings, the weekly provincial conference most sites join and ad-hoc ones.
 
 A meeting marks its planned sites as in a meeting for its span (the network's
 heartbeats then say so), and may, on demand, lose a site part-way through.
@@ -7,14 +8,61 @@ heartbeats then say so), and may, on demand, lose a site part-way through.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
+from ioc.errors import ConfigError
 from ioc.registry import Agency
-from simulator.lifecycle import Entity, Outlet, Payload, Picker, World
-from simulator.network import Network, Site
-from simulator.rhythm import DAY_MS, MINUTE_MS, OFFICE, profile_arrivals
+from ioc.simulation import Entity, EntityProfile, Outlet, Payload, Picker, Profile, ProfileContext, World
+from ioc.simulation.rhythm import DAY_MS, MINUTE_MS, OFFICE, profile_arrivals
+from sources.vc.kpis import MEETINGS, TELEMETRY
+from sources.vc.simulator_network import Network, Site
+
+ENVELOPE_SOURCE = "vc-mcu-1"
+"""The envelope's ``source`` of its events, the conference bridge (a run may rename it:
+``SimulatorConfig.sources``)."""
+VOLUMES: Mapping[str, float] = {
+    "adhoc_meetings_per_day": 6.0,
+    "conference_weekday": 0,
+    "conference_start_minute": 8 * 60,
+    "conference_minutes": 150,
+    "conference_join_share": 0.95,
+}
+"""Ad-hoc meetings on a working day at multiplier 1, and the weekly provincial conference
+(giao ban tuần): weekday (Monday = 0), local start minute, length and the share of sites that
+join. A run may override any of them by name."""
 
 _EPOCH_WEEKDAY = 3
+
+
+def profiles(ctx: ProfileContext) -> tuple[Profile, ...]:
+    """The network and its meetings for one run (``Source.simulator``): both run when either
+    topic is asked for, since meetings change what the heartbeats say."""
+    volumes = ctx.volumes(VOLUMES)
+    if not 0 <= volumes["conference_join_share"] <= 1 or volumes["adhoc_meetings_per_day"] < 0:
+        raise ConfigError("vc conference_join_share is a share (0 to 1); adhoc_meetings_per_day >= 0")
+    if volumes["conference_weekday"] not in range(7):
+        raise ConfigError("vc conference_weekday is 0 (Monday) to 6 (Sunday)")
+    dark = ctx.rng("dark")
+    world = ctx.world
+    network = Network(
+        world.registry,
+        world.multiplier,
+        ctx.interval_ms,
+        ctx.outlet(TELEMETRY, ENVELOPE_SOURCE),
+        ctx.schedule,
+        ctx.rng("network"),
+        dark.random,
+    )
+    meetings = Meetings(
+        world,
+        ctx.outlet(MEETINGS, ENVELOPE_SOURCE),
+        ctx.rng("meetings"),
+        network,
+        volumes,
+        dark_site=ctx.fault("dark_site"),
+        fault_rand=dark.random,
+    )
+    return (network, meetings)
 
 
 class Meeting(Entity):
@@ -25,7 +73,7 @@ class Meeting(Entity):
     planned: list[str]
 
 
-class Meetings:
+class Meetings(EntityProfile):
     """Who meets when. Planned endpoints: the organiser's site and those it directs
     (a district's communes; for a department, the district-level sites); a site already
     in a meeting is left out."""
@@ -36,6 +84,7 @@ class Meetings:
         outlet: Outlet,
         rng: random.Random,
         network: Network,
+        volumes: Mapping[str, float],
         *,
         dark_site: float,
         fault_rand: Callable[[], float],
@@ -51,7 +100,12 @@ class Meetings:
         self.organiser = Picker(list(registry.agencies), [a.weight for a in registry.agencies])
         head = next((s.agency for s in registry.sites if s.site_level == "province" and s.agency), None)
         self.head: Agency = self.agencies.get(head or "", registry.agencies[0])
-        self.adhoc_rates = OFFICE.per_ms(world.volumes.adhoc_meetings_per_day * world.multiplier)
+        self.adhoc_per_day = volumes["adhoc_meetings_per_day"] * world.multiplier
+        self.adhoc_rates = OFFICE.per_ms(self.adhoc_per_day)
+        self.conference_weekday = int(volumes["conference_weekday"])
+        self.conference_start_ms = int(volumes["conference_start_minute"] * MINUTE_MS)
+        self.conference_minutes = volumes["conference_minutes"]
+        self.conference_join_share = volumes["conference_join_share"]
         self.clone_sites: list[list[Site]] = [[] for _ in range(network.clones)]
         self.site_of: dict[tuple[int, str], Site] = {}
         for site in network.sites:
@@ -61,14 +115,18 @@ class Meetings:
         self.prefix = world.id_prefix("HOP")
         self.count = 0
 
+    def events_per_day(self) -> float:
+        """Two events a meeting (the weekly conference is a few more a week)."""
+        return 2 * self.adhoc_per_day * 5 / 7 if self.outlet.enabled else 0.0
+
     def spawn(self, start_ms: int, span_ms: int) -> Iterator[Meeting]:
-        volumes, offset = self.world.volumes, self.world.offset_ms
+        offset = self.world.offset_ms
         first_day = (start_ms + offset) // DAY_MS
         last_day = (start_ms + span_ms - 1 + offset) // DAY_MS
         for day in range(first_day, last_day + 1):
-            if (day + _EPOCH_WEEKDAY) % 7 != volumes.conference_weekday:
+            if (day + _EPOCH_WEEKDAY) % 7 != self.conference_weekday:
                 continue
-            t = day * DAY_MS + volumes.conference_start_minute * MINUTE_MS - offset
+            t = day * DAY_MS + self.conference_start_ms - offset
             if start_ms <= t < start_ms + span_ms:
                 for clone in range(self.network.clones):
                     yield self._conference(t, clone)
@@ -78,12 +136,10 @@ class Meetings:
                 yield meeting
 
     def _conference(self, t: int, clone: int) -> Meeting:
-        volumes, rng = self.world.volumes, self.rng
+        rng, join = self.rng, self.conference_join_share
         own = self.site_of.get((clone, self.head.code))
-        planned = [
-            s for s in self.clone_sites[clone] if s is own or rng.random() < volumes.conference_join_share
-        ]
-        minutes = volumes.conference_minutes * (0.9 + 0.25 * rng.random())
+        planned = [s for s in self.clone_sites[clone] if s is own or rng.random() < join]
+        minutes = self.conference_minutes * (0.9 + 0.25 * rng.random())
         title = f"Giao ban trực tuyến tuần – {self.head.name}"
         return self._meeting(t, t + int(minutes * MINUTE_MS), self.head.code, title, planned)
 

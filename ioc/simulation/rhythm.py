@@ -3,7 +3,8 @@
 Everything here works on integer milliseconds since the epoch, because the
 generator handles hundreds of thousands of events a second and ``datetime`` is
 too slow for the hot path. Local time is the registry's fixed UTC offset
-(Vietnam has no daylight saving).
+(Vietnam has no daylight saving). Pure: the simulator's source profiles draw
+from the random streams they are given and never read a clock.
 """
 
 from __future__ import annotations
@@ -135,13 +136,13 @@ _NOTHING = (0.0,) * SLOTS_PER_DAY
 
 
 @dataclass(frozen=True, slots=True)
-class Profile:
+class Rhythm:
     """Relative arrival intensity for each half hour of a week (Monday 00:00 first)."""
 
     weights: tuple[float, ...]
 
     @classmethod
-    def from_days(cls, days: Sequence[tuple[float, ...]]) -> Profile:
+    def from_days(cls, days: Sequence[tuple[float, ...]]) -> Rhythm:
         return cls(tuple(w for day in days for w in day))
 
     def per_ms(self, daily_volume: float) -> tuple[float, ...]:
@@ -152,11 +153,11 @@ class Profile:
         return tuple(daily_volume * w / monday for w in self.weights)
 
 
-OFFICE = Profile.from_days([_OFFICE_DAY] * 5 + [_NOTHING, _NOTHING])
+OFFICE = Rhythm.from_days([_OFFICE_DAY] * 5 + [_NOTHING, _NOTHING])
 """Documents and ad-hoc meetings: working hours, Monday to Friday."""
-COUNTER = Profile.from_days([_OFFICE_DAY] * 5 + [_SATURDAY_MORNING, _NOTHING])
+COUNTER = Rhythm.from_days([_OFFICE_DAY] * 5 + [_SATURDAY_MORNING, _NOTHING])
 """Applications at a counter: working hours plus Saturday morning."""
-ONLINE = Profile.from_days([_ONLINE_WORKDAY] * 5 + [_ONLINE_WEEKEND, _ONLINE_WEEKEND])
+ONLINE = Rhythm.from_days([_ONLINE_WORKDAY] * 5 + [_ONLINE_WEEKEND, _ONLINE_WEEKEND])
 """Online applications: any time, busiest in office hours."""
 
 
@@ -191,7 +192,7 @@ def arrivals(rng: random.Random, rate_per_ms: float, start_ms: int, span_ms: int
 def profile_arrivals(
     rng: random.Random, rates: tuple[float, ...], start_ms: int, span_ms: int, offset_ms: int
 ) -> list[int]:
-    """Sorted arrivals in [start, start + span) at each half hour's own rate (``Profile.per_ms``)."""
+    """Sorted arrivals in [start, start + span) at each half hour's own rate (``Rhythm.per_ms``)."""
     out: list[int] = []
     t, end = start_ms, start_ms + span_ms
     while t < end:

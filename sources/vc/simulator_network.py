@@ -1,11 +1,11 @@
-"""The video-conference network: sites, their links, heartbeats and status changes.
+"""The video-conference network in the simulator: sites, their links, heartbeats and status changes.
 
 Every online site sends a heartbeat every 10 s; link quality and the odds of
 trouble grow with a district's ``remoteness`` (registry data: mountain districts
 have long, fragile links). Trouble comes as single-site episodes and as
 district-wide incidents (a cut fibre, a storm), so outages cluster where the
-mountains are. Meetings mark their planned sites ``in_meeting``, which raises the
-bitrate.
+mountains are. Meetings (``simulator.py``) mark their planned sites ``in_meeting``,
+which raises the bitrate.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ioc.registry import Registry
+from ioc.simulation import Entity, Item, Outlet, Payload, Schedule, cumulative
+from ioc.simulation.rhythm import DAY_MS, MINUTE_MS, arrivals
 from schemas.topics import SCHEMA_VERSION
-from simulator.lifecycle import Item, Outlet, Scheduler, cumulative
-from simulator.rhythm import DAY_MS, MINUTE_MS, arrivals
 
 ONLINE, DEGRADED, OFFLINE = "online", "degraded", "offline"
 _START, _END = 0, 1
@@ -97,7 +97,10 @@ class Site:
 
 
 class Network:
-    """All sites of the run (the registry's, cloned for a multiplier above 1) and their links."""
+    """All sites of the run (the registry's, cloned for a multiplier above 1) and their links.
+
+    A profile with no entities: it plans trouble each window and emits the heartbeats.
+    """
 
     def __init__(
         self,
@@ -105,11 +108,12 @@ class Network:
         multiplier: float,
         interval_ms: int,
         outlet: Outlet,
-        scheduler: Scheduler,
+        scheduler: Schedule,
         rng: random.Random,
         fault_rand: Callable[[], float],
     ) -> None:
         self.outlet = outlet
+        self.interval_ms = interval_ms
         self.scheduler = scheduler
         self.rng = rng
         self.fault_rand = fault_rand
@@ -142,9 +146,20 @@ class Network:
         self._group_weights = cumulative(incident_per_day)
         self._incident_rate = self._group_weights[-1] / DAY_MS
 
+    def spawn(self, start_ms: int, span_ms: int) -> tuple[Entity, ...]:
+        """Sites are there from the start: nothing appears."""
+        return ()
+
+    def body(self, entity: Any, type_name: str) -> Payload:
+        raise AssertionError("the network spawns no entities")
+
+    def events_per_day(self) -> float:
+        """A heartbeat per site and interval (status changes are few)."""
+        return len(self.sites) * DAY_MS / self.interval_ms if self.outlet.enabled else 0.0
+
     # --- trouble ---------------------------------------------------------------------
 
-    def plan_window(self, start_ms: int, span_ms: int) -> None:
+    def plan(self, start_ms: int, span_ms: int) -> None:
         """Schedule the episodes and incidents that begin in this window."""
         rng = self.rng
         for t in arrivals(rng, self._site_rate, start_ms, span_ms):
@@ -219,7 +234,7 @@ class Network:
 
     # --- heartbeats ----------------------------------------------------------------------
 
-    def heartbeats(self, start_ms: int, end_ms: int, out: list[Item]) -> None:
+    def emit(self, start_ms: int, end_ms: int, out: list[Item]) -> None:
         """One heartbeat per site not offline, at the site's phase within the window."""
         outlet = self.outlet
         if not outlet.enabled:
