@@ -1,4 +1,4 @@
-"""Decode + validate + dedupe + time checks per event (`streams.ingest.batch.admit`), next to
+"""Decode + validate + dedupe + time checks per event (`streams.admit.admit`), next to
 plain `json.loads` of the same bytes, on one core, medians of interleaved repeats.
 
     python -m bench.admit_bench [--events 200000] [--repeat 5] [--batch 5000]
@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from bench.decode_bench import build_records
 from cli.runtime.tuning import tune_gc
-from streams.ingest.batch import PartitionState, admit
+from streams.admit import PartitionState, admit
 from tests.factories import BASE_TIME, Rec
 
 

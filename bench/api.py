@@ -30,7 +30,7 @@ from bench.env import REPO, Bench, connect, progress, wait_for
 KPIS_PATH = "/api/v1/kpis?window=1h"
 SERIES_PATH = "/api/v1/series/vc.heartbeats?step=1m"
 
-_DIMS = "dims"  # the dimension set of a KPI row (jsonb)
+_DIMS = "dim_set"  # the dimension set of a KPI row (dimension_sets.id)
 
 
 @dataclass

@@ -3,7 +3,7 @@ rest of the worker's per-event work, so the pipeline's rate can be read as a sum
 
 Reuses bench/decode_bench.py (its record mix, variants and pinning) and adds the two other
 per-event stages of the hot path: `admit()` (decode + dedupe fingerprint + time rules, i.e.
-streams/ingest/batch.py) and `batch_effects()` (aggregation, streams/effects.py) over the
+streams/admit.py) and `batch_effects()` (aggregation, streams/effects.py) over the
 decoded events. Runs in its own process because it pins itself to one CPU.
 
     python -m bench.decode_stage --events 100000 --repeat 5     # prints one JSON object
@@ -20,8 +20,8 @@ from datetime import timedelta
 import orjson
 
 from bench.decode_bench import VARIANTS, Record, _pin_to_one_core, _time, build_records
+from streams.admit import PartitionState, admit
 from streams.effects import batch_effects
-from streams.ingest.batch import PartitionState, admit
 from tests.factories import BASE_TIME, Rec
 
 

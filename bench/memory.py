@@ -20,7 +20,7 @@ from bench.env import Bench, connect, proc_status_kb, progress
 from bench.pipeline import PipelineRun, run_pipeline
 
 DEDUPE_HOURS = 25
-"""How long the worker remembers accepted event ids (streams/ingest/dedupe.py)."""
+"""How long the worker remembers accepted event ids (streams/dedupe.py)."""
 
 
 @dataclass
@@ -63,7 +63,7 @@ def dedupe_bytes_per_id(ids: int, hours: int = DEDUPE_HOURS) -> float:
 def _measure_dedupe(ids: int, hours: int) -> float:
     import random
 
-    from streams.ingest.dedupe import DedupeMemory
+    from streams.dedupe import DedupeMemory
 
     rng = random.Random(9)
     fps = [rng.getrandbits(64) - 2**63 for _ in range(ids)]

@@ -33,7 +33,7 @@ async def consume(
         client_id="bench-raw",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 * 1024 * 1024,  # as streams/ingest/consumer.py
+        max_partition_fetch_bytes=4 * 1024 * 1024,  # as streams/consume.py
         fetch_max_bytes=32 * 1024 * 1024,
     )
     await consumer.start()

@@ -304,7 +304,7 @@ def _decode(r: Results) -> list[str]:
         f"mean {d['mean_bytes']:.0f} B, median of {r.settings['decode_repeat']}; {d['pinned']}; "
         f"garbage collector {d.get('gc', 'default')}. "
         "`admit()` and `batch_effects()` are the rest of the worker's per-event CPU work "
-        "(streams/ingest/batch.py, streams/effects.py), called on worker-sized batches.",
+        "(streams/admit.py, streams/effects.py), called on worker-sized batches.",
         "",
     ]
 
@@ -435,7 +435,7 @@ def _memory(r: Results) -> list[str]:
         _table(["what", "value"], rows),
         "",
         f"The worker holds every accepted event id of the last {DEDUPE_HOURS} hours in RAM "
-        "(streams/ingest/dedupe.py), so its memory follows the events accepted in that window, not the "
+        "(streams/dedupe.py), so its memory follows the events accepted in that window, not the "
         "entities. This run accepts everything within one hour, so its ids are all in the current hour's "
         "set; in a whole window all but the last hour's are sealed into sorted arrays. The projection "
         "adds the ids this run did not hold at the window's measured cost per id: what the same "

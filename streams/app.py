@@ -14,7 +14,7 @@ from ioc.kpi.query import context_from
 from ioc.settings import Settings
 from schemas.topics import DEADLETTER
 from sources import SOURCES
-from streams.ingest.consumer import IngestService
+from streams.consume import IngestService
 from streams.maintenance import Maintenance
 from streams.metrics import WorkerMetrics
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import orjson
-
 from ioc.clock import micros
 from ioc.contributions import Dims, Effects
 from ioc.db.pool import Conn
 from ioc.db.writes import Writes
 from sources import SOURCES
+from streams.dimsets import DimensionSets
 
 # A batch's minute rows, and their hourly rollup computed from the same rows in the same
 # statement: one set of arrays for both tables. Hours are UTC hours. Each constant is a part of
@@ -26,39 +25,39 @@ from sources import SOURCES
 # metric and dimension set among the batch's distinct ones, and its number(s). The driver
 # checks and encodes every array element on its own, and a batch has thousands of rows but a
 # few dozen (metric, dimension set): 4 elements a row instead of 8, and no datetimes to encode.
-# A dimension set travels as JSON text and is stored as `jsonb` (ioc/contributions.py: Dims).
-_KEY = "metric, bucket, dims"
+# A row's dimension set travels as its id in `dimension_sets` (streams/dimsets.py).
+_KEY = "metric, bucket, dim_set"
 
-_KEYS = """unnest({}::text[], {}::text[]) WITH ORDINALITY AS k(metric, dims, key)"""
+_KEYS = """unnest({}::text[], {}::int[]) WITH ORDINALITY AS k(metric, dim_set, key)"""
 
 _SUMS_CTES = f"""
 sums AS (
-    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dims::jsonb AS dims, r.value
+    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dim_set, r.value
     FROM unnest($1::bigint[], $2::bigint[], $3::float8[]) AS r(minute, key, value)
     JOIN {_KEYS.format("$4", "$5")} USING (key)
 ), sums_minute AS (
-    INSERT INTO kpi_minute AS t (bucket, metric, dims, value)
+    INSERT INTO kpi_minute AS t (bucket, metric, dim_set, value)
     SELECT * FROM sums
     ON CONFLICT ({_KEY}) DO UPDATE SET value = t.value + EXCLUDED.value
 ), sums_hour AS (
-    INSERT INTO kpi_hour AS t (bucket, metric, dims, value)
-    SELECT date_trunc('hour', bucket, 'UTC'), metric, dims, sum(value)
+    INSERT INTO kpi_hour AS t (bucket, metric, dim_set, value)
+    SELECT date_trunc('hour', bucket, 'UTC'), metric, dim_set, sum(value)
     FROM sums GROUP BY 1, 2, 3 HAVING sum(value) <> 0
     ON CONFLICT ({_KEY}) DO UPDATE SET value = t.value + EXCLUDED.value
 )"""
 
 _SKETCH_CTES = f"""
 sketches AS (
-    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dims::jsonb AS dims, r.bin, r.count
+    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dim_set, r.bin, r.count
     FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::float8[]) AS r(minute, key, bin, count)
     JOIN {_KEYS.format("$5", "$6")} USING (key)
 ), sketches_minute AS (
-    INSERT INTO kpi_sketch_minute AS t (bucket, metric, dims, bin, count)
+    INSERT INTO kpi_sketch_minute AS t (bucket, metric, dim_set, bin, count)
     SELECT * FROM sketches
     ON CONFLICT ({_KEY}, bin) DO UPDATE SET count = t.count + EXCLUDED.count
 ), sketches_hour AS (
-    INSERT INTO kpi_sketch_hour AS t (bucket, metric, dims, bin, count)
-    SELECT date_trunc('hour', bucket, 'UTC'), metric, dims, bin, sum(count)
+    INSERT INTO kpi_sketch_hour AS t (bucket, metric, dim_set, bin, count)
+    SELECT date_trunc('hour', bucket, 'UTC'), metric, dim_set, bin, sum(count)
     FROM sketches GROUP BY 1, 2, 3, 4 HAVING sum(count) <> 0
     ON CONFLICT ({_KEY}, bin) DO UPDATE SET count = t.count + EXCLUDED.count
 )"""
@@ -84,17 +83,12 @@ class _Encoded:
         self.minutes.append(minute)
         self.keys.append(key)
 
-    def key_columns(self) -> list[list[str]]:
+    def key_columns(self, sets: DimensionSets) -> tuple[list[str], list[int]]:
         names = list(self._key_of)
-        return [[m for m, _ in names], [_json(d) for _, d in names]]
+        return [m for m, _ in names], [sets.ids[d] for _, d in names]
 
 
-def _json(dims: Dims) -> str:
-    """A dimension set as the JSON object text the statement casts to `jsonb`."""
-    return orjson.dumps(dict(dims)).decode()
-
-
-def _add_sums(writes: Writes, rows: dict[tuple[str, datetime, Dims], float]) -> None:
+def _add_sums(writes: Writes, rows: dict[tuple[str, datetime, Dims], float], sets: DimensionSets) -> None:
     """kpi_minute and kpi_hour."""
     encoded, values = _Encoded(), []
     for (metric, bucket, dims), value in rows.items():
@@ -102,10 +96,12 @@ def _add_sums(writes: Writes, rows: dict[tuple[str, datetime, Dims], float]) -> 
             encoded.row(metric, bucket, dims)
             values.append(value)
     if values:
-        writes.add(_SUMS_CTES, encoded.minutes, encoded.keys, values, *encoded.key_columns())
+        writes.add(_SUMS_CTES, encoded.minutes, encoded.keys, values, *encoded.key_columns(sets))
 
 
-def _add_sketches(writes: Writes, rows: dict[tuple[str, datetime, Dims, int], float]) -> None:
+def _add_sketches(
+    writes: Writes, rows: dict[tuple[str, datetime, Dims, int], float], sets: DimensionSets
+) -> None:
     """kpi_sketch_minute and kpi_sketch_hour."""
     encoded, bins, counts = _Encoded(), [], []
     for (metric, bucket, dims, bin_), count in rows.items():
@@ -114,7 +110,7 @@ def _add_sketches(writes: Writes, rows: dict[tuple[str, datetime, Dims, int], fl
             bins.append(bin_)
             counts.append(count)
     if counts:
-        writes.add(_SKETCH_CTES, encoded.minutes, encoded.keys, bins, counts, *encoded.key_columns())
+        writes.add(_SKETCH_CTES, encoded.minutes, encoded.keys, bins, counts, *encoded.key_columns(sets))
 
 
 _DIMENSIONS_CTE = """
@@ -124,10 +120,11 @@ dimensions AS (
 )"""
 
 
-def add_effects(writes: Writes, fx: Effects) -> None:
-    """Add the upserts of `fx` to the batch's statement; `write_rows` writes the rest."""
-    _add_sketches(writes, fx.sketches)
-    _add_sums(writes, fx.sums)
+def add_effects(writes: Writes, fx: Effects, sets: DimensionSets) -> None:
+    """Add the upserts of `fx` to the batch's statement; `write_rows` writes the rest. Every
+    dimension set of `fx` must have its id in `sets` (`sets.missing(fx)` is empty)."""
+    _add_sketches(writes, fx.sketches, sets)
+    _add_sums(writes, fx.sums, sets)
     for source in SOURCES.all:
         if source.store is not None:
             source.store.add_parts(writes, fx)

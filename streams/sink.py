@@ -18,9 +18,10 @@ from ioc.db.writes import Writes
 from ioc.sources import Lookups
 from sources import SOURCES
 from streams import kpi_store
+from streams.admit import BatchResult, PartitionState
+from streams.dedupe import pack
+from streams.dimsets import DimensionSets
 from streams.effects import batch_effects
-from streams.ingest.batch import BatchResult, PartitionState
-from streams.ingest.dedupe import pack
 
 
 async def load_partition(
@@ -60,7 +61,9 @@ class Prepared(NamedTuple):
     statement: Writes
 
 
-def prepare(result: BatchResult, *, group: str, arrival_minute: datetime, hour: int) -> Prepared | None:
+def prepare(
+    result: BatchResult, *, group: str, arrival_minute: datetime, hour: int, sets: DimensionSets
+) -> Prepared | None:
     """The batch's effects and statement, if they need nothing from the database.
 
     Most batches (heartbeats, documents, meetings) need no lookups, so they can be built while
@@ -72,7 +75,9 @@ def prepare(result: BatchResult, *, group: str, arrival_minute: datetime, hour: 
     if events and _lookups(events):
         return None
     fx = batch_effects(events, fast_sums=result.heartbeats)
-    return Prepared(fx, _statement(fx, group, result, arrival_minute, hour))
+    if sets.missing(fx):  # a dimension set seen for the first time: its id is asked for first
+        return None
+    return Prepared(fx, _statement(fx, group, result, arrival_minute, hour, sets))
 
 
 async def store_batch(
@@ -85,6 +90,7 @@ async def store_batch(
     sending: Callable[[], object] | None = None,
     again: bool = False,
     prepared: Prepared | None = None,
+    sets: DimensionSets | None = None,
 ) -> None:
     """Write one batch's effects and positions atomically.
 
@@ -109,7 +115,10 @@ async def store_batch(
             await atomic.enter_async_context(conn.transaction())
         found = {name: await lookup.load(conn, events) for name, lookup in lookups}
         fx = batch_effects(events, lookups=found, fast_sums=result.heartbeats)
-        await _write(conn, fx, _statement(fx, group, result, arrival_minute, hour), sending)
+        sets = sets if sets is not None else DimensionSets()
+        if missing := sets.missing(fx):
+            await sets.learn(conn, missing)
+        await _write(conn, fx, _statement(fx, group, result, arrival_minute, hour, sets), sending)
 
 
 def _lookups(events: list[Any]) -> list[tuple[str, Lookups]]:
@@ -173,10 +182,12 @@ async def _stored(conn: Conn, group: str, result: BatchResult) -> bool:
     return bool(token == result.token)
 
 
-def _statement(fx: Effects, group: str, result: BatchResult, arrival_minute: datetime, hour: int) -> Writes:
+def _statement(
+    fx: Effects, group: str, result: BatchResult, arrival_minute: datetime, hour: int, sets: DimensionSets
+) -> Writes:
     """The batch's one statement: its effects, outcome counts, fingerprints and positions."""
     writes = Writes()
-    kpi_store.add_effects(writes, fx)
+    kpi_store.add_effects(writes, fx, sets)
     if result.outcomes:
         keys = list(result.outcomes)
         writes.add(

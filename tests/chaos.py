@@ -37,7 +37,7 @@ from ioc.registry import Registry, load_registry
 from schemas.kpis import Dimension
 from sources import CATALOG, SOURCES
 from streams import sink
-from streams.ingest.batch import PartitionState, admit
+from streams.admit import PartitionState, admit
 from tests import oracle
 from tests.factories import encode, key_of, topic_of
 from tests.scenarios import scenario

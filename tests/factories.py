@@ -127,7 +127,7 @@ _serial = itertools.count(1)
 
 @dataclass(frozen=True, slots=True)
 class Rec:
-    """A consumed record as `streams.ingest.batch.admit` reads it (aiokafka's ConsumerRecord)."""
+    """A consumed record as `streams.admit.admit` reads it (aiokafka's ConsumerRecord)."""
 
     topic: str
     partition: int

@@ -41,42 +41,46 @@ TOTAL = ""
 
 _SUMS = """
 SELECT metric, {col} AS d, sum(value) AS v FROM (
-    SELECT metric, dims, value FROM kpi_minute
+    SELECT metric, dim_set, value FROM kpi_minute
     WHERE metric = ANY($1::text[])
       AND ((bucket >= $2 AND bucket < $3) OR (bucket >= $4 AND bucket < $5))
     UNION ALL
-    SELECT metric, dims, value FROM kpi_hour
+    SELECT metric, dim_set, value FROM kpi_hour
     WHERE metric = ANY($1::text[]) AND bucket >= $3 AND bucket < $4
-) x GROUP BY metric, d
+) x{join} GROUP BY metric, d
 HAVING sum(value) <> 0  -- a contribution moved out of `unknown` leaves a zero row behind
 """
 
 _SKETCHES = """
 SELECT metric, {col} AS d, bin, sum(count) AS c FROM (
-    SELECT metric, dims, bin, count FROM kpi_sketch_minute
+    SELECT metric, dim_set, bin, count FROM kpi_sketch_minute
     WHERE metric = ANY($1::text[])
       AND ((bucket >= $2 AND bucket < $3) OR (bucket >= $4 AND bucket < $5))
     UNION ALL
-    SELECT metric, dims, bin, count FROM kpi_sketch_hour
+    SELECT metric, dim_set, bin, count FROM kpi_sketch_hour
     WHERE metric = ANY($1::text[]) AND bucket >= $3 AND bucket < $4
-) x GROUP BY metric, d, bin
+) x{join} GROUP BY metric, d, bin
 HAVING sum(count) <> 0
 """
 
+SETS_JOIN = "\nJOIN dimension_sets ds ON ds.id = x.dim_set"
+"""What `dimension_of` reads a row's dimension set through (the rows' alias must be `x`)."""
 
-def dimension_of(by: Dimension | None) -> str:
-    """SQL for the value of breakdown `by` in a KPI row's dimension set (`dims`, jsonb).
+
+def dimension_of(by: Dimension | None) -> tuple[str, str]:
+    """SQL for the value of breakdown `by` of a KPI row (alias `x`), and the join it needs:
+    the row's dimension set (`dimension_sets.dims`, jsonb), none for a total.
 
     A row whose set lacks the dimension (written before its source declared it) counts as
     `unknown`, the contract's value for a dimension nobody told us.
     """
     if by is None:
-        return "''"
+        return "''", ""
     if by == Dimension.ENDPOINT:
         raise ValueError("windowed KPIs have no endpoint breakdown")
     if not str(by).isidentifier():
         raise ValueError(f"not a dimension name: {by!r}")
-    return f"COALESCE(dims->>'{by}', '{UNKNOWN}')"  # a declared dimension's name, never user text
+    return f"COALESCE(ds.dims->>'{by}', '{UNKNOWN}')", SETS_JOIN  # a declared name, never user text
 
 
 @dataclass
@@ -121,13 +125,13 @@ async def _window_blocks(
     sums = [m for m in sources.sum_blocks if any(m in s for s, _ in wanted)]
     sketches = [m for m in sources.sketch_blocks if any(m in k for _, k in wanted)]
     h1, h2 = split_by_hours(start, end)
-    col = dimension_of(by)
+    col, join = dimension_of(by)
     out: defaultdict[tuple[str, str], Blocks] = defaultdict(Blocks)
     if sums:
-        for r in await conn.fetch(_SUMS.format(col=col), sums, start, h1, h2, end):
+        for r in await conn.fetch(_SUMS.format(col=col, join=join), sums, start, h1, h2, end):
             out[(area_of(r["metric"]), r["d"])].sums[r["metric"]] = r["v"]
     if sketches:
-        for r in await conn.fetch(_SKETCHES.format(col=col), sketches, start, h1, h2, end):
+        for r in await conn.fetch(_SKETCHES.format(col=col, join=join), sketches, start, h1, h2, end):
             blk = out[(area_of(r["metric"]), r["d"])]
             blk.sketches.setdefault(r["metric"], []).append((r["bin"], r["c"]))
     return out

@@ -38,12 +38,12 @@ async def _window_series_blocks(
     sums, sketches = formula_blocks(ctx.sources, name)
     hourly = STEPS[step] >= 60
     suffix = "hour" if hourly else "minute"
-    col = dimension_of(by)
+    col, join = dimension_of(by)
     t = bucket_expr(step, "bucket", 4)
     out: defaultdict[tuple[datetime, str], Blocks] = defaultdict(Blocks)
     if sums:
         sql = (
-            f"SELECT {t} AS t, metric, {col} AS d, sum(value) AS v FROM kpi_{suffix}"
+            f"SELECT {t} AS t, metric, {col} AS d, sum(value) AS v FROM kpi_{suffix} x{join}"
             " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"
             " GROUP BY t, metric, d HAVING sum(value) <> 0"
         )
@@ -51,7 +51,7 @@ async def _window_series_blocks(
             out[(r["t"], r["d"])].sums[r["metric"]] = r["v"]
     if sketches:
         sql = (
-            f"SELECT {t} AS t, metric, {col} AS d, bin, sum(count) AS c FROM kpi_sketch_{suffix}"
+            f"SELECT {t} AS t, metric, {col} AS d, bin, sum(count) AS c FROM kpi_sketch_{suffix} x{join}"
             " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"
             " GROUP BY t, metric, d, bin HAVING sum(count) <> 0"
         )

@@ -17,12 +17,12 @@ differently:
   records.
 - `judge_run` accepts or counts as duplicate a run of scanned heartbeats, and stops at the
   first record it cannot settle by itself: one the scan refused, or one near or past the time
-  limits (future, late), which `streams.ingest.batch.admit` then judges exactly.
+  limits (future, late), which `streams.admit.admit` then judges exactly.
 - `HeartbeatSums` holds a batch's heartbeats summed per minute and dimensions, presence bits
   and each endpoint's latest state, read by sources/vc/arithmetic.py to build the batch's rows.
 
 Fingerprints are BLAKE2b with an 8-byte digest (RFC 7693), computed here for ids of at most
-64 bytes (one block), the same value as `streams.ingest.dedupe.fingerprint`.
+64 bytes (one block), the same value as `streams.dedupe.fingerprint`.
 """
 
 from libc.stdint cimport int64_t, uint64_t, uint8_t

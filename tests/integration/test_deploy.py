@@ -218,18 +218,26 @@ async def seed(conn: asyncpg.Connection, now: datetime) -> None:
         return out
 
     # Rows keyed by their dimension set, as the sink writes them (streams/kpi_store.py).
-    dims_json = (
-        "jsonb_strip_nulls(jsonb_build_object('district', NULLIF($3, ''), 'site_level', NULLIF($4, ''),"
-        " 'agency', NULLIF($5, ''), 'service_level', NULLIF($6, '')))"
+    dim_set = (
+        "(SELECT id FROM dimension_sets WHERE dims = jsonb_strip_nulls(jsonb_build_object("
+        "'district', NULLIF($3, ''), 'site_level', NULLIF($4, ''),"
+        " 'agency', NULLIF($5, ''), 'service_level', NULLIF($6, ''))))"
+    )
+    every_set = {k[2:6] for k in sums} | {k[2:6] for k in sketch}
+    await conn.executemany(
+        "INSERT INTO dimension_sets (dims) SELECT jsonb_strip_nulls(jsonb_build_object("
+        "'district', NULLIF($1, ''), 'site_level', NULLIF($2, ''),"
+        " 'agency', NULLIF($3, ''), 'service_level', NULLIF($4, ''))) ON CONFLICT DO NOTHING",
+        sorted(every_set),
     )
     for table, rows in (("kpi_minute", sums), ("kpi_hour", hourly(sums))):
         await conn.executemany(
-            f"INSERT INTO {table} (bucket, metric, dims, value) VALUES ($1, $2, {dims_json}, $7)",
+            f"INSERT INTO {table} (bucket, metric, dim_set, value) VALUES ($1, $2, {dim_set}, $7)",
             [(*k, v) for k, v in rows.items()],
         )
     for table, rows in (("kpi_sketch_minute", sketch), ("kpi_sketch_hour", hourly(sketch))):
         await conn.executemany(
-            f"INSERT INTO {table} (bucket, metric, dims, bin, count) VALUES ($1, $2, {dims_json}, $7, $8)",
+            f"INSERT INTO {table} (bucket, metric, dim_set, bin, count) VALUES ($1, $2, {dim_set}, $7, $8)",
             [(*k, v) for k, v in rows.items()],
         )
     await conn.executemany(

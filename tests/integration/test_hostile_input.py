@@ -32,7 +32,7 @@ from schemas.decode import Reason
 from schemas.topics import DEADLETTER, MAX_VALUE_BYTES
 from sources import SOURCE_TOPIC_NAMES
 from streams import sink
-from streams.ingest.batch import PartitionState, admit
+from streams.admit import PartitionState, admit
 from tests.chaos import Api, Worker, as_record, event_stream, produce, scrape, store_events, total, wait_for
 from tests.factories import EVENT_TYPES, Rec, encode, key_of, topic_of, valid_event, valid_events
 from tests.services import base_env

@@ -24,7 +24,7 @@ from ioc.registry import load_registry
 from schemas.kpis import STEPS, Dimension, Kind
 from sources import BY_NAME, CATALOG, SOURCES
 from streams import sink
-from streams.ingest.batch import PartitionState, admit
+from streams.admit import PartitionState, admit
 from streams.maintenance import sample_state
 from tests import oracle
 from tests.factories import Rec, encode, key_of, topic_of

@@ -1,6 +1,6 @@
 """Upgrades lose nothing: data stored before a schema change answers the same after it.
 
-Migration 0030 keys KPI rows by a dimension set (jsonb) instead of four fixed columns. The
+Migration 0030 keys KPI rows by a dimension set (`dimension_sets`) instead of four fixed columns. The
 test stores a scenario through the real pipeline, turns its KPI rows back into the previous
 shape in a database migrated only up to 0020, runs the remaining migrations there, and holds
 every KPI, total and breakdown, to the independent oracle.
@@ -67,11 +67,17 @@ async def _copy_back(new: asyncpg.Connection, old: asyncpg.Connection) -> int:
     """Copy every table of `new` into `old`, KPI rows in the four-column shape; rows copied."""
     copied = 0
     for table in (t.strip() for t in TABLES.split(",")):
-        rows = await new.fetch(f"SELECT * FROM {table}")
+        if table in _KPI_TABLES:
+            rows = await new.fetch(
+                f"SELECT t.*, ds.dims::text AS dims FROM {table} t"
+                " JOIN dimension_sets ds ON ds.id = t.dim_set"
+            )
+        else:
+            rows = await new.fetch(f"SELECT * FROM {table}")
         if not rows:
             continue
         if table in _KPI_TABLES:
-            extra = [c for c in rows[0].keys() if c != "dims"]  # noqa: SIM118 - Record keys
+            extra = [c for c in rows[0].keys() if c not in ("dims", "dim_set")]  # noqa: SIM118 - Record keys
             records = [
                 (*(r[c] for c in extra), *(_dims(r["dims"]).get(d, "") for d in _OLD_COLUMNS)) for r in rows
             ]
@@ -99,17 +105,18 @@ async def test_an_upgrade_keeps_every_kpi_answer(
     assert kpi_rows > 0
 
     assert await _copy_back(conn, old_database) > kpi_rows
-    await migrate(
-        old_database, sources=SOURCES.migrations
-    )  # runs 0030 (and anything later) over the previous shape
+    # Runs 0030 (and anything later) over the previous shape.
+    await migrate(old_database, sources=SOURCES.migrations)
 
     migrated = await old_database.fetchval("SELECT count(*) FROM kpi_minute") + await old_database.fetchval(
         "SELECT count(*) FROM kpi_sketch_minute"
     )
     assert migrated == kpi_rows
-    assert await old_database.fetch(
-        "SELECT * FROM kpi_minute ORDER BY bucket, metric, dims"
-    ) == await conn.fetch("SELECT * FROM kpi_minute ORDER BY bucket, metric, dims")
+    rows = (
+        "SELECT bucket, metric, ds.dims, value FROM kpi_minute x JOIN dimension_sets ds ON ds.id = x.dim_set"
+        " ORDER BY 1, 2, 3"
+    )
+    assert await old_database.fetch(rows) == await conn.fetch(rows)
     await assert_matches_oracle(old_database, events, NOW)
     # The Grafana views read the same numbers from either database.
     for view in ("vc_kpi_hour", "eoffice_kpi_hour", "portal_kpi_hour"):

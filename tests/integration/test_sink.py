@@ -1,7 +1,7 @@
 """The sink writes a batch as one statement: atomic without BEGIN, announced by `sending`.
 
 tests/integration/test_kpis_oracle.py checks what the statement computes; these check the two
-properties the worker's overlap of judging and writing relies on (streams/ingest/consumer.py).
+properties the worker's overlap of judging and writing relies on (streams/consume.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from ioc.db.pool import create_pool
 from ioc.db.writes import Writes
 from ioc.settings import DatabaseSettings
 from streams import sink
-from streams.ingest.batch import BatchResult, PartitionState, admit
+from streams.admit import BatchResult, PartitionState, admit
+from streams.dimsets import DimensionSets
 from tests.factories import Rec, encode, key_of, topic_of, valid_event
 
 pytestmark = pytest.mark.integration
@@ -115,10 +116,10 @@ async def test_a_retry_after_a_write_that_committed_anyway_adds_nothing(
     retry (`again`) must not count the batch a second time."""
     result = _batch(types)
     await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0)
-    kpis = await conn.fetch("SELECT * FROM kpi_minute ORDER BY bucket, metric, dims")
+    kpis = await conn.fetch("SELECT * FROM kpi_minute ORDER BY bucket, metric, dim_set")
     fingerprint_rows = await conn.fetchval("SELECT count(*) FROM accepted_fingerprints")
     await sink.store_batch(conn, group="g", result=result, arrival_minute=NOW, hour=0, again=True)
-    assert await conn.fetch("SELECT * FROM kpi_minute ORDER BY bucket, metric, dims") == kpis
+    assert await conn.fetch("SELECT * FROM kpi_minute ORDER BY bucket, metric, dim_set") == kpis
     assert await conn.fetchval("SELECT sum(records) FROM ingest_minute") == len(types)
     assert await conn.fetchval("SELECT count(*) FROM accepted_fingerprints") == fingerprint_rows
 
@@ -155,18 +156,27 @@ async def test_ids_stored_by_the_previous_version_as_an_array_are_still_remember
 
 
 async def test_a_batch_prepared_ahead_is_stored_like_one_built_at_its_turn(database_url: str) -> None:
-    """The worker builds a batch that needs no lookups while the previous one is written."""
-    assert sink.prepare(_batch(["application.resolved"]), group="g", arrival_minute=NOW, hour=0) is None
+    """The worker builds a batch that needs no lookups, and whose dimension sets it knows, while
+    the previous one is written."""
+    sets = DimensionSets()
+    assert (
+        sink.prepare(_batch(["application.resolved"]), group="g", arrival_minute=NOW, hour=0, sets=sets)
+        is None
+    )
     stored = []
     result = _batch(["vc.heartbeat", "vc.status", "vc.heartbeat", "document.received"])
+    # Sets never seen: built at its turn, once their ids are learned.
+    assert sink.prepare(result, group="g", arrival_minute=NOW, hour=0, sets=sets) is None
     for ahead in (False, True):
         conn = await asyncpg.connect(database_url)
         try:
             await conn.execute("TRUNCATE kpi_minute, kpi_sketch_minute, vc_presence, vc_endpoints")
-            prepared = sink.prepare(result, group="g", arrival_minute=NOW, hour=0) if ahead else None
+            prepared = (
+                sink.prepare(result, group="g", arrival_minute=NOW, hour=0, sets=sets) if ahead else None
+            )
             assert (prepared is not None) is ahead
             await sink.store_batch(
-                conn, group="g", result=result, arrival_minute=NOW, hour=0, prepared=prepared
+                conn, group="g", result=result, arrival_minute=NOW, hour=0, prepared=prepared, sets=sets
             )
             stored.append(
                 [

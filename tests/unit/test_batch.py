@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import orjson
 
-from streams.ingest.batch import BatchResult, PartitionState, admit
-from streams.ingest.dedupe import fingerprint
+from streams.admit import BatchResult, PartitionState, admit
+from streams.dedupe import fingerprint
 from tests.factories import BASE_TIME, Rec, encode, key_of, topic_of, valid_event
 
 NOW = BASE_TIME + timedelta(minutes=1)
@@ -128,7 +128,7 @@ def test_a_result_keeps_the_positions_its_batch_reached_while_the_next_batch_mov
 
 
 def test_a_duplicate_is_recognised_hours_later_and_within_its_own_batch() -> None:
-    """Ids of earlier hours are held apart from the current hour's (streams/ingest/dedupe.py):
+    """Ids of earlier hours are held apart from the current hour's (streams/dedupe.py):
     a re-send an hour later is still a duplicate, alone or beside a new event in one batch."""
     original, fresh = valid_event("vc.heartbeat"), valid_event("vc.heartbeat")
     _, states = run(records(original))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.ingest.dedupe import DedupeMemory, fingerprint, pack
+from streams.dedupe import DedupeMemory, fingerprint, pack
 
 
 def test_fingerprint_is_stable_and_fits_bigint() -> None:

@@ -25,9 +25,9 @@ from sources import decode
 from sources.vc.fastpath import fingerprint as native_fingerprint
 from sources.vc.fastpath import parse_heartbeat
 from sources.vc.wire import VcHeartbeat
+from streams.admit import BatchResult, PartitionState, admit
+from streams.dedupe import fingerprint
 from streams.effects import batch_effects
-from streams.ingest.batch import BatchResult, PartitionState, admit
-from streams.ingest.dedupe import fingerprint
 from tests.factories import BASE_TIME, Rec, encode, valid_event, valid_events
 
 TOPIC = "ioc.vc.telemetry"

@@ -26,7 +26,7 @@ from schemas.decode import Reason, Rejection, judge_time
 from schemas.records import RawRecord
 from schemas.wire import Event, field_names
 from sources import SOURCES, decode
-from streams.ingest.dedupe import DedupeMemory, fingerprint
+from streams.dedupe import DedupeMemory, fingerprint
 
 __all__ = ["BatchResult", "PartitionState", "Position", "RawRecord", "admit", "deadletter_value"]
 
@@ -178,7 +178,7 @@ def _scanned(records: list[RawRecord]) -> tuple[Any, dict[int, Event | Rejection
     """The native scan of the records, and the others decoded, their fingerprints filled in.
 
     Done for the whole call before judging, so that each partition's ids of earlier hours
-    (sorted arrays, streams/ingest/dedupe.py) are searched once, not once per event.
+    (sorted arrays, streams/dedupe.py) are searched once, not once per event.
     """
     scan = _FAST.scan(records)
     fps = scan.fingerprints

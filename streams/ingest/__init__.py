@@ -1,1 +1,0 @@
-"""Ingest: decode, validate, dedupe and time-check source records, written once for all topics."""
