@@ -29,20 +29,29 @@ Where the contract is silent, this module decides (and the tests pin it):
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final, Union
 
 import msgspec
 import orjson
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
-from schemas.events import INCONSISTENT_ERROR, RFC3339_PATTERN, Envelope, type_name
+from schemas.events import Envelope, type_name
+from schemas.reasons import (
+    Reason,
+    Rejection,
+    clip,
+    describe_invalid,
+    json_kind,
+    judge_time,
+    show,
+    unparseable,
+    unreadable,
+    worst,
+)
 from schemas.topics import MAX_VALUE_BYTES, SCHEMA_VERSION, SourceTopic
 from schemas.wire import Event, as_struct, lenient_twin
 
@@ -53,34 +62,6 @@ __all__ = [
     "Rejection",
     "judge_time",
 ]
-
-
-class Reason(enum.StrEnum):
-    """Why a record is bad. Declared in the contract's order: earlier wins."""
-
-    OVERSIZED = "oversized"
-    NOT_UTF8 = "not_utf8"
-    NOT_OBJECT = "not_object"
-    UNKNOWN_VERSION = "unknown_version"
-    UNKNOWN_TYPE = "unknown_type"
-    MISSING_FIELD = "missing_field"
-    WRONG_TYPE = "wrong_type"
-    OUT_OF_RANGE = "out_of_range"
-    KEY_MISMATCH = "key_mismatch"
-    INCONSISTENT = "inconsistent"
-    FUTURE = "future"
-    LATE = "late"
-
-
-_RANK: Final[dict[Reason, int]] = {reason: rank for rank, reason in enumerate(Reason)}
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A bad record's verdict: one reason (counted) and a detail for humans (never a label)."""
-
-    reason: Reason
-    detail: str
 
 
 # --- the routing table, derived once from schemas.topics ---------------------------
@@ -210,13 +191,13 @@ def _is_utf8(value: bytes) -> bool:
 def _decode_slowly(route: _Route, key: bytes | None, value: bytes | None) -> Event | Rejection:
     """The pydantic path: the contract's judge, and the one that words every rejection."""
     if value is None or len(value) > MAX_VALUE_BYTES:
-        return _unreadable(value)
+        return unreadable(value)
     try:
         obj = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
-        return _unparseable(value, exc)
+        return unparseable(value, exc)
     if obj.__class__ is not dict:
-        return Rejection(Reason.NOT_OBJECT, f"value is a JSON {_json_kind(obj)}, not an object")
+        return Rejection(Reason.NOT_OBJECT, f"value is a JSON {json_kind(obj)}, not an object")
 
     version = obj.get("schema_version")
     type_name = obj.get("type")
@@ -245,22 +226,6 @@ def _validated(
 # --- the failure paths: slower, precise --------------------------------------------
 
 
-def _unreadable(value: bytes | None) -> Rejection:
-    if value is None:
-        return Rejection(Reason.NOT_OBJECT, "record has no value (tombstone)")
-    return Rejection(Reason.OVERSIZED, f"value is {len(value)} bytes, over the limit of {MAX_VALUE_BYTES}")
-
-
-def _unparseable(value: bytes, exc: orjson.JSONDecodeError) -> Rejection:
-    try:
-        value.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return Rejection(Reason.NOT_UTF8, f"value: invalid UTF-8 at byte {bad.start}: {bad.reason}")
-    if not value.strip():
-        return Rejection(Reason.NOT_OBJECT, "value is empty")
-    return Rejection(Reason.NOT_OBJECT, f"value is not JSON: {_clip(str(exc), 120)}")
-
-
 def _envelope_problem(
     route: _Route, key: bytes | None, obj: dict[str, Any], version: Any, type_name: Any
 ) -> Event | Rejection:
@@ -268,7 +233,7 @@ def _envelope_problem(
     if version.__class__ is int and version != SCHEMA_VERSION:
         return Rejection(
             Reason.UNKNOWN_VERSION,
-            f"schema_version: {_clip(str(version), 40)} is not a known version ({SCHEMA_VERSION})",
+            f"schema_version: {clip(str(version), 40)} is not a known version ({SCHEMA_VERSION})",
         )
     if type_name.__class__ is str:
         validate = route.validators.get(type_name)
@@ -281,13 +246,13 @@ def _envelope_problem(
     missing = [name for name in _ENVELOPE_REQUIRED if name not in obj]
     if missing:
         return Rejection(Reason.MISSING_FIELD, f"{missing[0]}: required field is missing")
-    return Rejection(Reason.WRONG_TYPE, f"type: expected a string, got {_show(type_name)}")
+    return Rejection(Reason.WRONG_TYPE, f"type: expected a string, got {show(type_name)}")
 
 
 def _unknown_type(route: _Route, type_name: str) -> Rejection:
     return Rejection(
         Reason.UNKNOWN_TYPE,
-        f"type: {_show(type_name)} is not a type of {route.topic.name} ({', '.join(route.topic.types)})",
+        f"type: {show(type_name)} is not a type of {route.topic.name} ({', '.join(route.topic.types)})",
     )
 
 
@@ -296,159 +261,25 @@ def _key_mismatch(route: _Route, key: bytes | None, entity_id: str) -> Rejection
     if key is None:
         return Rejection(
             Reason.KEY_MISMATCH,
-            f"key: record has no key, {field} is {_show(entity_id)}",
+            f"key: record has no key, {field} is {show(entity_id)}",
         )
     try:
         text = key.decode("utf-8")
     except UnicodeDecodeError:
-        return Rejection(Reason.KEY_MISMATCH, f"key: not UTF-8, {field} is {_show(entity_id)}")
+        return Rejection(Reason.KEY_MISMATCH, f"key: not UTF-8, {field} is {show(entity_id)}")
     return Rejection(
         Reason.KEY_MISMATCH,
-        f"key: {_show(text)} differs from {field} {_show(entity_id)}",
+        f"key: {show(text)} differs from {field} {show(entity_id)}",
     )
 
 
 def _invalid(route: _Route, key: bytes | None, obj: dict[str, Any], exc: ValidationError) -> Rejection:
     """Pick the highest-ranked of pydantic's errors; put the key check before *inconsistent*."""
-    errors = exc.errors(include_url=False)
-    best = min(errors, key=lambda error: _RANK[_reason_of(error)])
-    reason = _reason_of(best)
+    reason, best = worst(exc.errors(include_url=False))
     if reason is Reason.INCONSISTENT:
         # The model validator ran, so every field (the entity id too) is valid.
         entity_id: str = obj[route.topic.key_field]
         if key != entity_id.encode():
             return _key_mismatch(route, key, entity_id)
         return Rejection(reason, best["msg"])
-    return Rejection(reason, f"{_loc(best)}: {_describe(reason, best)}")
-
-
-_TYPE_NAMES: Final = {
-    "string_type": "a string",
-    "int_type": "an integer",
-    "float_type": "a number",
-    "bool_type": "true or false",
-    "list_type": "an array",
-    "dict_type": "an object",
-}
-
-
-def _reason_of(error: ErrorDetails) -> Reason:
-    kind = error["type"]
-    if kind == "missing":
-        return Reason.MISSING_FIELD
-    if kind == INCONSISTENT_ERROR:
-        return Reason.INCONSISTENT
-    if kind == "literal_error":
-        # Every enum of the contract is a string enum (tests/unit/test_events.py pins
-        # it): a string outside it is out of range, anything else is a type error.
-        return Reason.OUT_OF_RANGE if isinstance(error["input"], str) else Reason.WRONG_TYPE
-    if kind.endswith("_type"):
-        return Reason.WRONG_TYPE
-    return Reason.OUT_OF_RANGE
-
-
-def _describe(reason: Reason, error: ErrorDetails) -> str:
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    got = _show(error["input"])
-    if reason is Reason.MISSING_FIELD:
-        return "required field is missing"
-    if reason is Reason.WRONG_TYPE:
-        if kind == "literal_error":
-            return f"expected one of {ctx.get('expected', '?')}, got {got}"
-        return f"expected {_TYPE_NAMES.get(kind, kind)}, got {got}"
-    match kind:
-        case "greater_than_equal":
-            return f"must be >= {_num(ctx['ge'])}, got {got}"
-        case "less_than_equal":
-            return f"must be <= {_num(ctx['le'])}, got {got}"
-        case "greater_than":
-            return f"must be > {_num(ctx['gt'])}, got {got}"
-        case "less_than":
-            return f"must be < {_num(ctx['lt'])}, got {got}"
-        case "string_too_short":
-            return f"must be at least {ctx['min_length']} characters, got {len(error['input'])}"
-        case "string_too_long":
-            return f"must be at most {ctx['max_length']} characters, got {len(error['input'])}"
-        case "literal_error":
-            return f"must be one of {ctx.get('expected', '?')}, got {got}"
-        case "string_pattern_mismatch" if ctx.get("pattern") == RFC3339_PATTERN:
-            return f"must be an RFC 3339 timestamp with an offset or Z, got {got}"
-        case "datetime_parsing" | "datetime_from_date_parsing":
-            return f"not a valid timestamp ({ctx.get('error', 'unparseable')}), got {got}"
-        case _:
-            return f"{error['msg']}, got {got}"
-
-
-def _num(bound: Any) -> str:
-    """A bound as the contract writes it: ``0``, not pydantic's ``0.0``."""
-    if isinstance(bound, float) and bound.is_integer():
-        return str(int(bound))
-    return str(bound)
-
-
-def _loc(error: ErrorDetails) -> str:
-    text = ""
-    for part in error["loc"]:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "value"
-
-
-def _json_kind(value: Any) -> str:
-    match value:
-        case bool():
-            return "boolean"
-        case int() | float():
-            return "number"
-        case str():
-            return "string"
-        case list():
-            return "array"
-        case None:
-            return "null"
-        case _:
-            return "object"
-
-
-def _show(value: Any) -> str:
-    """A JSON rendering of a bad value, clipped: details are logged and dead-lettered."""
-    try:
-        text = orjson.dumps(value).decode()
-    except TypeError:
-        text = repr(value)
-    return _clip(text, 60)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --- event time ----------------------------------------------------------------------
-
-
-def judge_time(
-    occurred_at: datetime,
-    *,
-    now: datetime,
-    newest_on_partition: datetime | None,
-    grace: timedelta,
-    future_tolerance: timedelta = timedelta(minutes=5),
-) -> Rejection | None:
-    """Decide *future* (before *late*, the contract's order) for an otherwise valid event.
-
-    Pure, so the caller owns the wall clock and the per-partition newest
-    ``occurred_at`` (of accepted events only). All datetimes must be aware.
-    """
-    ahead = occurred_at - now
-    if ahead > future_tolerance:
-        return Rejection(
-            Reason.FUTURE,
-            f"occurred_at: {occurred_at.isoformat()} is {ahead} ahead of now (tolerance {future_tolerance})",
-        )
-    if newest_on_partition is not None and newest_on_partition - occurred_at > grace:
-        return Rejection(
-            Reason.LATE,
-            f"occurred_at: {occurred_at.isoformat()} is {newest_on_partition - occurred_at} "
-            f"older than the partition's newest {newest_on_partition.isoformat()} (grace {grace})",
-        )
-    return None
+    return Rejection(reason, describe_invalid(reason, best))

@@ -8,24 +8,23 @@ contract's rules testable data-in, data-out.
 
 from __future__ import annotations
 
-import base64
 import secrets
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
 from ioc.clock import from_micros, micros
 from ioc.sources import FastPath
-from schemas.decode import Reason, Rejection, judge_time
+from schemas.decode import Rejection, judge_time
 from schemas.records import RawRecord
-from schemas.wire import Event, field_names
+from schemas.wire import Event
 from sources import SOURCES, decode
+from streams.deadletters import deadletter_value, unstorable
 from streams.dedupe import DedupeMemory, fingerprint
 
 __all__ = ["BatchResult", "PartitionState", "Position", "RawRecord", "admit", "deadletter_value"]
@@ -88,23 +87,6 @@ class BatchResult:
     @property
     def size(self) -> int:
         return sum(self.outcomes.values())
-
-
-def deadletter_value(record: RawRecord, rejection: Rejection, rejected_at: datetime) -> bytes:
-    """The dead-letter record of the contract: enough to find and replay the original."""
-    key = record.key.decode("utf-8", "replace") if record.key is not None else None
-    return orjson.dumps(
-        {
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-            "key": key,
-            "value_b64": base64.b64encode(record.value or b"").decode("ascii"),
-            "reason": str(rejection.reason),
-            "detail": rejection.detail,
-            "rejected_at": rejected_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        }
-    )
 
 
 _FLOAT_MARGIN_S: Final = 0.001
@@ -268,9 +250,9 @@ class _Run:
         if (
             (raw := rec.value)
             and (b"\\u" in raw or b"0001-" in raw or b"9999-" in raw)
-            and (unstorable := _unstorable(event))
+            and (refusal := unstorable(event))
         ):
-            _reject(result, rec, unstorable, call.now)
+            _reject(result, rec, refusal, call.now)
             return
         if fp in self.seen or fp in self.old:
             self.duplicates += 1
@@ -308,27 +290,6 @@ def _tally(outcomes: Counter[tuple[str, str]], topic: str, accepted: int, duplic
         outcomes[(topic, "accepted")] += accepted
     if duplicates:
         outcomes[(topic, "duplicate")] += duplicates
-
-
-def _unstorable(event: Event) -> Rejection | None:
-    """Values the contract's types allow but PostgreSQL cannot hold, as `out_of_range`: a NUL
-    character in a string, and an instant whose UTC form falls outside the years 1-9999.
-    Stored, they would fail their batch's transaction on every retry and stall the partition.
-    """
-    for name in field_names(type(event)):
-        value = getattr(event, name)
-        if isinstance(value, datetime):
-            try:
-                value.astimezone(UTC)
-            except OverflowError:
-                return Rejection(
-                    Reason.OUT_OF_RANGE, f"{name}: {value.isoformat()} is outside years 1-9999 in UTC"
-                )
-        elif (isinstance(value, str) and "\x00" in value) or (
-            isinstance(value, list) and any("\x00" in v for v in value)
-        ):
-            return Rejection(Reason.OUT_OF_RANGE, f"{name}: contains a NUL character (U+0000)")
-    return None
 
 
 def _reject(result: BatchResult, rec: RawRecord, rejection: Rejection, now: datetime) -> None:

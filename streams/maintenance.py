@@ -17,6 +17,7 @@ from ioc.db.leader import AdvisoryLeader
 from ioc.db.pool import create_pool
 from ioc.db.retention import purge
 from ioc.kpi.query import KpiContext, kpi_values
+from ioc.retry import TRANSIENT_DB_ERRORS
 from ioc.settings import Settings
 from schemas.kpis import Dimension, Kind
 
@@ -81,7 +82,7 @@ class Maintenance(mode.Service):
             try:
                 if await self.leader.is_leader():
                     await self.tick(next_minute - timedelta(minutes=1), self.clock.now())
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            except TRANSIENT_DB_ERRORS as exc:
                 log.warning("maintenance failed, will retry next minute: %s", exc)
 
     async def tick(self, bucket: datetime, now: datetime) -> None:
