@@ -14,6 +14,7 @@ from ioc.clock import micros
 from ioc.contributions import Dims, Effects
 from ioc.db.pool import Conn
 from ioc.db.writes import Writes
+from ioc.kpi.tables import SKETCHES, SUMS, BlockTable
 from sources import SOURCES
 from streams.dimsets import DimensionSets
 
@@ -30,37 +31,38 @@ _KEY = "metric, bucket, dim_set"
 
 _KEYS = """unnest({}::text[], {}::int[]) WITH ORDINALITY AS k(metric, dim_set, key)"""
 
-_SUMS_CTES = f"""
-sums AS (
-    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dim_set, r.value
-    FROM unnest($1::bigint[], $2::bigint[], $3::float8[]) AS r(minute, key, value)
-    JOIN {_KEYS.format("$4", "$5")} USING (key)
-), sums_minute AS (
-    INSERT INTO kpi_minute AS t (bucket, metric, dim_set, value)
-    SELECT * FROM sums
-    ON CONFLICT ({_KEY}) DO UPDATE SET value = t.value + EXCLUDED.value
-), sums_hour AS (
-    INSERT INTO kpi_hour AS t (bucket, metric, dim_set, value)
-    SELECT date_trunc('hour', bucket, 'UTC'), metric, dim_set, sum(value)
-    FROM sums GROUP BY 1, 2, 3 HAVING sum(value) <> 0
-    ON CONFLICT ({_KEY}) DO UPDATE SET value = t.value + EXCLUDED.value
+
+def _rows_ctes(table: BlockTable) -> str:
+    """The parts writing one aggregate kind's minute rows and their hourly rollup.
+
+    Arguments: unix minutes, keys, (bins,) numbers, then the keys' metrics and set ids.
+    """
+    name = "sketches" if table.extra else "sums"
+    extra = table.extra.removeprefix(", ")
+    columns = f"minute, key{table.extra}, {table.value}"
+    arrays = "$1::bigint[], $2::bigint[]" + (", $3::int[], $4::float8[]" if extra else ", $3::float8[]")
+    keys = ("$5", "$6") if extra else ("$4", "$5")
+    conflict = f"{_KEY}{table.extra}"
+    picked = f"k.dim_set, r.{extra}" if extra else "k.dim_set"
+    return f"""
+{name} AS (
+    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, {picked}, r.{table.value}
+    FROM unnest({arrays}) AS r({columns})
+    JOIN {_KEYS.format(*keys)} USING (key)
+), {name}_minute AS (
+    INSERT INTO {table.table("minute")} AS t (bucket, metric, dim_set{table.extra}, {table.value})
+    SELECT * FROM {name}
+    ON CONFLICT ({conflict}) DO UPDATE SET {table.value} = t.{table.value} + EXCLUDED.{table.value}
+), {name}_hour AS (
+    INSERT INTO {table.table("hour")} AS t (bucket, metric, dim_set{table.extra}, {table.value})
+    SELECT date_trunc('hour', bucket, 'UTC'), metric, dim_set{table.extra}, sum({table.value})
+    FROM {name} GROUP BY 1, 2, 3{", 4" if extra else ""} HAVING sum({table.value}) <> 0
+    ON CONFLICT ({conflict}) DO UPDATE SET {table.value} = t.{table.value} + EXCLUDED.{table.value}
 )"""
 
-_SKETCH_CTES = f"""
-sketches AS (
-    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dim_set, r.bin, r.count
-    FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::float8[]) AS r(minute, key, bin, count)
-    JOIN {_KEYS.format("$5", "$6")} USING (key)
-), sketches_minute AS (
-    INSERT INTO kpi_sketch_minute AS t (bucket, metric, dim_set, bin, count)
-    SELECT * FROM sketches
-    ON CONFLICT ({_KEY}, bin) DO UPDATE SET count = t.count + EXCLUDED.count
-), sketches_hour AS (
-    INSERT INTO kpi_sketch_hour AS t (bucket, metric, dim_set, bin, count)
-    SELECT date_trunc('hour', bucket, 'UTC'), metric, dim_set, bin, sum(count)
-    FROM sketches GROUP BY 1, 2, 3, 4 HAVING sum(count) <> 0
-    ON CONFLICT ({_KEY}, bin) DO UPDATE SET count = t.count + EXCLUDED.count
-)"""
+
+_SUMS_CTES = _rows_ctes(SUMS)
+_SKETCH_CTES = _rows_ctes(SKETCHES)
 
 
 class _Encoded:

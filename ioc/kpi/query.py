@@ -19,6 +19,7 @@ from datetime import datetime
 from ioc.db.pool import Queryable as Conn
 from ioc.kpi.context import KpiContext, context_from
 from ioc.kpi.formulas import Blocks, area_of
+from ioc.kpi.tables import SKETCHES, SUMS
 from ioc.kpi.windows import split_by_hours, window_range
 from ioc.sources import Sources
 from schemas.kpis import UNKNOWN, Dimension, Kind
@@ -39,28 +40,17 @@ __all__ = [
 Values = dict[str, float | None]
 TOTAL = ""
 
-_SUMS = """
-SELECT metric, {col} AS d, sum(value) AS v FROM (
-    SELECT metric, dim_set, value FROM kpi_minute
+# One kind's blocks over a window: whole hours from the hourly table, the ragged edges per minute.
+_WINDOW = """
+SELECT metric, {col} AS d{extra}, sum({value}) AS v FROM (
+    SELECT metric, dim_set{extra}, {value} FROM {minutes}
     WHERE metric = ANY($1::text[])
       AND ((bucket >= $2 AND bucket < $3) OR (bucket >= $4 AND bucket < $5))
     UNION ALL
-    SELECT metric, dim_set, value FROM kpi_hour
+    SELECT metric, dim_set{extra}, {value} FROM {hours}
     WHERE metric = ANY($1::text[]) AND bucket >= $3 AND bucket < $4
-) x{join} GROUP BY metric, d
-HAVING sum(value) <> 0  -- a contribution moved out of `unknown` leaves a zero row behind
-"""
-
-_SKETCHES = """
-SELECT metric, {col} AS d, bin, sum(count) AS c FROM (
-    SELECT metric, dim_set, bin, count FROM kpi_sketch_minute
-    WHERE metric = ANY($1::text[])
-      AND ((bucket >= $2 AND bucket < $3) OR (bucket >= $4 AND bucket < $5))
-    UNION ALL
-    SELECT metric, dim_set, bin, count FROM kpi_sketch_hour
-    WHERE metric = ANY($1::text[]) AND bucket >= $3 AND bucket < $4
-) x{join} GROUP BY metric, d, bin
-HAVING sum(count) <> 0
+) x{join} GROUP BY metric, d{extra}
+HAVING sum({value}) <> 0  -- a contribution moved out of `unknown` leaves a zero row behind
 """
 
 SETS_JOIN = "\nJOIN dimension_sets ds ON ds.id = x.dim_set"
@@ -127,13 +117,18 @@ async def _window_blocks(
     h1, h2 = split_by_hours(start, end)
     col, join = dimension_of(by)
     out: defaultdict[tuple[str, str], Blocks] = defaultdict(Blocks)
-    if sums:
-        for r in await conn.fetch(_SUMS.format(col=col, join=join), sums, start, h1, h2, end):
-            out[(area_of(r["metric"]), r["d"])].sums[r["metric"]] = r["v"]
-    if sketches:
-        for r in await conn.fetch(_SKETCHES.format(col=col, join=join), sketches, start, h1, h2, end):
-            blk = out[(area_of(r["metric"]), r["d"])]
-            blk.sketches.setdefault(r["metric"], []).append((r["bin"], r["c"]))
+    for table, metrics in ((SUMS, sums), (SKETCHES, sketches)):
+        if metrics:
+            sql = _WINDOW.format(
+                col=col,
+                join=join,
+                extra=table.extra,
+                value=table.value,
+                minutes=table.table("minute"),
+                hours=table.table("hour"),
+            )
+            for r in await conn.fetch(sql, metrics, start, h1, h2, end):
+                table.add(out[(area_of(r["metric"]), r["d"])], r["metric"], r)
     return out
 
 

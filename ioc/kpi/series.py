@@ -24,6 +24,7 @@ from ioc.kpi.query import (
     formula_blocks,
     is_additive,
 )
+from ioc.kpi.tables import SKETCHES, SUMS
 from ioc.kpi.windows import bucket_expr, step_arg, step_size, step_starts
 from schemas.kpis import STEPS, Dimension, Kind
 
@@ -41,22 +42,16 @@ async def _window_series_blocks(
     col, join = dimension_of(by)
     t = bucket_expr(step, "bucket", 4)
     out: defaultdict[tuple[datetime, str], Blocks] = defaultdict(Blocks)
-    if sums:
-        sql = (
-            f"SELECT {t} AS t, metric, {col} AS d, sum(value) AS v FROM kpi_{suffix} x{join}"
-            " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"
-            " GROUP BY t, metric, d HAVING sum(value) <> 0"
-        )
-        for r in await conn.fetch(sql, list(sums), start, end, step_arg(step, ctx.timezone)):
-            out[(r["t"], r["d"])].sums[r["metric"]] = r["v"]
-    if sketches:
-        sql = (
-            f"SELECT {t} AS t, metric, {col} AS d, bin, sum(count) AS c FROM kpi_sketch_{suffix} x{join}"
-            " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"
-            " GROUP BY t, metric, d, bin HAVING sum(count) <> 0"
-        )
-        for r in await conn.fetch(sql, list(sketches), start, end, step_arg(step, ctx.timezone)):
-            out[(r["t"], r["d"])].sketches.setdefault(r["metric"], []).append((r["bin"], r["c"]))
+    for table, metrics in ((SUMS, sums), (SKETCHES, sketches)):
+        if metrics:
+            extra, value, rows = table.extra, table.value, table.table(suffix)
+            sql = (
+                f"SELECT {t} AS t, metric, {col} AS d{extra}, sum({value}) AS v FROM {rows} x{join}"
+                " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"
+                f" GROUP BY t, metric, d{extra} HAVING sum({value}) <> 0"
+            )
+            for r in await conn.fetch(sql, list(metrics), start, end, step_arg(step, ctx.timezone)):
+                table.add(out[(r["t"], r["d"])], r["metric"], r)
     return out
 
 

@@ -1,0 +1,37 @@
+"""The two aggregate kinds' tables, so every read and write of them is written once.
+
+Sums (counts, totals) live in `kpi_minute` and `kpi_hour` as one `value` per row; percentile
+sketches in `kpi_sketch_minute` and `kpi_sketch_hour` as one `count` per bin. Both are keyed
+by (metric, bucket, dim_set), the sketches also by `bin`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ioc.kpi.formulas import Blocks
+
+
+@dataclass(frozen=True)
+class BlockTable:
+    """One aggregate kind: its tables' prefix, its number column and its extra key column."""
+
+    prefix: str  # kpi_minute / kpi_hour, or kpi_sketch_minute / kpi_sketch_hour
+    value: str  # the number summed: `value` or `count`
+    extra: str  # the extra key column, with its comma (", bin"), or ""
+
+    def table(self, suffix: str) -> str:
+        """`minute` -> kpi_minute (or kpi_sketch_minute); `hour` -> the hourly rollup."""
+        return f"{self.prefix}_{suffix}"
+
+    def add(self, blk: Blocks, metric: str, row: Any) -> None:
+        """Put a read row's sum (`v`, and `bin`) into a window's or step's blocks."""
+        if self.extra:
+            blk.sketches.setdefault(metric, []).append((row["bin"], row["v"]))
+        else:
+            blk.sums[metric] = row["v"]
+
+
+SUMS = BlockTable("kpi", "value", "")
+SKETCHES = BlockTable("kpi_sketch", "count", ", bin")
