@@ -6,6 +6,7 @@ properties the worker's overlap of judging and writing relies on (streams/consum
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -209,3 +210,30 @@ async def test_the_workers_pool_sends_a_batch_at_once(database_url: str) -> None
                 assert (buffer >= 1024 * 1024) is batch_writer
         finally:
             await pool.close()
+
+
+async def test_a_dimension_set_two_workers_meet_at_once_gets_one_id(database_url: str) -> None:
+    """A set another worker is inserting at that moment is invisible to the statement that
+    waited for it; it is asked for again rather than left without an id (rows would be lost)."""
+    first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        dims = (("district", "NEW_DISTRICT"), ("site_level", "commune"))
+        mine, theirs = DimensionSets(), DimensionSets()
+        writing = first.transaction()
+        await writing.start()
+        await mine.learn(first, [dims])  # inserted, not yet committed
+        learning = asyncio.ensure_future(theirs.learn(second, [dims]))
+        await asyncio.sleep(0.3)
+        assert not learning.done()  # waits on the uncommitted row
+        await writing.commit()
+        await asyncio.wait_for(learning, timeout=10)
+        assert mine.ids[dims] == theirs.ids[dims]
+        assert (
+            await second.fetchval(
+                "SELECT count(*) FROM dimension_sets WHERE dims->>'district' = 'NEW_DISTRICT'"
+            )
+            == 1
+        )
+    finally:
+        await first.close()
+        await second.close()
