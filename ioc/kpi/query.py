@@ -21,7 +21,7 @@ from ioc.kpi.context import KpiContext, context_from
 from ioc.kpi.formulas import Blocks, area_of
 from ioc.kpi.tables import SKETCHES, SUMS
 from ioc.kpi.windows import split_by_hours, window_range
-from ioc.sources import Sources
+from ioc.sources import Sources, Values
 from schemas.kpis import UNKNOWN, Dimension, Kind
 
 __all__ = [
@@ -37,7 +37,6 @@ __all__ = [
     "kpi_values",
 ]
 
-Values = dict[str, float | None]
 TOTAL = ""
 
 # One kind's blocks over a window: whole hours from the hourly table, the ragged edges per minute.

@@ -11,10 +11,9 @@ from datetime import datetime, timedelta
 from ioc.db.pool import Queryable as Conn
 from ioc.kpi.context import KpiContext
 from ioc.kpi.windows import availability_range, bucket_expr, step_arg
+from ioc.sources import Values
 from schemas.kpis import STEPS, UNKNOWN, Dimension
 from sources.vc.state import column_of, endpoint_counts
-
-Values = dict[str, float | None]
 
 _PRESENCE = """
 SELECT {col} AS d, sum(bit_count((p.minutes & (
