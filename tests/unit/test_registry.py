@@ -10,7 +10,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from ioc.registry import PROVINCE, Registry, load_registry
+from ioc.registry import PROVINCE, Place, Registry, load_registry
 
 REAL_DISTRICTS = {
     "TUYEN_QUANG": "Thành phố Tuyên Quang",
@@ -71,6 +71,65 @@ def test_ids_and_codes_have_the_documented_shapes(registry: Registry) -> None:
 
 def test_the_default_is_loaded_once(registry: Registry) -> None:
     assert load_registry(None) is registry
+
+
+def _extra(place: Place, name: str) -> object:
+    """A field a source keeps on its place beyond the common ones (`district`, `schedule`, ...)."""
+    assert place.model_extra is not None and name in place.model_extra, (place.code, name)
+    return place.model_extra[name]
+
+
+def test_the_community_teams_are_the_provinces_published_totals(registry: Registry) -> None:
+    teams = registry.places["team"]
+    levels = Counter(_extra(t, "level") for t in teams)
+    assert len(teams) == 1871
+    assert levels == {"commune": 138, "village": 1733}
+    commune_level = Counter(_extra(t, "commune") for t in teams if _extra(t, "level") == "commune")
+    assert set(commune_level) == set(registry.commune_codes)
+    assert set(commune_level.values()) == {1}
+    members = [_extra(t, "members") for t in teams]
+    assert all(isinstance(m, int) and m >= 1 for m in members)
+    assert sum(m for m in members if isinstance(m, int)) == 10257
+
+
+@pytest.mark.parametrize("kind", ["market", "team"])
+def test_every_place_sits_in_a_commune_of_its_district(registry: Registry, kind: str) -> None:
+    commune_district = {c.code: c.district for c in registry.communes}
+    places = registry.places[kind]
+    assert places
+    for place in places:
+        district, commune = _extra(place, "district"), _extra(place, "commune")
+        assert district != PROVINCE, place.code
+        assert commune == place.parent, place.code
+        assert isinstance(commune, str) and commune_district.get(commune) == district, place.code
+    repeated = [code for code, n in Counter(p.code for p in places).items() if n > 1]
+    assert repeated == []
+
+
+def test_team_codes_carry_their_districts_abbreviation(registry: Registry) -> None:
+    abbr = {d.code: d.abbr for d in registry.districts}
+    for team in registry.places["team"]:
+        district = _extra(team, "district")
+        assert isinstance(district, str)
+        assert re.fullmatch(rf"CT-{abbr[district]}-\d{{4}}", team.code), team.code
+
+
+def test_markets_keep_a_schedule_and_opening_hours(registry: Registry) -> None:
+    markets = registry.places["market"]
+    assert 45 <= len(markets) <= 60
+    assert {_extra(m, "district") for m in markets} == set(REAL_DISTRICTS)
+    for market in markets:
+        assert re.fullmatch(r"CHO_[A-Z_]+", market.code), market.code
+        schedule = _extra(market, "schedule")
+        if schedule != "daily":
+            assert isinstance(schedule, list) and schedule, market.code
+            assert all(isinstance(day, int) and 0 <= day <= 6 for day in schedule), market.code
+        opens, closes = _extra(market, "opens"), _extra(market, "closes")
+        assert isinstance(opens, str) and isinstance(closes, str)
+        assert re.fullmatch(r"\d\d:\d\d", opens) and re.fullmatch(r"\d\d:\d\d", closes), market.code
+        assert opens < closes, market.code
+        merchants = _extra(market, "merchants")
+        assert isinstance(merchants, int) and merchants >= 1, market.code
 
 
 def _tiny_province() -> dict[str, object]:
