@@ -1,7 +1,8 @@
 """What accepted events change, accumulated per batch before one write.
 
 Each source's arithmetic (sources/*/arithmetic.py) turns events into contributions through
-the small vocabulary here: add to a sum or a sketch in a minute bucket under a dimension set,
+the small vocabulary here: add to a sum or a sketch, or name a member of a distinct count, in a
+minute bucket under a dimension set,
 merge an entity row, hold a contribution until its entity tells its dimensions, or keep
 something only that source writes (`part`). Many events collapse into few rows, so the sink
 writes per batch what changed, not per event. Pure: no I/O, so sources and tests use it freely.
@@ -57,6 +58,8 @@ class Effects:
     sketches: defaultdict[tuple[str, datetime, Dims, int], float] = field(
         default_factory=lambda: defaultdict(float)
     )
+    # distinct counts: (metric, minute, dims, member) of every member seen (a set: a member counts once)
+    distinct: set[tuple[str, datetime, Dims, str]] = field(default_factory=set)
     # what only one source writes (its own tables), by a name the source chooses
     parts: dict[str, Any] = field(default_factory=dict)
     # entity tables: id -> column values; merged with the stored row by the sink's SQL
@@ -73,6 +76,11 @@ class Effects:
 
     def observe(self, metric: str, at: datetime, dims: Dims, value: float, count: float = 1.0) -> None:
         self.sketches[(metric, minute_of(at), dims, bin_of(value))] += count
+        self.seen(metric, dims)
+
+    def count_distinct(self, metric: str, at: datetime, dims: Dims, member: str) -> None:
+        """Name `member` (a merchant, a team) as seen in the minute: windows count each once."""
+        self.distinct.add((metric, minute_of(at), dims, member))
         self.seen(metric, dims)
 
     def observe_bins(self, metric: str, at: datetime, dims: Dims, bins: dict[int, float]) -> None:

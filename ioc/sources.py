@@ -121,6 +121,19 @@ BreakdownExtras = Callable[["Queryable", Dimension, "KpiContext"], Awaitable[set
 
 
 @dataclass(frozen=True)
+class Derived:
+    """A breakdown a source's rows do not carry but take, at query time, from an entity its
+    rows do carry: community activities carry their `team`, and `level` is that team's level
+    in `community_teams` (`unknown` until the team's registration arrives). So the answer is
+    as if the events had arrived in order once all have, with nothing to re-attribute."""
+
+    via: str  # the dimension in the rows' set naming the entity (`team`)
+    table: str  # the source's entity table (`community_teams`)
+    key: str  # its key column (`team_id`)
+    column: str  # the column holding the breakdown's value (`level`)
+
+
+@dataclass(frozen=True)
 class WallArea:
     """The source's area on the wall, as data the page reads from the API (`/api/v1/wall`).
 
@@ -158,6 +171,8 @@ class Source:
     registry_values: Callable[[Dimension, Registry], set[str]]
     arithmetic: ArithmeticFactory
     wall: WallArea
+    distinct_blocks: tuple[str, ...] = ()
+    derived: Mapping[str, Derived] = field(default_factory=dict)  # breakdown -> where its value is
     computed: Mapping[str, ComputedKpi] = field(default_factory=dict)
     breakdown_extras: BreakdownExtras | None = None
     lookups: Lookups | None = None
@@ -183,6 +198,11 @@ class Source:
         unlabelled = set(self.dimensions) - set(self.dimension_labels) - {Dimension.ENDPOINT}
         if unlabelled:
             raise SourceError(f"source {self.name}: dimensions without labels: {sorted(unlabelled)}")
+        for name, derived in self.derived.items():
+            if not all(
+                x.isidentifier() for x in (name, derived.via, derived.table, derived.key, derived.column)
+            ):
+                raise SourceError(f"source {self.name}: derived dimension {name} names a non-identifier")
         for topic in self.topics:
             if topic.source != self.name:
                 raise SourceError(f"source {self.name}: topic {topic.name} names source {topic.source}")
@@ -199,7 +219,10 @@ class Sources:
         _unique("topic", [t.name for s in self.all for t in s.topics])
         _unique("KPI", [k.name for s in self.all for k in s.kpis])
         _unique("event type", [t for s in self.all for topic in s.topics for t in topic.types])
-        _unique("block", [b for s in self.all for b in (*s.sum_blocks, *s.sketch_blocks)])
+        _unique(
+            "block",
+            [b for s in self.all for b in (*s.sum_blocks, *s.sketch_blocks, *s.distinct_blocks)],
+        )
         if len([s for s in self.all if s.fast_path is not None]) > 1:
             raise SourceError("at most one source may have a native fast path")
         self.by_name: dict[str, Source] = {s.name: s for s in self.all}
@@ -242,6 +265,10 @@ class Sources:
     @cached_property
     def sketch_blocks(self) -> tuple[str, ...]:
         return tuple(b for s in self.all for b in s.sketch_blocks)
+
+    @cached_property
+    def distinct_blocks(self) -> tuple[str, ...]:
+        return tuple(b for s in self.all for b in s.distinct_blocks)
 
     @cached_property
     def formulas(self) -> dict[str, Formula]:

@@ -87,6 +87,8 @@ class Kpi:
         stem = stem.replace("_ms_", "_seconds_").replace("_hours_", "_seconds_")
         if stem.endswith("_ms"):
             stem = stem[: -len("_ms")] + "_seconds"
+        elif stem.endswith("_hours"):  # community.hours -> ioc_community_seconds
+            stem = stem[: -len("_hours")] + "_seconds"
         return "ioc_" + stem
 
     @property

@@ -2,8 +2,9 @@
 
 `dimension_sets` holds each set once (as jsonb); its ids never change and its rows are never
 deleted, so a worker learns an id once and keeps it. A batch with a set the worker has not seen
-yet learns it from the database before its statement is built: a few dozen sets in all, so
-after the first batches every statement is built without asking.
+yet learns it from the database before its statement is built: a few dozen sets per source (a
+few thousand where a set names an entity, as community activities name their team), so after
+the first batches every statement is built without asking.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class DimensionSets:
             if dims not in ids:
                 out[dims] = None
         for _, _, dims, _ in fx.sketches:
+            if dims not in ids:
+                out[dims] = None
+        for _, _, dims, _ in fx.distinct:
             if dims not in ids:
                 out[dims] = None
         return list(out)

@@ -1,6 +1,7 @@
 """Writes of a batch's effects: KPI building blocks, dimension values, and each source's tables.
 
-Every write is an upsert that adds (sums, sketches), ORs (presence bits) or merges (entities),
+Every write is an upsert that adds (sums, sketches), ORs (presence bits), names a member once
+(distinct counts) or merges (entities),
 so the order of batches does not matter for the result, and each runs inside the sink's
 transaction with the offsets it covers. The sources' own tables are written by their stores
 (sources/*: `Store`), as parts of the same statement.
@@ -14,7 +15,7 @@ from ioc.clock import micros
 from ioc.contributions import Dims, Effects
 from ioc.db.pool import Conn
 from ioc.db.writes import Writes
-from ioc.kpi.tables import SKETCHES, SUMS, BlockTable
+from ioc.kpi.tables import DISTINCT, SKETCHES, SUMS, BlockTable
 from sources import SOURCES
 from streams.dimsets import DimensionSets
 
@@ -63,6 +64,21 @@ def _rows_ctes(table: BlockTable) -> str:
 
 _SUMS_CTES = _rows_ctes(SUMS)
 _SKETCH_CTES = _rows_ctes(SKETCHES)
+
+# Distinct counts: a member named again (a replay, a second payment) changes nothing.
+_DISTINCT_CTES = f"""
+members AS (
+    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dim_set, r.member
+    FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS r(minute, key, member)
+    JOIN {_KEYS.format("$4", "$5")} USING (key)
+), members_minute AS (
+    INSERT INTO {DISTINCT.table("minute")} (bucket, metric, dim_set, member)
+    SELECT * FROM members ON CONFLICT DO NOTHING
+), members_hour AS (
+    INSERT INTO {DISTINCT.table("hour")} (bucket, metric, dim_set, member)
+    SELECT DISTINCT date_trunc('hour', bucket, 'UTC'), metric, dim_set, member FROM members
+    ON CONFLICT DO NOTHING
+)"""
 
 
 class _Encoded:
@@ -115,6 +131,16 @@ def _add_sketches(
         writes.add(_SKETCH_CTES, encoded.minutes, encoded.keys, bins, counts, *encoded.key_columns(sets))
 
 
+def _add_distinct(writes: Writes, rows: set[tuple[str, datetime, Dims, str]], sets: DimensionSets) -> None:
+    """kpi_distinct_minute and kpi_distinct_hour."""
+    if rows:
+        encoded, members = _Encoded(), []
+        for metric, bucket, dims, member in rows:
+            encoded.row(metric, bucket, dims)
+            members.append(member)
+        writes.add(_DISTINCT_CTES, encoded.minutes, encoded.keys, members, *encoded.key_columns(sets))
+
+
 _DIMENSIONS_CTE = """
 dimensions AS (
     INSERT INTO dimension_values (area, dimension, value)
@@ -127,6 +153,7 @@ def add_effects(writes: Writes, fx: Effects, sets: DimensionSets) -> None:
     dimension set of `fx` must have its id in `sets` (`sets.missing(fx)` is empty)."""
     _add_sketches(writes, fx.sketches, sets)
     _add_sums(writes, fx.sums, sets)
+    _add_distinct(writes, fx.distinct, sets)
     for source in SOURCES.all:
         if source.store is not None:
             source.store.add_parts(writes, fx)

@@ -32,10 +32,12 @@ async def purge(
         ),
         "kpi_minute": ("DELETE FROM kpi_minute WHERE bucket < $1", now - minute_retention),
         "kpi_sketch_minute": ("DELETE FROM kpi_sketch_minute WHERE bucket < $1", now - minute_retention),
+        "kpi_distinct_minute": ("DELETE FROM kpi_distinct_minute WHERE bucket < $1", now - minute_retention),
         "kpi_state_minute": ("DELETE FROM kpi_state_minute WHERE bucket < $1", now - minute_retention),
         "ingest_minute": ("DELETE FROM ingest_minute WHERE bucket < $1", now - minute_retention),
         "kpi_hour": ("DELETE FROM kpi_hour WHERE bucket < $1", now - 10 * minute_retention),
         "kpi_sketch_hour": ("DELETE FROM kpi_sketch_hour WHERE bucket < $1", now - 10 * minute_retention),
+        "kpi_distinct_hour": ("DELETE FROM kpi_distinct_hour WHERE bucket < $1", now - 10 * minute_retention),
         "vc_presence": ("DELETE FROM vc_presence WHERE hour < $1", now - 10 * minute_retention),
         "portal_applications": (
             "DELETE FROM portal_applications WHERE resolved_at < $1",

@@ -19,9 +19,9 @@ from datetime import datetime
 from ioc.db.pool import Queryable as Conn
 from ioc.kpi.context import KpiContext, context_from
 from ioc.kpi.formulas import Blocks, area_of
-from ioc.kpi.tables import SKETCHES, SUMS
+from ioc.kpi.tables import DISTINCT, SKETCHES, SUMS, BlockTable
 from ioc.kpi.windows import split_by_hours, window_range
-from ioc.sources import Sources, Values
+from ioc.sources import Derived, Sources, Values
 from schemas.kpis import UNKNOWN, Dimension, Kind
 
 __all__ = [
@@ -41,7 +41,7 @@ TOTAL = ""
 
 # One kind's blocks over a window: whole hours from the hourly table, the ragged edges per minute.
 _WINDOW = """
-SELECT metric, {col} AS d{extra}, sum({value}) AS v FROM (
+SELECT metric, {col} AS d{extra}, {aggregate} AS v FROM (
     SELECT metric, dim_set{extra}, {value} FROM {minutes}
     WHERE metric = ANY($1::text[])
       AND ((bucket >= $2 AND bucket < $3) OR (bucket >= $4 AND bucket < $5))
@@ -49,16 +49,17 @@ SELECT metric, {col} AS d{extra}, sum({value}) AS v FROM (
     SELECT metric, dim_set{extra}, {value} FROM {hours}
     WHERE metric = ANY($1::text[]) AND bucket >= $3 AND bucket < $4
 ) x{join} GROUP BY metric, d{extra}
-HAVING sum({value}) <> 0  -- a contribution moved out of `unknown` leaves a zero row behind
+HAVING {aggregate} <> 0  -- a contribution moved out of `unknown` leaves a zero row behind
 """
 
 SETS_JOIN = "\nJOIN dimension_sets ds ON ds.id = x.dim_set"
 """What `dimension_of` reads a row's dimension set through (the rows' alias must be `x`)."""
 
 
-def dimension_of(by: Dimension | None) -> tuple[str, str]:
+def dimension_of(by: Dimension | None, derived: Derived | None = None) -> tuple[str, str]:
     """SQL for the value of breakdown `by` of a KPI row (alias `x`), and the join it needs:
-    the row's dimension set (`dimension_sets.dims`, jsonb), none for a total.
+    the row's dimension set (`dimension_sets.dims`, jsonb), none for a total; for a breakdown
+    the source derives (ioc/sources.py: `Derived`), also its entity table.
 
     A row whose set lacks the dimension (written before its source declared it) counts as
     `unknown`, the contract's value for a dimension nobody told us.
@@ -69,6 +70,9 @@ def dimension_of(by: Dimension | None) -> tuple[str, str]:
         raise ValueError("windowed KPIs have no endpoint breakdown")
     if not str(by).isidentifier():
         raise ValueError(f"not a dimension name: {by!r}")
+    if derived is not None:  # names the source declared, checked as identifiers: never user text
+        join = f"{SETS_JOIN}\nLEFT JOIN {derived.table} dv ON dv.{derived.key} = ds.dims->>'{derived.via}'"
+        return f"COALESCE(dv.{derived.column}, '{UNKNOWN}')", join
     return f"COALESCE(ds.dims->>'{by}', '{UNKNOWN}')", SETS_JOIN  # a declared name, never user text
 
 
@@ -78,6 +82,8 @@ class _ReadRecorder(Blocks):
 
     sums_read: set[str] = field(default_factory=set)
     sketches_read: set[str] = field(default_factory=set)
+    distinct_read: set[str] = field(default_factory=set)
+    states_read: set[str] = field(default_factory=set)
 
     def sum(self, name: str) -> float:
         self.sums_read.add(name)
@@ -87,22 +93,67 @@ class _ReadRecorder(Blocks):
         self.sketches_read.add(name)
         return 1.0
 
+    def members(self, name: str) -> float:
+        self.distinct_read.add(name)
+        return 1.0
+
+    def state(self, name: str) -> float | None:
+        self.states_read.add(name)
+        return 1.0
+
+
+@dataclass(frozen=True)
+class FormulaReads:
+    """What the formula of one windowed KPI reads: blocks of each kind, and state KPIs."""
+
+    sums: tuple[str, ...]
+    sketches: tuple[str, ...]
+    distinct: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+
+    def of(self, table: BlockTable) -> tuple[str, ...]:
+        return self.sketches if table is SKETCHES else self.distinct if table is DISTINCT else self.sums
+
 
 @functools.cache
-def formula_blocks(sources: Sources, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The sum and sketch blocks the formula of windowed KPI `name` reads, in catalogue order.
+def formula_blocks(sources: Sources, name: str) -> FormulaReads:
+    """The blocks (and state KPIs) the formula of windowed KPI `name` reads, in catalogue order.
 
     Found once by running the formula on a recorder, so that a read fetches only these: a
     heartbeat count no longer pulls its area's 24-hour RTT sketch into Python. This holds as
-    long as formulas read blocks only through `Blocks.sum` and `Blocks.percentile` (the
-    recorder answers as if there were data, so a `whole > 0` guard takes its data branch).
+    long as formulas read only through `Blocks`' methods (the recorder answers as if there
+    were data, so a `whole > 0` guard takes its data branch).
     """
     recorder = _ReadRecorder()
     sources.formulas[name](recorder)
-    return (
+    return FormulaReads(
         tuple(m for m in sources.sum_blocks if m in recorder.sums_read),
         tuple(m for m in sources.sketch_blocks if m in recorder.sketches_read),
+        tuple(m for m in sources.distinct_blocks if m in recorder.distinct_read),
+        tuple(k for k in sources.kpis if k in recorder.states_read),
     )
+
+
+TABLES = (SUMS, SKETCHES, DISTINCT)
+
+
+def blocks_of(sources: Sources, table: BlockTable) -> tuple[str, ...]:
+    """Every block the sources store in `table`'s kind, in catalogue order."""
+    if table is DISTINCT:
+        return sources.distinct_blocks
+    return sources.sketch_blocks if table is SKETCHES else sources.sum_blocks
+
+
+def grouped_by_dimension(
+    sources: Sources, metrics: Iterable[str], by: Dimension | None
+) -> dict[tuple[str, str], list[str]]:
+    """`metrics` grouped by the SQL that gives their rows' value of `by` (`dimension_of`): one
+    group, unless a source derives `by` from an entity table."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for m in metrics:
+        derived = sources.source_of(m).derived.get(str(by)) if by is not None else None
+        out.setdefault(dimension_of(by, derived), []).append(m)
+    return out
 
 
 async def _window_blocks(
@@ -111,24 +162,51 @@ async def _window_blocks(
     """Blocks summed over [start, end) per (area, dimension value): only those `names` read."""
     sources = ctx.sources
     wanted = [formula_blocks(sources, n) for n in names]
-    sums = [m for m in sources.sum_blocks if any(m in s for s, _ in wanted)]
-    sketches = [m for m in sources.sketch_blocks if any(m in k for _, k in wanted)]
     h1, h2 = split_by_hours(start, end)
-    col, join = dimension_of(by)
     out: defaultdict[tuple[str, str], Blocks] = defaultdict(Blocks)
-    for table, metrics in ((SUMS, sums), (SKETCHES, sketches)):
-        if metrics:
+    for table in TABLES:
+        metrics = [m for m in blocks_of(sources, table) if any(m in w.of(table) for w in wanted)]
+        for (col, join), group in grouped_by_dimension(sources, metrics, by).items():
             sql = _WINDOW.format(
                 col=col,
                 join=join,
                 extra=table.extra,
                 value=table.value,
+                aggregate=table.aggregate,
                 minutes=table.table("minute"),
                 hours=table.table("hour"),
             )
-            for r in await conn.fetch(sql, metrics, start, h1, h2, end):
+            for r in await conn.fetch(sql, group, start, h1, h2, end):
                 table.add(out[(area_of(r["metric"]), r["d"])], r["metric"], r)
     return out
+
+
+def divisor_by(sources: Sources, state: str, by: Dimension | None) -> Dimension | None:
+    """The breakdown a formula's state divisor is read by: `by` where the state KPI has it,
+    else its total (teams active by activity kind divide by all teams)."""
+    return by if by is not None and by in sources.kpis[state].breakdowns else None
+
+
+async def _add_states(
+    conn: Conn,
+    names: Sequence[str],
+    blocks: dict[tuple[str, str], Blocks],
+    as_of: datetime,
+    by: Dimension | None,
+    ctx: KpiContext,
+) -> None:
+    """Give the blocks of formulas that divide by a state KPI that KPI's value, and a block
+    for every value it has (a market with merchants and no payment is at 0 %, not null)."""
+    sources = ctx.sources
+    for state in dict.fromkeys(s for n in names for s in formula_blocks(sources, n).states):
+        area, state_by = area_of(state), divisor_by(sources, state, by)
+        values = (await kpi_values(conn, [state], as_of=as_of, window="1h", by=state_by, ctx=ctx))[state]
+        if state_by is not None:
+            for key in values:
+                blocks.setdefault((area, key), Blocks())
+        for (a, key), blk in blocks.items():
+            if a == area:
+                blk.states[state] = values.get(key if state_by is not None else TOTAL)
 
 
 async def breakdown_keys(conn: Conn, area: str, dim: Dimension, ctx: KpiContext) -> set[str]:
@@ -151,9 +229,14 @@ def _complete(values: Values, universe: Iterable[str], *, zero: float | None) ->
 
 
 def is_additive(sources: Sources, name: str) -> bool:
-    """Whether values of `name` over a breakdown add up to its total (0 where nothing happened)."""
+    """Whether `name` counts or sums, so it is 0 where nothing happened (and, but for distinct
+    counts, its values over a breakdown add up to its total); a percentile is null there."""
     kpi = sources.kpis[name]
-    return kpi.kind is Kind.STATE or kpi.unit in ("count", "vnd")
+    if kpi.kind is Kind.STATE:
+        return True
+    if kpi.unit not in ("count", "vnd", "hours"):
+        return False
+    return name not in sources.formulas or not formula_blocks(sources, name).sketches
 
 
 async def kpi_values(
@@ -172,6 +255,7 @@ async def kpi_values(
     if windowed:
         start, end = window_range(as_of, window)
         blocks = await _window_blocks(conn, windowed, start, end, by, ctx)
+        await _add_states(conn, windowed, blocks, as_of, by, ctx)
         for n in windowed:
             area, formula = area_of(n), sources.formulas[n]
             out[n] = {k: formula(blk) for (a, k), blk in blocks.items() if a == area}

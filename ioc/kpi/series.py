@@ -17,14 +17,16 @@ from datetime import datetime, timedelta
 from ioc.db.pool import Queryable as Conn
 from ioc.kpi.formulas import Blocks
 from ioc.kpi.query import (
+    TABLES,
     TOTAL,
     KpiContext,
     breakdown_keys,
-    dimension_of,
+    divisor_by,
     formula_blocks,
+    grouped_by_dimension,
     is_additive,
+    kpi_values,
 )
-from ioc.kpi.tables import SKETCHES, SUMS
 from ioc.kpi.windows import bucket_expr, step_arg, step_size, step_starts
 from schemas.kpis import STEPS, Dimension, Kind
 
@@ -33,26 +35,53 @@ Series = dict[str, list[Point]]
 
 
 async def _window_series_blocks(
-    conn: Conn, name: str, start: datetime, end: datetime, step: str, by: Dimension | None, ctx: KpiContext
-) -> dict[tuple[datetime, str], Blocks]:
+    conn: Conn,
+    name: str,
+    start: datetime,
+    end: datetime,
+    step: str,
+    by: Dimension | None,
+    ctx: KpiContext,
+) -> defaultdict[tuple[datetime, str], Blocks]:
     """Per (step start, dimension value), the blocks `name`'s formula reads and nothing else."""
-    sums, sketches = formula_blocks(ctx.sources, name)
+    reads = formula_blocks(ctx.sources, name)
     hourly = STEPS[step] >= 60
     suffix = "hour" if hourly else "minute"
-    col, join = dimension_of(by)
     t = bucket_expr(step, "bucket", 4)
     out: defaultdict[tuple[datetime, str], Blocks] = defaultdict(Blocks)
-    for table, metrics in ((SUMS, sums), (SKETCHES, sketches)):
-        if metrics:
-            extra, value, rows = table.extra, table.value, table.table(suffix)
+    for table in TABLES:
+        for (col, join), metrics in grouped_by_dimension(ctx.sources, reads.of(table), by).items():
+            extra, agg, rows = table.extra, table.aggregate, table.table(suffix)
             sql = (
-                f"SELECT {t} AS t, metric, {col} AS d{extra}, sum({value}) AS v FROM {rows} x{join}"
+                f"SELECT {t} AS t, metric, {col} AS d{extra}, {agg} AS v FROM {rows} x{join}"
                 " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"
-                f" GROUP BY t, metric, d{extra} HAVING sum({value}) <> 0"
+                f" GROUP BY t, metric, d{extra} HAVING {agg} <> 0"
             )
-            for r in await conn.fetch(sql, list(metrics), start, end, step_arg(step, ctx.timezone)):
+            for r in await conn.fetch(sql, metrics, start, end, step_arg(step, ctx.timezone)):
                 table.add(out[(r["t"], r["d"])], r["metric"], r)
     return out
+
+
+async def _add_state_series(
+    conn: Conn,
+    name: str,
+    blocks: dict[tuple[datetime, str], Blocks],
+    start: datetime,
+    end: datetime,
+    step: str,
+    by: Dimension | None,
+    ctx: KpiContext,
+    as_of: datetime,
+) -> None:
+    """Give each step's blocks the state KPIs `name` divides by, as sampled in that step (the
+    value now where no sample was taken)."""
+    for state in formula_blocks(ctx.sources, name).states:
+        state_by = divisor_by(ctx.sources, state, by)
+        sampled = await _state_series(conn, state, start, end, step, state_by, ctx)
+        now = (await kpi_values(conn, [state], as_of=as_of, window="1h", by=state_by, ctx=ctx))[state]
+        for (t, key), blk in blocks.items():
+            k = key if state_by is not None else TOTAL
+            blk.states[state] = sampled.get((t, k), now.get(k))
 
 
 async def _state_series(
@@ -95,6 +124,12 @@ async def series(
         values, known = await computed.series(conn, lo, hi, step, by, ctx, as_of)
     else:
         blocks = await _window_series_blocks(conn, name, lo, hi, step, by, ctx)
+        if formula_blocks(sources, name).states:  # every point has a divisor, data or not
+            every = await breakdown_keys(conn, kpi.area, by, ctx) if by is not None else {TOTAL}
+            for s in starts:
+                for k in every:
+                    blocks.setdefault((s, k), Blocks())
+            await _add_state_series(conn, name, blocks, lo, hi, step, by, ctx, as_of)
         formula = sources.formulas[name]
         values = {k: formula(blk) for k, blk in blocks.items()}
     keys = await breakdown_keys(conn, kpi.area, by, ctx) if by is not None else {TOTAL}

@@ -25,12 +25,20 @@ def test_every_windowed_kpi_but_availability_has_a_formula() -> None:
 
 @pytest.mark.parametrize("name", WINDOWED)
 def test_the_recorded_blocks_are_existing_blocks_of_the_kpis_area(name: str) -> None:
-    sums, sketches = formula_blocks(SOURCES, name)
-    assert sums or sketches
-    assert set(sums) <= set(SOURCES.sum_blocks)
-    assert set(sketches) <= set(SOURCES.sketch_blocks)
-    assert {area_of(m) for m in (*sums, *sketches)} == {area_of(name)}
+    reads = formula_blocks(SOURCES, name)
+    assert reads.sums or reads.sketches or reads.distinct
+    assert set(reads.sums) <= set(SOURCES.sum_blocks)
+    assert set(reads.sketches) <= set(SOURCES.sketch_blocks)
+    assert set(reads.distinct) <= set(SOURCES.distinct_blocks)
+    assert {area_of(m) for m in (*reads.sums, *reads.sketches, *reads.distinct)} == {area_of(name)}
     assert formula_blocks(SOURCES, name) is formula_blocks(SOURCES, name)  # recorded once
+
+
+@pytest.mark.parametrize("name", WINDOWED)
+def test_a_formula_divides_only_by_state_kpis_of_its_own_source(name: str) -> None:
+    for state in formula_blocks(SOURCES, name).states:
+        assert SOURCES.kpis[state].kind is Kind.STATE
+        assert area_of(state) == area_of(name)
 
 
 def _random_blocks(rng: random.Random) -> Blocks:
@@ -44,19 +52,27 @@ def _random_blocks(rng: random.Random) -> Blocks:
             blk.sketches[m] = [
                 (rng.randint(-5, 400), float(rng.randint(1, 9))) for _ in range(rng.randint(1, 6))
             ]
+    for m in SOURCES.distinct_blocks:
+        if rng.random() < 0.8:
+            blk.distinct[m] = float(rng.randint(0, 40))
+    for k in SOURCES.kpis.values():
+        if k.kind is Kind.STATE and rng.random() < 0.8:
+            blk.states[k.name] = rng.choice([None, 0.0, float(rng.randint(1, 60))])
     return blk
 
 
 @pytest.mark.parametrize("name", WINDOWED)
 def test_the_formula_on_its_blocks_alone_equals_the_formula_on_all(name: str) -> None:
-    sums, sketches = formula_blocks(SOURCES, name)
+    reads = formula_blocks(SOURCES, name)
     formula = SOURCES.formulas[name]
     rng = random.Random(name)
     for _ in range(200):
         full = _random_blocks(rng)
         only = Blocks(
-            sums={m: v for m, v in full.sums.items() if m in sums},
-            sketches={m: v for m, v in full.sketches.items() if m in sketches},
+            sums={m: v for m, v in full.sums.items() if m in reads.sums},
+            sketches={m: v for m, v in full.sketches.items() if m in reads.sketches},
+            distinct={m: v for m, v in full.distinct.items() if m in reads.distinct},
+            states={m: v for m, v in full.states.items() if m in reads.states},
         )
         assert formula(only) == formula(full)
 
@@ -65,8 +81,10 @@ def test_the_formula_on_its_blocks_alone_equals_the_formula_on_all(name: str) ->
 def test_a_key_without_any_of_its_blocks_gets_the_value_a_missing_key_gets(name: str) -> None:
     """Where only other blocks of the area had data, the read now has no entry at all; the
     value filled in for a missing entry must be what the formula gave on those blocks."""
+    reads = formula_blocks(SOURCES, name)
     others = Blocks(
-        sums={m: 3.0 for m in SOURCES.sum_blocks if m not in formula_blocks(SOURCES, name)[0]},
-        sketches={m: [(7, 2.0)] for m in SOURCES.sketch_blocks if m not in formula_blocks(SOURCES, name)[1]},
+        sums={m: 3.0 for m in SOURCES.sum_blocks if m not in reads.sums},
+        sketches={m: [(7, 2.0)] for m in SOURCES.sketch_blocks if m not in reads.sketches},
+        distinct={m: 4.0 for m in SOURCES.distinct_blocks if m not in reads.distinct},
     )
     assert SOURCES.formulas[name](others) == (0.0 if is_additive(SOURCES, name) else None)
