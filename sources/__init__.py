@@ -11,13 +11,15 @@ from ioc.sources import Sources
 from schemas.decode import Decoder
 from schemas.events import event_adapter
 from schemas.topics import DEADLETTER
-from sources import eoffice, portal, vc
+from sources import community, eoffice, market, portal, vc
 
 SOURCES = Sources(
     (
         vc.SOURCE,
         eoffice.SOURCE,
         portal.SOURCE,
+        market.SOURCE,
+        community.SOURCE,
     )
 )
 
@@ -47,3 +49,5 @@ event_entity_id = DECODER.event_entity_id
 VC_TELEMETRY, VC_MEETINGS = vc.kpis.TELEMETRY, vc.kpis.MEETINGS
 EOFFICE_DOCUMENTS = eoffice.kpis.DOCUMENTS
 PORTAL_APPLICATIONS = portal.kpis.APPLICATIONS
+MARKET_PAYMENTS = market.kpis.PAYMENTS
+COMMUNITY_ACTIVITIES = community.kpis.ACTIVITIES

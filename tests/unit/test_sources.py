@@ -14,14 +14,16 @@ from sources.eoffice import SOURCE as EOFFICE
 
 
 def test_the_registry_holds_the_contracts_sources_topics_and_kpis() -> None:
-    assert [s.name for s in SOURCES.all] == ["vc", "eoffice", "portal"]
+    assert [s.name for s in SOURCES.all] == ["vc", "eoffice", "portal", "market", "community"]
     assert [t.name for t in SOURCES.topics] == [
         "ioc.vc.telemetry",
         "ioc.vc.meetings",
         "ioc.eoffice.documents",
         "ioc.portal.applications",
+        "ioc.market.payments",
+        "ioc.community.activities",
     ]
-    assert len(SOURCES.kpis) == 30 and all(k.area == SOURCES.source_of(k.name).name for k in SOURCES.catalog)
+    assert len(SOURCES.kpis) == 42 and all(k.area == SOURCES.source_of(k.name).name for k in SOURCES.catalog)
 
 
 def test_every_wall_tile_and_ranking_is_a_kpi_of_its_own_source() -> None:
