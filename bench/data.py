@@ -9,6 +9,7 @@ endpoints, far beyond what the province simulator makes, drawn from the shipped 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import subprocess
 import sys
@@ -48,38 +49,39 @@ def data_file(bench: Bench) -> Path:
     s = bench.settings
     if s.data_file is not None:
         return s.data_file
-    rate = f"{s.sim_rate:g}".replace(".", "_")
-    path = bench.workdir / f"sim-rate{rate}-{s.sim_duration}-seed{s.sim_seed}.jsonl.gz"
+    return simulated_file(bench, s.sim_rate, s.sim_duration, s.sim_topics, what="data set")
+
+
+def simulated_file(
+    bench: Bench,
+    rate: float,
+    duration: str,
+    topics: tuple[str, ...],
+    *,
+    start: str | None = None,
+    what: str,
+) -> Path:
+    """A file of simulator traffic (`topics` at `rate` for `duration`), generated once and cached
+    under a name that says what it holds (same arguments and seed: same events)."""
+    s = bench.settings
+    label = f"{rate:g}".replace(".", "_")
+    mix = hashlib.sha256(",".join((*topics, start or "")).encode()).hexdigest()[:8]
+    path = bench.workdir / f"sim-rate{label}-{duration}-seed{s.sim_seed}-{mix}.jsonl.gz"
     if path.exists():
-        progress(f"data set: reusing {path.name}")
+        progress(f"{what}: reusing {path.name}")
         return path
-    progress(
-        f"data set: generating {s.sim_duration} of simulator traffic at {s.sim_rate:g}x (seed {s.sim_seed})"
-    )
+    progress(f"{what}: generating {duration} of simulator traffic at {rate:g}x (seed {s.sim_seed})")
     partial = path.with_suffix(".partial.gz")
     started = time.perf_counter()
+    args = ["--to-file", str(partial), "--rate", str(rate), "--duration", duration]
+    args += ["--seed", str(s.sim_seed), "--quiet"]
+    args += [a for t in topics for a in ("--topic", t)]
+    args += ["--start", start] if start else []
     subprocess.run(  # noqa: S603 - our own arguments
-        [
-            sys.executable,
-            "-m",
-            "cli",
-            "simulate",
-            "--to-file",
-            str(partial),
-            "--rate",
-            str(s.sim_rate),
-            "--duration",
-            s.sim_duration,
-            "--seed",
-            str(s.sim_seed),
-            "--quiet",
-        ],
-        check=True,
-        cwd=REPO,
-        env=bench.child_env({}),
+        [sys.executable, "-m", "cli", "simulate", *args], check=True, cwd=REPO, env=bench.child_env({})
     )
     partial.rename(path)
-    progress(f"data set: generated in {time.perf_counter() - started:.1f} s")
+    progress(f"{what}: generated in {time.perf_counter() - started:.1f} s")
     return path
 
 

@@ -18,6 +18,7 @@ from bench.api import Endpoint, WeekDatabase
 from bench.env import REPO
 from bench.freshness import FreshnessRun, WsRamp
 from bench.memory import DEDUPE_HOURS, MemoryRun
+from bench.mixed import MixedRun
 from bench.pipeline import Baseline, PipelineRun, Profile
 from bench.scaling import ScalePoint
 
@@ -27,6 +28,7 @@ SECTIONS = (
     "## Settings",
     "## 1. Baseline: plain aiokafka consumer",
     "## 2. Pipeline throughput",
+    "## Mixed run: five sources",
     "## 3. Decode + validate per event",
     "## 4. Freshness",
     "## 5. API",
@@ -61,6 +63,7 @@ class Results:
     api: list[Endpoint] = field(default_factory=list)
     memory: MemoryRun | None = None
     scaling: list[ScalePoint] = field(default_factory=list)
+    mixed: MixedRun | None = None
     skipped: list[str] = field(default_factory=list)
 
     @property
@@ -133,6 +136,11 @@ class Results:
             out["scaling"][i]["ratio"] = point.ratio
             out["scaling"][i]["run"]["rate"] = point.run.rate
             out["scaling"][i]["run"].pop("database_url", None)
+        if self.mixed is not None and self.mixed.run is not None:
+            out["mixed"]["ratio"] = self.mixed.ratio
+            out["mixed"]["baseline_rate"] = self.mixed.baseline_rate
+            out["mixed"]["run"]["rate"] = self.mixed.run.rate
+            out["mixed"]["run"].pop("database_url", None)
         if self.memory is not None:
             out["memory"]["bytes_per_event"] = self.memory.bytes_per_event
             out["memory"]["steady_state_mb"] = self.memory.steady_state_mb()
@@ -286,6 +294,35 @@ def _pipeline(r: Results) -> list[str]:
         ["database reflects every record", "yes" if stored == p.records else "**no**"],
     ]
     return [*out, _table(["what", "value"], rows), ""]
+
+
+def _mixed(r: Results) -> list[str]:
+    out = ["## Mixed run: five sources", ""]
+    m = r.mixed
+    if m is None or m.run is None:
+        return out + NOT_RUN
+    s = r.settings
+    run = m.run
+    rows = [[t, _n(n)] for t, n in sorted(m.by_topic.items())]
+    main_ratio = f"{r.ratio:.3f}×" if r.ratio is not None else "not run"
+    return [
+        *out,
+        f"The main data set plus {', '.join(s['mixed_topics'])} at {s['mixed_rate']:g}× the province's "
+        f"volume over {s['mixed_duration']} of event time from {s['mixed_start']}, in one broker "
+        f"({s['partitions']} partitions per topic), one worker.",
+        "",
+        _table(["topic", "records"], rows),
+        "",
+        _table(
+            ["plain consumer/s (median of 2)", "pipeline/s", "ratio", "main mix ratio (above)"],
+            [[_n(m.baseline_rate), _n(run.rate), f"{m.ratio:.3f}×", main_ratio]],
+        ),
+        "",
+        f"Worker CPU {run.worker_cpu_s:.1f} s, PostgreSQL CPU {run.db_cpu_s:.1f} s for {_n(run.records)} "
+        f"records: {1e6 * run.worker_cpu_s / max(1, run.records):.2f} + "
+        f"{1e6 * run.db_cpu_s / max(1, run.records):.2f} µs per record.",
+        "",
+    ]
 
 
 def _decode(r: Results) -> list[str]:
@@ -540,6 +577,7 @@ SECTION_RENDERERS: tuple[Callable[[Results], list[str]], ...] = (
     _settings,
     _baseline,
     _pipeline,
+    _mixed,
     _decode,
     _freshness,
     _api,

@@ -19,7 +19,7 @@ import time
 
 import orjson
 
-from bench import api, freshness, memory, scaling
+from bench import api, freshness, memory, mixed, scaling
 from bench.data import data_file, file_records, produce
 from bench.env import REPO, Bench, bench_workdir, progress
 from bench.info import machine, versions
@@ -108,6 +108,8 @@ async def run(settings: BenchSettings) -> Results:
         week_source: str | None = None
         if settings.wants("pipeline") or settings.wants("api"):
             week_source = await _pipeline_phases(bench, results)
+        if settings.wants("mixed"):
+            results.mixed = await mixed.measure(bench)
         if settings.wants("decode"):
             results.decode = await _decode(bench)
         if settings.wants("freshness"):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-PHASES: tuple[str, ...] = ("pipeline", "decode", "freshness", "api", "memory", "scaling")
+PHASES: tuple[str, ...] = ("pipeline", "mixed", "decode", "freshness", "api", "memory", "scaling")
 """Phases in the order they run; `--phases` picks a subset (the report marks the rest as skipped)."""
 
 
@@ -54,6 +54,21 @@ class BenchSettings:
         default="24h", metadata=_help("event time the data set spans (one day ≈ 1.44 M events)")
     )
     sim_seed: int = field(default=9, metadata=_help("simulator seed of the data set"))
+    sim_topics: tuple[str, ...] = field(
+        default=("ioc.vc.telemetry", "ioc.vc.meetings", "ioc.eoffice.documents", "ioc.portal.applications"),
+        metadata=_help("topics of the main data set: the first three sources, comparable across reports"),
+    )
+    # -- the mixed run: the main data set plus the later sources' topics at a high multiplier
+    mixed_topics: tuple[str, ...] = field(
+        default=("ioc.market.payments", "ioc.community.activities"),
+        metadata=_help("topics added to the main data set in the mixed run"),
+    )
+    mixed_rate: float = field(default=100.0, metadata=_help("simulator multiplier of the added topics"))
+    mixed_duration: str = field(default="1h", metadata=_help("event time the added topics span"))
+    mixed_start: str = field(
+        default="2026-03-03T07:00:00+07:00",
+        metadata=_help("event time the added topics start (a weekday's market morning)"),
+    )
     data_file: Path | None = field(
         default=None, metadata=_help("replay this simulator file instead of the cached generated one")
     )
@@ -133,6 +148,8 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "report": Path("bench/out/REPORT-smoke.md"),
     "profile": "off",
     "sim_duration": "20m",
+    "mixed_rate": 10.0,
+    "mixed_duration": "10m",
     "min_events": 10_000,
     "partitions": 2,
     "session_timeout_s": 2.0,

@@ -130,7 +130,7 @@ class _Start(click.ParamType):
     "topics",
     multiple=True,
     type=click.Choice(SOURCE_TOPIC_NAMES),
-    help="Only these topics (repeatable). Default: all four.",
+    help="Only these topics (repeatable). Default: every source topic.",
 )
 @click.option(
     "--registry",
