@@ -9,18 +9,56 @@ from pathlib import Path
 import click
 
 from alerts.durations import format_duration
-from alerts.rules import RulesError, RuleSet, load_rules
+from alerts.evaluate import schedule_of
+from alerts.models import open_hours_offset
+from alerts.rules import WEEKDAYS, RulesError, RuleSet, TimeInterval, load_rules
+from ioc.registry import Registry, load_registry
+from ioc.settings import KpiSettings
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def describe(interval: TimeInterval) -> str:
+    """An interval as the file says it, e.g. `monday:saturday 06:00-11:00`."""
+    spans = [
+        " ".join(f"{a}:{b}" if a != b else f"{a}" for a, b in spans)
+        for spans in (interval.days_of_month, interval.months)
+    ]
+    parts = [
+        " ".join(f"{_clock(r.start_time)}-{_clock(r.end_time)}" for r in interval.times),
+        " ".join(f"{WEEKDAYS[a]}:{WEEKDAYS[b]}" if a != b else WEEKDAYS[a] for a, b in interval.weekdays),
+        f"days {spans[0]}" if spans[0] else "",
+        f"months {spans[1]}" if spans[1] else "",
+    ]
+    return " ".join(p for p in parts if p) or "always"
+
+
+def open_hours_warnings(rules: RuleSet, registry: Registry) -> list[str]:
+    """Rules whose `open_hours` finds no schedule in the registry: they are always active."""
+    out = []
+    for rule in rules.rules:
+        if rule.by and any(open_hours_offset(n) is not None for n in rule.active_time_intervals):
+            places = registry.places.get(rule.by, ())
+            if not any(schedule_of(p.model_extra or {}) for p in places):
+                out.append(
+                    f"rule {rule.name}: no registry place of kind {rule.by!r} has a schedule;"
+                    " open_hours is then always active"
+                )
+    return out
 
 
 def summary(rules: RuleSet) -> list[str]:
-    """One line per rule, receiver and silence: what the evaluator will do with the file."""
+    """One line per rule, receiver, silence and time interval: what the evaluator will do with the file."""
     lines = []
     for rule in rules.rules:
         by = f" by {rule.by}" if rule.by else ""
         to = ", ".join(rule.receivers) or "no receiver (shown in the API only)"
+        when = f" during {', '.join(rule.active_time_intervals)}" if rule.active_time_intervals else ""
         lines.append(
             f"  rule {rule.name}: {rule.kpi}[{rule.display_window}]{by} {rule.op} {rule.threshold:g}"
-            f" for {format_duration(rule.for_)} ({rule.severity}) -> {to}"
+            f" for {format_duration(rule.for_)}{when} ({rule.severity}) -> {to}"
         )
     for r in rules.receivers:
         if r.is_alertmanager:
@@ -34,6 +72,8 @@ def summary(rules: RuleSet) -> list[str]:
     for i, s in enumerate(rules.silences, 1):
         matchers = ", ".join(f"{k}={v}" for k, v in s.matchers.items())
         lines.append(f"  silence #{i}: {matchers} from {s.starts_at.isoformat()} to {s.ends_at.isoformat()}")
+    for t in rules.time_intervals:
+        lines.append(f"  time interval {t.name}: {'; '.join(map(describe, t.time_intervals)) or 'never'}")
     return lines
 
 
@@ -59,6 +99,16 @@ def check(file: Path) -> None:
     )
     for line in summary(ruleset):
         click.echo(line)
+    if ruleset.time_intervals or any(r.active_time_intervals for r in ruleset.rules):
+        settings = KpiSettings()
+        click.echo(f"  times are local: IOC_TIMEZONE={settings.timezone}")
+        try:
+            registry = load_registry(settings.registry_file)
+        except (OSError, ValueError) as exc:
+            click.echo(f"warning: the registry cannot be read ({exc}); open_hours not checked", err=True)
+        else:
+            for warning in open_hours_warnings(ruleset, registry):
+                click.echo(f"warning: {warning}", err=True)
     for r in ruleset.receivers:
         if r.secret_env and r.secret_env not in os.environ:
             click.echo(

@@ -3,34 +3,45 @@
 Per rule and dimension value: a value that satisfies the rule makes the alert `pending`; it is
 `firing` once it has held for the rule's `for` (at once for `0s`). A value that does not
 satisfy it, is null, or is absent ends the alert: a firing alert becomes `resolved`, a pending
-one `inactive` (it never fired, nobody was told). Nothing here reads a clock or a database, so
-the whole behaviour is tested with fixed timestamps.
+one `inactive` (it never fired, nobody was told). So does a rule outside its
+`active_time_intervals` (local time; `open_hours` is each by-value's place's opening hours,
+from the registry). Nothing here reads a clock or a database, so the whole behaviour is tested
+with fixed timestamps.
 """
 
 from __future__ import annotations
 
+import calendar
 import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from alerts.models import Rule
+from alerts.models import Rule, open_hours_offset
+from alerts.rules import NamedTimeInterval, TimeInterval, parse_clock
 from alerts.template import format_number, render
 from ioc.db.alert_rows import AlertState, Change, State
 
 __all__ = [
     "TOTAL",
     "AlertState",
+    "Calendar",
     "Change",
     "RuleResult",
+    "Schedule",
     "State",
     "alert_labels",
     "evaluate_rule",
     "fingerprint",
     "holds",
+    "interval_matches",
+    "open_at",
     "render_annotations",
     "retire",
+    "rule_active",
+    "schedule_of",
 ]
 
 TOTAL = "total"
@@ -92,6 +103,102 @@ def render_annotations(rule: Rule, value: float | None, by_value: str | None) ->
     return {k: render(v, names) for k, v in rule.annotations.items()}
 
 
+# -- when a rule is active ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A place's opening hours: `days` 0 = Monday (None: daily), `opens`/`closes` in minutes after
+    midnight; closing at or before opening runs past midnight into the next day."""
+
+    days: frozenset[int] | None
+    opens: int
+    closes: int
+
+
+def schedule_of(place: Mapping[str, object]) -> Schedule | None:
+    """A registry place's `schedule` ("daily" or weekday numbers, 0 = Monday), `opens` and
+    `closes` ("HH:MM"); None when it has none (or they cannot be read): then always open."""
+    days, opens, closes = place.get("schedule"), place.get("opens"), place.get("closes")
+    try:
+        hours = parse_clock(opens), parse_clock(closes)
+    except ValueError:
+        return None
+    if days == "daily":
+        return Schedule(None, *hours)
+    if isinstance(days, list | tuple) and all(type(d) is int and 0 <= d <= 6 for d in days):
+        return Schedule(frozenset(days), *hours)
+    return None
+
+
+def open_at(schedule: Schedule, local: datetime, after_opening: timedelta = timedelta(0)) -> bool:
+    """Whether the place is open at local time `local`, from `after_opening` after it opens."""
+    now = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+    length = ((schedule.closes - schedule.opens) % 1440 or 1440) * 60
+    for back in (0, 1):  # the opening of today, and yesterday's when it runs past midnight
+        day = (local.weekday() - back) % 7
+        since = now + back * 86_400 - schedule.opens * 60
+        if (
+            schedule.days is None or day in schedule.days
+        ) and after_opening.total_seconds() <= since < length:
+            return True
+    return False
+
+
+def interval_matches(interval: TimeInterval, local: datetime) -> bool:
+    """Alertmanager's rule: every field given matches local time `local` (ends excluded)."""
+    minute = local.hour * 60 + local.minute
+    if interval.times and not any(r.start_time <= minute < r.end_time for r in interval.times):
+        return False
+    if interval.weekdays and not any(a <= local.weekday() <= b for a, b in interval.weekdays):
+        return False
+    if interval.months and not any(a <= local.month <= b for a, b in interval.months):
+        return False
+    if not interval.days_of_month:
+        return True
+    last = calendar.monthrange(local.year, local.month)[1]
+    for a, b in interval.days_of_month:  # negative: from the month's end; clamped to the month
+        begin, end = (a if a > 0 else last + a + 1), (b if b > 0 else last + b + 1)
+        if begin <= last and max(begin, 1) <= local.day <= min(end, last):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """Local time (IOC_TIMEZONE) and the places' opening hours by kind and code (`open_hours`)."""
+
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
+    places: Mapping[str, Mapping[str, Schedule]] = field(default_factory=dict)
+
+
+def rule_active(
+    rule: Rule,
+    intervals: Mapping[str, NamedTimeInterval],
+    by_value: str | None,
+    *,
+    now: datetime,
+    cal: Calendar,
+) -> bool:
+    """Whether `now` is in one of the rule's active intervals (always, when it names none). Under
+    `open_hours`, a by-value whose place has no schedule in the registry is always active."""
+    if not rule.active_time_intervals:
+        return True
+    local = now.astimezone(cal.timezone)
+    for name in rule.active_time_intervals:
+        after_opening = open_hours_offset(name)
+        if after_opening is not None:
+            schedule = cal.places.get(rule.by or "", {}).get(by_value or "")
+            if schedule is None or open_at(schedule, local, after_opening):
+                return True
+        elif name in intervals and any(interval_matches(i, local) for i in intervals[name].time_intervals):
+            return True
+    return False
+
+
+# -- the state machine ---------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class RuleResult:
     """One rule's evaluation: its active alerts by fingerprint, and what changed."""
@@ -123,8 +230,10 @@ def evaluate_rule(
     *,
     now: datetime,
     silenced: Callable[[Mapping[str, str]], bool] = lambda _labels: False,
+    active: Callable[[str | None], bool] = lambda _by_value: True,
 ) -> RuleResult:
-    """Advance one rule's alerts to `now` given the KPI's values (`{"": total}` without `by`)."""
+    """Advance one rule's alerts to `now` given the KPI's values (`{"": total}` without `by`);
+    `active(by_value)` says whether the rule is in its active time intervals for that value."""
     result = RuleResult()
     wanted = sorted(values.items()) if rule.by is not None else [("", values.get(""))]
     seen: set[str] = set()
@@ -136,7 +245,7 @@ def evaluate_rule(
         fp = fingerprint(labels)
         seen.add(fp)
         old = prior.get(fp)
-        if not holds(rule, value):
+        if not holds(rule, value) or not active(by_value):
             if old is not None:
                 ended = _end(old, value, now)
                 result.changes.append(Change(ended, old.state, now))

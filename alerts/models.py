@@ -2,7 +2,7 @@
 
 The field names are the contract's, since operators write these files by hand; each validator
 says what was wrong and what is allowed, so `ioc rules check` can tell them (alerts/rules.py
-gathers the messages of a whole file).
+gathers the messages of a whole file, and holds the file's time intervals and the whole set).
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ Op = Literal["<", "<=", ">", ">=", "==", "!="]
 RESERVED_LABELS = ("alertname", "severity")
 """Labels the evaluator sets itself; a rule's `labels` may not override them."""
 
+OPEN_HOURS = "open_hours"
+"""The reserved time interval: the opening hours of each by-value's place in the registry."""
+
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -54,6 +57,16 @@ def _str_map(value: object) -> object:
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 StrMap = Annotated[dict[str, str], BeforeValidator(_str_map)]
+
+
+def open_hours_offset(name: str) -> timedelta | None:
+    """`open_hours` -> 0s; `open_hours+1h` (from an hour after opening) -> 1h; another name -> None."""
+    if name != OPEN_HOURS and not name.startswith(OPEN_HOURS + "+"):
+        return None
+    offset = parse_duration(name.removeprefix(OPEN_HOURS + "+")) if name != OPEN_HOURS else timedelta(0)
+    if offset >= timedelta(days=1):
+        raise ValueError(f"{name!r}: the time after opening must be shorter than a day")
+    return offset
 
 
 def _http_url(value: str | None) -> str | None:
@@ -139,6 +152,9 @@ class Rule(_Model):
     labels: StrMap = Field(default_factory=dict)
     annotations: StrMap = Field(default_factory=dict)
     receivers: tuple[str, ...] = ()
+    active_time_intervals: tuple[str, ...] = ()
+    """Names of the file's `time_intervals` (or `open_hours`): outside them all, the condition is
+    not met. Empty: always active."""
 
     @field_validator("kpi")
     @classmethod
@@ -197,6 +213,22 @@ class Rule(_Model):
             )
         return v
 
+    @field_validator("active_time_intervals")
+    @classmethod
+    def _open_hours(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        errors = []
+        for name in v:
+            try:
+                reserved = open_hours_offset(name) is not None
+            except ValueError:
+                errors.append(f"{name!r} is not {OPEN_HOURS} or {OPEN_HOURS}+DURATION shorter than a day")
+                continue
+            if reserved and info.data.get("by", "") is None:
+                errors.append(f"{name!r} needs 'by': the opening hours of each by-value's place")
+        if errors:
+            raise ValueError(f"{'; '.join(errors)} (e.g. {OPEN_HOURS}+1h: from an hour after opening)")
+        return v
+
     @property
     def kpi_def(self) -> Kpi:
         return BY_NAME[self.kpi]
@@ -230,22 +262,3 @@ class Silence(_Model):
         return self.starts_at <= now < self.ends_at and all(
             labels.get(k) == v for k, v in self.matchers.items()
         )
-
-
-class RuleSet(_Model):
-    """A whole, valid rules file."""
-
-    receivers: tuple[Receiver, ...] = ()
-    rules: tuple[Rule, ...] = ()
-    silences: tuple[Silence, ...] = ()
-
-    @property
-    def receiver_by_name(self) -> dict[str, Receiver]:
-        return {r.name: r for r in self.receivers}
-
-    @property
-    def rule_by_name(self) -> dict[str, Rule]:
-        return {r.name: r for r in self.rules}
-
-    def silenced(self, labels: Mapping[str, str], now: datetime) -> bool:
-        return any(s.applies(labels, now) for s in self.silences)

@@ -3,22 +3,62 @@ is owed (its new notification log and the outbox bodies).
 
 The service stores a round's outcome in one transaction with the alerts, so what is decided
 here is either all stored or not at all. Only the KPI reads do I/O, through the `KpiSource`.
+
+Rules' time intervals are judged in the time zone, and `open_hours` from the registry, that the
+KPIs are computed with: the source's `KpiContext` (IOC_TIMEZONE, IOC_REGISTRY_FILE), or, for a
+source without one (tests, dry runs), Asia/Ho_Chi_Minh and the shipped registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from alerts.evaluate import AlertState, RuleResult, evaluate_rule, retire
-from alerts.models import Receiver, Rule, RuleSet
+from alerts.evaluate import (
+    AlertState,
+    Calendar,
+    RuleResult,
+    Schedule,
+    evaluate_rule,
+    retire,
+    rule_active,
+    schedule_of,
+)
+from alerts.models import Receiver, Rule, open_hours_offset
 from alerts.notify import GroupLog, Notice, plan
 from alerts.payload import encode, postable_alert, webhook_payload
+from alerts.rules import RuleSet
 from alerts.source import KpiSource
 from ioc.db.alert_rows import OutboxItem
+from ioc.kpi.context import KpiContext
+from ioc.registry import Registry, load_registry
 
 LogChanges = dict[tuple[str, str], GroupLog | None]
 """(receiver, rule) -> its new log, or None to forget it."""
+
+
+def calendar_from(registry: Registry, timezone: ZoneInfo, kinds: Iterable[str]) -> Calendar:
+    """The opening hours of the registry's places of `kinds` (those with a schedule)."""
+    places: dict[str, dict[str, Schedule]] = {}
+    for kind in set(kinds):
+        found = {p.code: schedule_of(p.model_extra or {}) for p in registry.places.get(kind, ())}
+        places[kind] = {code: s for code, s in found.items() if s is not None}
+    return Calendar(timezone, places)
+
+
+def calendar_of(source: KpiSource, rules: RuleSet) -> Calendar:
+    """The calendar of the source's KPI context, with the places the rules' `open_hours` need."""
+    kinds = [
+        r.by
+        for r in rules.rules
+        if r.by and any(open_hours_offset(n) is not None for n in r.active_time_intervals)
+    ]
+    ctx = getattr(source, "ctx", None)
+    if isinstance(ctx, KpiContext):
+        return calendar_from(ctx.registry, ctx.timezone, kinds)
+    return calendar_from(load_registry(None), Calendar().timezone, kinds)
 
 
 async def evaluate_rules(
@@ -28,11 +68,15 @@ async def evaluate_rules(
     *,
     now: datetime,
     unreadable: Callable[[Rule, Exception], None],
+    calendar: Calendar | None = None,
 ) -> dict[str, RuleResult]:
     """Every rule advanced to `now` (each KPI, window and breakdown read once), and the alerts of
     rules that left the file ended. A rule whose KPI cannot be read is left out, so its alerts
-    stay as they were; `unreadable` is told about it.
+    stay as they were; `unreadable` is told about it. `calendar` (local time, opening hours)
+    defaults to the source's (`calendar_of`).
     """
+    cal = calendar or calendar_of(source, rules)
+    intervals = rules.interval_by_name
     results: dict[str, RuleResult] = {}
     cache: dict[tuple[str, str, str | None], dict[str, float | None]] = {}
     for rule in rules.rules:
@@ -49,6 +93,7 @@ async def evaluate_rules(
             active.get(rule.name, {}),
             now=now,
             silenced=lambda labels: rules.silenced(labels, now),
+            active=functools.partial(rule_active, rule, intervals, now=now, cal=cal),
         )
     for gone in active.keys() - rules.rule_by_name.keys():
         results[gone] = retire(active[gone], now=now)

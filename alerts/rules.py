@@ -1,26 +1,150 @@
 """The alert rules file (contract/KPIS.md, "Alerts"): reading and validating a whole file.
 
 Operators write this file by hand and check it with `ioc rules check FILE`, so every error
-names the rule (or receiver, or silence) and the field, says what was wrong and what is
-allowed, and all errors of a file are reported at once rather than the first only. The
-models themselves are in alerts/models.py; they are re-exported here, beside `RulesError`
-(the kernel's error for rules files), as the package's one entry point for a rules file.
+names the rule (or receiver, silence or time interval) and the field, says what was wrong and
+what is allowed, and all errors of a file are reported at once rather than the first only.
+Receivers, rules and silences are modelled in alerts/models.py; the file's `time_intervals`
+(Alertmanager's shape, a subset) and the whole set are here. All are re-exported here, beside
+`RulesError` (the kernel's error for rules files), as the package's one entry point.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
-from alerts.models import Receiver, Rule, RuleSet, Silence
+from alerts.models import OPEN_HOURS, Receiver, Rule, Silence
 from alerts.template import template_errors
 from ioc.errors import RulesError
 
-__all__ = ["Receiver", "Rule", "RuleSet", "RulesError", "Silence", "load_rules", "parse_rules"]
+__all__ = ["NamedTimeInterval", "Receiver", "Rule", "RuleSet", "RulesError", "Silence", "TimeInterval"]
+__all__ += ["load_rules", "parse_clock", "parse_rules"]
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS: tuple[str, ...] = ("january", "february", "march", "april", "may", "june", "july", "august")
+MONTHS += ("september", "october", "november", "december")
+_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00")
+
+
+def parse_clock(value: object) -> int:
+    """`"06:00"` -> 360 minutes after midnight, `"24:00"` -> 1440. YAML reads an unquoted 11:00
+    as the base-60 number 660: the same minutes, so that is taken too."""
+    if type(value) is int and 0 <= value <= 1440:
+        return value
+    m = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        raise ValueError(f"invalid time {value!r}: write HH:MM, 24-hour, from 00:00 to 24:00")
+    return 1440 if m.group(1) is None else int(m.group(1)) * 60 + int(m.group(2))
+
+
+def _span(what: str, names: tuple[str, ...], first: int, low: int, allowed: str) -> BeforeValidator:
+    """Alertmanager's `begin:end` range or single value, as (begin, end): a name (any case) or,
+    but for weekdays, a number from `low`. A negative day of the month counts from its end."""
+    top = len(names) or 31
+    example = {"weekday": "monday:friday", "month": "january:march"}.get(what, "1:7")
+
+    def one(text: str, whole: object) -> int:
+        t = text.strip().lower()
+        if t in names:
+            return names.index(t) + first
+        if what != "weekday" and re.fullmatch(r"-?\d+", t) and low <= int(t) <= top and int(t) != 0:
+            return int(t)
+        raise ValueError(f"{whole!r} is not a {what}; allowed: {allowed}, or a range such as {example}")
+
+    def parse(value: object) -> tuple[int, int]:
+        if type(value) is int:  # YAML reads an unquoted 1:7 as the base-60 number 67
+            value = f"{value // 60}:{value % 60}" if value >= 60 else str(value)
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not a {what}; allowed: {allowed}")
+        a, colon, b = value.partition(":")
+        begin, end = one(a, value), one(b if colon else a, value)
+        if begin > end and (begin < 0) == (end < 0):
+            raise ValueError(f"{value!r} runs backwards: write the range's start first")
+        return begin, end
+
+    return BeforeValidator(parse)
+
+
+Clock = Annotated[int, BeforeValidator(parse_clock)]
+WeekdaySpan = Annotated[tuple[int, int], _span("weekday", WEEKDAYS, 0, 1, "monday, ..., sunday")]
+"""0 = Monday, as Python's `weekday()` and the registry's schedules."""
+DaySpan = Annotated[
+    tuple[int, int], _span("day of the month", (), 1, -31, "1 to 31, or -31 to -1 from the month's end")
+]
+MonthSpan = Annotated[tuple[int, int], _span("month", MONTHS, 1, 1, "january, ..., december, or 1 to 12")]
+
+
+class _Model(BaseModel):
+    model_config = {"extra": "forbid", "frozen": True}
+
+
+class TimeRange(_Model):
+    """From `start_time` (included) to `end_time` (excluded), local time."""
+
+    start_time: Clock
+    end_time: Clock
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRange:
+        if self.end_time <= self.start_time:
+            raise ValueError(
+                "'end_time' must be after 'start_time'; a range across midnight is two ranges,"
+                " e.g. 22:00-24:00 and 00:00-06:00"
+            )
+        return self
+
+
+class TimeInterval(_Model):
+    """Alertmanager's time interval, a subset: each field given must match; none given: always."""
+
+    times: tuple[TimeRange, ...] = ()
+    weekdays: tuple[WeekdaySpan, ...] = ()
+    days_of_month: tuple[DaySpan, ...] = ()
+    months: tuple[MonthSpan, ...] = ()
+
+
+class NamedTimeInterval(_Model):
+    """A name for rules' `active_time_intervals`: active while any of its intervals matches."""
+
+    name: str = Field(min_length=1)
+    time_intervals: tuple[TimeInterval, ...]
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v.startswith(OPEN_HOURS):
+            raise ValueError(f"{v!r}: names starting with {OPEN_HOURS!r} are reserved (the registry's hours)")
+        return v
+
+
+class RuleSet(_Model):
+    """A whole, valid rules file."""
+
+    receivers: tuple[Receiver, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    silences: tuple[Silence, ...] = ()
+    time_intervals: tuple[NamedTimeInterval, ...] = ()
+
+    @property
+    def receiver_by_name(self) -> dict[str, Receiver]:
+        return {r.name: r for r in self.receivers}
+
+    @property
+    def rule_by_name(self) -> dict[str, Rule]:
+        return {r.name: r for r in self.rules}
+
+    @property
+    def interval_by_name(self) -> dict[str, NamedTimeInterval]:
+        return {i.name: i for i in self.time_intervals}
+
+    def silenced(self, labels: Mapping[str, str], now: datetime) -> bool:
+        return any(s.applies(labels, now) for s in self.silences)
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -43,7 +167,17 @@ def _no_duplicate_keys(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys)
 
 _TOP: dict[str, type[BaseModel]] = {"receivers": Receiver, "rules": Rule, "silences": Silence}
-_KIND = {"receivers": "receiver", "rules": "rule", "silences": "silence"}
+_TOP["time_intervals"] = NamedTimeInterval
+_KIND = {"receivers": "receiver", "rules": "rule", "silences": "silence", "time_intervals": "time interval"}
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The (nested) model whose field `loc` names: a time interval's `times`, say."""
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        inner = [t for t in get_args(field.annotation) if isinstance(t, type)] if field else []
+        model = next((t for t in inner if issubclass(t, BaseModel)), model)
+    return model
 
 
 def _field_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
@@ -53,7 +187,7 @@ def _field_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
         loc = ".".join(str(p) for p in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            allowed = [f.alias or n for n, f in model.model_fields.items()]
+            allowed = [f.alias or n for n, f in _model_at(model, err["loc"]).model_fields.items()]
             msg = f"unknown field; allowed: {', '.join(allowed)}"
         elif err["type"] == "missing":
             msg = "required"
@@ -65,17 +199,25 @@ def _field_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
     return out
 
 
-def _label(section: str, index: int, raw: object) -> str:
+def _name(raw: object) -> str | None:
     name = raw.get("name") if isinstance(raw, Mapping) else None
-    if section != "silences" and isinstance(name, str) and name:
-        return f"{_KIND[section]} {name!r}"
-    return f"{_KIND[section]} #{index + 1}"
+    return name if isinstance(name, str) and name else None
 
 
-def _cross_checks(rules: list[Rule], receivers: list[Receiver]) -> list[str]:
+def _label(section: str, index: int, raw: object) -> str:
+    name = _name(raw) if section != "silences" else None
+    return f"{_KIND[section]} {name!r}" if name else f"{_KIND[section]} #{index + 1}"
+
+
+def _cross_checks(rules: list[Rule], receivers: list[Receiver], periods: list[str]) -> list[str]:
+    """`periods`: the time intervals' names, an invalid interval's too (it is reported already)."""
     errors = []
     known = {r.name for r in receivers}
-    for kind, names in (("receiver", [r.name for r in receivers]), ("rule", [r.name for r in rules])):
+    for kind, names in (
+        ("receiver", [r.name for r in receivers]),
+        ("rule", [r.name for r in rules]),
+        ("time interval", periods),
+    ):
         for dup in sorted({n for n in names if names.count(n) > 1}):
             errors.append(f"{kind} {dup!r}: field 'name': {kind} name used more than once")
     for rule in rules:
@@ -85,6 +227,13 @@ def _cross_checks(rules: list[Rule], receivers: list[Receiver]) -> list[str]:
                 errors.append(
                     f"rule {rule.name!r}: field 'receivers': unknown receiver {receiver!r};"
                     f" allowed: {allowed}"
+                )
+        for name in rule.active_time_intervals:
+            if name not in periods and not name.startswith(OPEN_HOURS):  # open_hours: checked by Rule
+                errors.append(
+                    f"rule {rule.name!r}: field 'active_time_intervals': unknown time interval {name!r};"
+                    f" allowed: {', '.join([*sorted(set(periods)), OPEN_HOURS])} (top-level 'time_intervals'"
+                    " names them)"
                 )
         for key, text in rule.annotations.items():
             errors.extend(
@@ -120,13 +269,16 @@ def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
                 parsed[section].append(model.model_validate(raw))
             except ValidationError as exc:
                 errors.extend(f"{_label(section, i, raw)}: {e}" for e in _field_errors(exc, model))
-    errors.extend(_cross_checks(parsed["rules"], parsed["receivers"]))
+    given = doc.get("time_intervals")
+    periods = [n for n in map(_name, given) if n] if isinstance(given, list) else []
+    errors.extend(_cross_checks(parsed["rules"], parsed["receivers"], periods))
     if errors:
         raise RulesError(source, errors)
     return RuleSet(
         receivers=tuple(parsed["receivers"]),
         rules=tuple(parsed["rules"]),
         silences=tuple(parsed["silences"]),
+        time_intervals=tuple(parsed["time_intervals"]),
     )
 
 

@@ -117,6 +117,14 @@ def test_the_shipped_rules_load_with_the_contract_built_ins() -> None:
     ontime = by_kpi["portal.on_time_pct"]
     assert (ontime.window, ontime.op, ontime.threshold) == ("1h", "<", 90)
     assert any(r.secret_env for r in rs.receivers)
+    market = by_kpi["market.payments"]
+    assert (market.window, market.by, market.op, market.threshold) == ("1h", "market", "==", 0)
+    assert market.for_ == timedelta(minutes=30) and market.active_time_intervals == ("open_hours+1h",)
+    community = by_kpi["community.activities"]
+    assert (community.window, community.by, community.op, community.threshold) == ("7d", "district", "<=", 0)
+    assert community.active_time_intervals == ()
+    (office,) = rs.time_intervals
+    assert office.name == "office_hours" and office.time_intervals[0].weekdays == ((0, 5),)
 
 
 def test_unknown_kpi_names_rule_field_and_what_is_allowed() -> None:
@@ -258,7 +266,7 @@ def test_malformed_file_reports_every_error_at_once() -> None:
         """
     )
     assert errors == [
-        "unknown top-level field 'rulez'; allowed: receivers, rules, silences",
+        "unknown top-level field 'rulez'; allowed: receivers, rules, silences, time_intervals",
         "receiver 'oncall': field 'name': receiver name used more than once",
         "rule 'A': field 'name': rule name used more than once",
         "rule 'A': field 'receivers': unknown receiver 'nobody'; allowed: oncall",
@@ -327,8 +335,13 @@ def test_check_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
     ok = runner.invoke(rules_cli, ["check", str(SHIPPED)])
     assert ok.exit_code == 0, ok.output
-    assert ok.stdout.startswith(f"OK: {SHIPPED}: 4 rules, 1 receivers, 0 silences\n")
+    assert ok.stdout.startswith(f"OK: {SHIPPED}: 6 rules, 1 receivers, 0 silences\n")
     assert "rule MeetingEndpointOffline: vc.meeting_endpoints_offline[now] by endpoint > 0" in ok.stdout
+    assert "rule MarketPaymentsStopped: market.payments[1h] by market == 0 for 30m during open_hours+1h" in (
+        ok.stdout
+    )
+    assert "  time interval office_hours: 07:00-17:30 monday:saturday\n" in ok.stdout
+    assert "  times are local: IOC_TIMEZONE=" in ok.stdout
     assert "IOC_WEBHOOK_SECRET is not set here" in ok.stderr
     bad = tmp_path / "bad.yml"
     bad.write_text(one_rule(kpi="portal.ontime_pct", by="nowhere"), encoding="utf-8")
@@ -339,3 +352,203 @@ def test_check_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "  rule 'R': field 'kpi': unknown KPI 'portal.ontime_pct'"
     )
     assert not failed.stdout
+
+
+# -- time intervals (Alertmanager's shape, a subset) --------------------------------------------
+
+
+def intervals_doc(interval: str, rule_intervals: str = "[market_hours]", by: str = "market") -> str:
+    """A rules document with one interval named market_hours (`interval`: its one entry's fields)
+    and one rule naming `rule_intervals`."""
+    return textwrap.dedent(
+        f"""
+        time_intervals:
+          - name: market_hours
+            time_intervals:
+              - {interval}
+        rules:
+          - name: R
+            kpi: market.payments
+            by: {by}
+            op: "=="
+            threshold: 0
+            active_time_intervals: {rule_intervals}
+        """
+    )
+
+
+def test_time_intervals_load_in_alertmanagers_syntax() -> None:
+    rs = parse_rules(
+        intervals_doc(
+            """times: [{start_time: "06:00", end_time: "11:00"}, {start_time: 13:30, end_time: "24:00"}]
+                weekdays: ["monday:saturday", Sunday]
+                days_of_month: ["1:7", -1, "-7:-1", 15, 20:25]
+                months: ["january:march", "12", 6:8]"""
+        )
+    )
+    (named,) = rs.time_intervals
+    (iv,) = named.time_intervals
+    # 13:30 unquoted is YAML's base-60 number 810: the same minutes
+    assert [(r.start_time, r.end_time) for r in iv.times] == [(360, 660), (810, 1440)]
+    assert iv.weekdays == ((0, 5), (6, 6))
+    assert iv.days_of_month == ((1, 7), (-1, -1), (-7, -1), (15, 15), (20, 25))
+    assert iv.months == ((1, 3), (12, 12), (6, 8))
+    assert rs.rules[0].active_time_intervals == ("market_hours",)
+    assert rs.interval_by_name["market_hours"] is named
+
+
+def test_an_interval_may_leave_fields_out_and_rules_may_name_several() -> None:
+    rs = parse_rules(intervals_doc("{}", rule_intervals="[market_hours, open_hours, open_hours+90m]"))
+    assert rs.time_intervals[0].time_intervals[0].times == ()
+    assert rs.rules[0].active_time_intervals == ("market_hours", "open_hours", "open_hours+90m")
+
+
+def test_rules_without_intervals_keep_their_shape() -> None:
+    rs = parse_rules(CONTRACT_EXAMPLE)
+    assert rs.time_intervals == () and rs.rules[0].active_time_intervals == ()
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        (
+            'times: [{start_time: "6:00", end_time: "11:00"}]',
+            "field 'time_intervals.0.times.0.start_time': invalid time '6:00': write HH:MM, 24-hour,"
+            " from 00:00 to 24:00",
+        ),
+        ('times: [{start_time: "06:00", end_time: "24:01"}]', "field 'time_intervals.0.times.0.end_time'"),
+        ('times: [{start_time: "06:60", end_time: "11:00"}]', "invalid time '06:60'"),
+        ('times: [{start_time: "noon", end_time: "11:00"}]', "invalid time 'noon'"),
+        ("times: [{start_time: 1441, end_time: 1500}]", "invalid time 1441"),
+        ('times: [{start_time: "06:00"}]', "field 'time_intervals.0.times.0.end_time': required"),
+        (
+            'times: [{start_time: "22:00", end_time: "06:00"}]',
+            "field 'time_intervals.0.times.0': 'end_time' must be after 'start_time'; a range across"
+            " midnight is two ranges, e.g. 22:00-24:00 and 00:00-06:00",
+        ),
+        ('times: [{start_time: "06:00", end_time: "06:00"}]', "'end_time' must be after 'start_time'"),
+        (
+            'weekdays: ["monday:saturdy"]',
+            "field 'time_intervals.0.weekdays.0': 'monday:saturdy' is not a weekday; allowed: monday, ...,"
+            " sunday, or a range such as monday:friday",
+        ),
+        ("weekdays: [mon]", "'mon' is not a weekday"),
+        ("weekdays: [1]", "'1' is not a weekday"),
+        (
+            'weekdays: ["saturday:monday"]',
+            "field 'time_intervals.0.weekdays.0': 'saturday:monday' runs backwards: write the range's"
+            " start first",
+        ),
+        ("weekdays: monday", "field 'time_intervals.0.weekdays': Input should be a valid tuple"),
+        ('days_of_month: ["0"]', "'0' is not a day of the month; allowed: 1 to 31, or -31 to -1"),
+        ("days_of_month: [32]", "'32' is not a day of the month"),
+        ("days_of_month: [1:32]", "'1:32' is not a day of the month"),
+        ('days_of_month: ["-32"]', "'-32' is not a day of the month"),
+        ('days_of_month: ["10:5"]', "'10:5' runs backwards"),
+        ('days_of_month: ["-1:-3"]', "'-1:-3' runs backwards"),
+        ("months: [jan]", "'jan' is not a month; allowed: january, ..., december, or 1 to 12"),
+        ("months: [13]", "'13' is not a month"),
+        ('months: ["december:january"]', "'december:january' runs backwards"),
+        (
+            'years: ["2025"]',
+            "field 'time_intervals.0.years': unknown field; allowed: times, weekdays, days_of_month, months",
+        ),
+        ('location: "Asia/Ho_Chi_Minh"', "field 'time_intervals.0.location': unknown field"),
+    ],
+)
+def test_time_interval_errors_name_the_interval_and_the_field(interval: str, expected: str) -> None:
+    errors = errors_of(intervals_doc(interval))
+    prefix = "time interval 'market_hours': field 'time_intervals.0."
+    assert any(e.startswith(prefix) and expected in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("rule_intervals", "by", "expected"),
+    [
+        (
+            "[market_hourz]",
+            "market",
+            "rule 'R': field 'active_time_intervals': unknown time interval 'market_hourz';"
+            " allowed: market_hours, open_hours (top-level 'time_intervals' names them)",
+        ),
+        (
+            "[open_hours]",
+            "DROP",
+            "rule 'R': field 'active_time_intervals': 'open_hours' needs 'by': the opening hours of"
+            " each by-value's place",
+        ),
+        (
+            "[open_hours+1d]",
+            "market",
+            "rule 'R': field 'active_time_intervals': 'open_hours+1d' is not open_hours or"
+            " open_hours+DURATION shorter than a day",
+        ),
+        ("[open_hours+soon]", "market", "rule 'R': field 'active_time_intervals': 'open_hours+soon' is not"),
+        ("[open_hours+]", "market", "rule 'R': field 'active_time_intervals': 'open_hours+' is not"),
+        ("open_hours", "market", "rule 'R': field 'active_time_intervals': Input should be a valid tuple"),
+    ],
+)
+def test_rule_interval_errors(rule_intervals: str, by: str, expected: str) -> None:
+    doc = intervals_doc("{}", rule_intervals=rule_intervals, by=by)
+    if by == "DROP":
+        doc = doc.replace("    by: DROP\n", "")
+    errors = errors_of(doc)
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_interval_names_are_unique_and_open_hours_is_reserved() -> None:
+    errors = errors_of(
+        """
+        time_intervals:
+          - name: weekend
+            time_intervals: [{weekdays: ["saturday:sunday"]}]
+          - name: weekend
+            time_intervals: []
+          - name: open_hours
+            time_intervals: []
+          - name: open_hours_early
+            time_intervals: []
+          - time_intervals: []
+        """
+    )
+    assert errors == [
+        "time interval 'open_hours': field 'name': 'open_hours': names starting with 'open_hours' are"
+        " reserved (the registry's hours)",
+        "time interval 'open_hours_early': field 'name': 'open_hours_early': names starting with"
+        " 'open_hours' are reserved (the registry's hours)",
+        "time interval #5: field 'name': required",
+        "time interval 'weekend': field 'name': time interval name used more than once",
+    ]
+
+
+def test_time_intervals_must_be_a_list() -> None:
+    (error,) = errors_of("time_intervals: {name: x}\n")
+    assert error == "field 'time_intervals': must be a list"
+
+
+def test_check_command_rejects_bad_intervals_and_warns_of_open_hours_without_schedules(
+    tmp_path: Path,
+) -> None:
+    runner = CliRunner()
+    bad = tmp_path / "bad.yml"
+    bad.write_text(intervals_doc('weekdays: ["funday"]', rule_intervals="[market_hours, lunch]"))
+    failed = runner.invoke(rules_cli, ["check", str(bad)])
+    assert failed.exit_code == 1 and not failed.stdout
+    lines = failed.stderr.splitlines()
+    assert lines[0] == f"{bad}: 2 error(s)"
+    assert lines[1].startswith(
+        "  time interval 'market_hours': field 'time_intervals.0.weekdays.0': 'funday'"
+    )
+    assert lines[2].startswith("  rule 'R': field 'active_time_intervals': unknown time interval 'lunch'")
+    good = tmp_path / "good.yml"
+    good.write_text(intervals_doc("{}", rule_intervals="[open_hours]", by="district"))
+    ok = runner.invoke(rules_cli, ["check", str(good)])
+    assert ok.exit_code == 0, ok.output
+    assert "rule R: market.payments[1h] by district == 0 for 0s during open_hours (warning)" in ok.stdout
+    assert "time interval market_hours: always" in ok.stdout
+    assert (
+        "warning: rule R: no registry place of kind 'district' has a schedule; open_hours is then always"
+        " active" in ok.stderr
+    )
+    shipped = runner.invoke(rules_cli, ["check", str(SHIPPED)])
+    assert "has a schedule" not in shipped.stderr  # the markets have their hours in the registry
