@@ -44,6 +44,7 @@ from ioc.kpi.sketch import bin_of
 from ioc.kpi.windows import floor_hour, floor_minute
 from ioc.settings import KpiSettings
 from schemas.kpis import Dimension
+from schemas.topics import SCHEMA_VERSION
 from sources import SOURCE_TOPIC_NAMES, SOURCES
 from tests.chaos import produce
 from tests.factories import encode, key_of, topic_of, valid_event
@@ -71,6 +72,35 @@ def sql_targets() -> list[tuple[str, dict[str, Any]]]:
     return [(f"{f}: {p['title']} {t['refId']}", t) for f, p, t in dashboard_targets() if "rawSql" in t]
 
 
+def sql_value(variable: dict[str, Any], values: list[str]) -> str:
+    """How Grafana's SQL datasources put a variable's selection into a query: a multi-value (or
+    "All") one as a list of quoted strings, a single-value one as it is."""
+    if variable.get("multi") or variable.get("includeAll"):
+        return ",".join("'" + v.replace("'", "''") + "'" for v in values)
+    (value,) = values
+    return value
+
+
+async def variable_options(
+    conn: asyncpg.Connection, board: dict[str, Any], start: datetime, end: datetime
+) -> list[tuple[dict[str, Any], list[str]]]:
+    """Each variable with its options, as Grafana finds them: a query variable's by running its
+    query (with the variables before it on "All"), a custom one's from its list."""
+    out: list[tuple[dict[str, Any], list[str]]] = []
+    for var in board.get("templating", {}).get("list", []):
+        if var["type"] == "query":
+            before = {v["name"]: sql_value(v, values) for v, values in out}
+            sql = grafana_sql(var["query"], start, end, variables=before)
+            values = [str(r[0]) for r in await conn.fetch(sql)]
+            assert values, f"{board['uid']}: ${var['name']} has no options\n{sql}"
+        else:
+            values = [o["value"] for o in var["options"] if o["value"] != "$__all"]
+            if not (var.get("multi") or var.get("includeAll")):
+                values = [var["current"]["value"]]
+        out.append((var, values))
+    return out
+
+
 def promql_exprs() -> list[tuple[str, str]]:
     """(where, expression) of every dashboard target and every Prometheus rule."""
     out = [(f"{f}: {p['title']} {t['refId']}", t["expr"]) for f, p, t in dashboard_targets() if "expr" in t]
@@ -90,9 +120,18 @@ def _seconds(interval: str) -> int:
     return int(m.group(1)) * _INTERVALS[m.group(2)]
 
 
-def grafana_sql(raw: str, start: datetime, end: datetime, interval: str = "1m") -> str:
-    """A dashboard query as Grafana's PostgreSQL datasource sends it (macros expanded)."""
+def grafana_sql(
+    raw: str, start: datetime, end: datetime, interval: str = "1m", variables: dict[str, str] | None = None
+) -> str:
+    """A dashboard query as Grafana's PostgreSQL datasource sends it (macros and the dashboard's
+    variables, `$name` or `${name}`, expanded)."""
     sql = raw.replace("$__interval_ms", str(_seconds(interval) * 1000)).replace("$__interval", interval)
+    given = variables or {}
+    sql = re.sub(
+        r"\$\{(\w+)\}|\$(?!__)(\w+)",
+        lambda m: given.get(m.group(1) or m.group(2), m.group(0)),
+        sql,
+    )
     frm, to = f"'{start.isoformat()}'::timestamptz", f"'{end.isoformat()}'::timestamptz"
 
     def macro(m: re.Match[str]) -> str:
@@ -335,6 +374,123 @@ async def seed(conn: asyncpg.Connection, now: datetime) -> None:
                $1, $1, $1)""",
         now - timedelta(minutes=20),
     )
+    await seed_market_community(conn, now, ctx)
+
+
+MARKETS = ("CHO_TAM_CO", "CHO_HUNG_LOI")
+TEAMS = {  # team: (level, registered); CT-YS-0102 reports before its registration arrived
+    "CT-TP-0100": ("commune", True),
+    "CT-TP-0101": ("village", True),
+    "CT-YS-0100": ("commune", True),
+    "CT-YS-0102": ("village", False),
+}
+KINDS = ("account_setup", "app_install", "online_service_help", "cashless_help", "training")
+
+
+async def seed_market_community(conn: asyncpg.Connection, now: datetime, ctx: KpiContext) -> None:
+    """Three hours of the market and community sources' rows, as their arithmetic writes them:
+    sums, payment sizes and distinct merchants and teams per minute and hour, keyed by each
+    source's own dimension sets; their merchants and teams; their state KPIs' history."""
+    rng = random.Random(9)
+    m0 = floor_minute(now)
+    places = {p.code: p.model_extra or {} for kind in ("market", "team") for p in ctx.registry.places[kind]}
+    sums: dict[tuple[datetime, str, str], float] = defaultdict(float)
+    sketch: dict[tuple[datetime, str, str, int], float] = defaultdict(float)
+    members: set[tuple[str, datetime, str, str]] = set()
+
+    def dims(**values: str) -> str:
+        return json.dumps(dict(sorted(values.items())))
+
+    for i in range(1, 181):
+        t = m0 - timedelta(minutes=i)
+        for d, code in enumerate(MARKETS):
+            place = places[code]
+            provider = ("vnpt_money", "bank_qr")[(i + d) % 2]
+            key = dims(district=place["district"], commune=place["commune"], market=code, provider=provider)
+            if (i + d) % 11 == 0:
+                continue  # a minute without a payment at this market
+            for n in range(1 + (i + d) % 3):
+                amount = rng.choice((15_000, 30_000, 52_000, 120_000, 480_000))
+                sums[(t, "market.payments", key)] += 1
+                sums[(t, "market.value_vnd", key)] += amount
+                sketch[(t, "market.amount_vnd", key, bin_of(amount))] += 1
+                members.add(("market.paying_merchants", t, key, f"MK-{code}-{(i + n) % 7}"))
+        for j, (team, (_level, _registered)) in enumerate(TEAMS.items()):
+            if (i + j) % 4:
+                continue  # teams report now and then
+            kind = KINDS[(i + j) % len(KINDS)]
+            place = places[team]
+            key = dims(district=place["district"], commune=place["commune"], kind=kind, team=team)
+            sums[(t, "community.activities", key)] += 1
+            sums[(t, "community.citizens_helped", key)] += 1 + (i % 6)
+            sums[(t, "community.hours", key)] += 0.5 * (1 + i % 3)
+            members.add(("community.active_teams", t, key, team))
+
+    def hourly(rows: dict[tuple[Any, ...], float]) -> dict[tuple[Any, ...], float]:
+        out: dict[tuple[Any, ...], float] = defaultdict(float)
+        for key, value in rows.items():
+            out[(floor_hour(key[0]), *key[1:])] += value
+        return out
+
+    every_set = {k[2] for k in sums} | {k[2] for k in sketch} | {k[2] for k in members}
+    await conn.executemany(
+        "INSERT INTO dimension_sets (dims) VALUES ($1::jsonb) ON CONFLICT DO NOTHING",
+        [(d,) for d in every_set],
+    )
+    dim_set = "(SELECT id FROM dimension_sets WHERE dims = $3::jsonb)"
+    for table, rows in (("kpi_minute", sums), ("kpi_hour", hourly(sums))):
+        await conn.executemany(
+            f"INSERT INTO {table} (bucket, metric, dim_set, value) VALUES ($1, $2, {dim_set}, $4)",
+            [(*k, v) for k, v in rows.items()],
+        )
+    for table, rows in (("kpi_sketch_minute", sketch), ("kpi_sketch_hour", hourly(sketch))):
+        await conn.executemany(
+            f"INSERT INTO {table} (bucket, metric, dim_set, bin, count) VALUES ($1, $2, {dim_set}, $4, $5)",
+            [(*k, v) for k, v in rows.items()],
+        )
+    for table, grain in (("kpi_distinct_minute", floor_minute), ("kpi_distinct_hour", floor_hour)):
+        await conn.executemany(
+            f"INSERT INTO {table} (bucket, metric, dim_set, member) VALUES ($1, $2, {dim_set}, $4)"
+            " ON CONFLICT DO NOTHING",
+            [(grain(t), metric, key, member) for metric, t, key, member in members],
+        )
+    merchants, day = [], timedelta(days=1)
+    for code in MARKETS:
+        place = places[code]
+        for n in range(8):  # MK-...-7 never paid; MK-...-6 left the programme
+            provider = ("vnpt_money", "bank_qr")[n % 2]
+            merchants.append(
+                (f"MK-{code}-{n}", code, place["district"], place["commune"], provider, n != 6, now - n * day)
+            )
+    await conn.executemany("INSERT INTO market_merchants VALUES ($1, $2, $3, $4, $5, $6, $7)", merchants)
+    await conn.executemany(
+        "INSERT INTO community_teams VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [
+            (team, level if registered else None, places[team]["district"], places[team]["commune"],
+             now - timedelta(days=30) if registered else None, 5 + j, now - timedelta(days=j))
+            for j, (team, (level, registered)) in enumerate(TEAMS.items())
+        ],
+    )  # fmt: skip
+    await conn.executemany(  # as the sink records the values seen (an orphan team: level unknown)
+        "INSERT INTO dimension_values (area, dimension, value) VALUES ('community', 'team', $1)"
+        " ON CONFLICT DO NOTHING",
+        [(team,) for team in TEAMS],
+    )
+    sampled: dict[tuple[datetime, str, str, str], float] = {}  # the state KPIs' history
+    for i in range(1, 120):
+        t = m0 - timedelta(minutes=i)
+        for kpi, dim, keys in (
+            ("market.merchants", "market", MARKETS),
+            ("market.merchants", "district", ("TUYEN_QUANG", "YEN_SON")),
+            ("community.teams", "district", ("TUYEN_QUANG", "YEN_SON")),
+            ("community.members", "district", ("TUYEN_QUANG", "YEN_SON")),
+        ):
+            for key in keys:
+                sampled[(t, kpi, dim, key)] = float(7 + i % 2)
+            sampled[(t, kpi, "", "")] = float(7 + i % 2) * len(keys)
+    await conn.executemany(
+        "INSERT INTO kpi_state_minute VALUES ($1, $2, $3, $4, $5)", [(*k, v) for k, v in sampled.items()]
+    )
 
 
 def close(a: float | None, b: float | None) -> bool:
@@ -368,6 +524,13 @@ _VIEW_OF = {
     "portal.cashless_pct": ("portal_kpi", "cashless_pct"),
     "portal.revenue_vnd": ("portal_kpi", "revenue_vnd"),
     "portal.rating_avg": ("portal_kpi", "rating_avg"),
+    "market.payments": ("market_kpi", "payments"),
+    "market.value_vnd": ("market_kpi", "value_vnd"),
+    "market.payment_vnd_p50": ("market_kpi", "payment_vnd_p50"),
+    "market.merchants_active": ("market_kpi", "merchants_active"),
+    "community.activities": ("community_kpi", "activities"),
+    "community.citizens_helped": ("community_kpi", "citizens_helped"),
+    "community.hours": ("community_kpi", "hours"),
 }
 
 
@@ -415,6 +578,39 @@ async def test_views_give_the_numbers_the_product_gives(database_url: str) -> No
         )
         for r in rows:
             assert close(r["on_time_pct"], dict(theirs_by[r["agency"]])[r["bucket"]]), dict(r)
+        # The new sources' breakdowns, one of them (level) derived from the team at query time.
+        for view, kpi, column, dim in (
+            ("market_kpi_hour", "market.payments", "payments", "market"),
+            ("market_kpi_hour", "market.value_vnd", "value_vnd", "provider"),
+            ("community_kpi_hour", "community.activities", "activities", "level"),
+            ("community_kpi_hour", "community.citizens_helped", "citizens_helped", "kind"),
+            ("community_kpi_hour", "community.hours", "hours", "district"),
+        ):
+            rows = await conn.fetch(
+                f"SELECT bucket, {dim} AS d, sum({column}) AS v FROM {view} GROUP BY 1, 2"
+            )
+            split = await series(
+                conn, kpi, start=start, end=now, step="1h", by=Dimension(dim), ctx=ctx, as_of=now
+            )
+            assert rows and {r["d"] for r in rows} <= set(split), (view, dim)
+            for r in rows:
+                assert close(r["v"], dict(split[r["d"]])[r["bucket"]]), (view, dim, dict(r))
+        assert "unknown" in {r["level"] for r in await conn.fetch("SELECT level FROM community_kpi_hour")}
+        # Distinct merchants and teams over several hours: counted once each, as the API counts.
+        for view, member, expected in (
+            ("market_active_merchants_hour", "merchant_id", 7 * len(MARKETS)),  # MK-...-7 never paid
+            ("community_active_teams_hour", "team_id", len(TEAMS)),
+        ):
+            n = await conn.fetchval(f"SELECT count(DISTINCT {member}) FROM {view} WHERE bucket >= $1", start)
+            assert n == expected, view
+        window = await kpi_values(conn, ["market.merchants_active"], as_of=now, window="6h", by=None, ctx=ctx)
+        since = floor_minute(now) - timedelta(hours=6)
+        paid = await conn.fetchval(
+            "SELECT count(DISTINCT member) FROM kpi_distinct_minute WHERE metric = 'market.paying_merchants'"
+            " AND bucket >= $1",
+            since,
+        )
+        assert window["market.merchants_active"][""] == paid == 7 * len(MARKETS)
         # "Now" views against the state KPIs, at one moment: now() is fixed within a transaction.
         async with conn.transaction():
             at = await conn.fetchval("SELECT now()")
@@ -435,6 +631,27 @@ async def test_views_give_the_numbers_the_product_gives(database_url: str) -> No
                     assert r["b"] == state[f"{area}.backlog"][r["agency"]], (view, dict(r))
                     assert r["o"] == state[f"{area}.overdue"][r["agency"]], (view, dict(r))
                 assert sum(r["b"] for r in rows) == sum(state[f"{area}.backlog"].values())
+            for dim in (Dimension.DISTRICT, Dimension("market"), Dimension("provider")):
+                merchants = await kpi_values(
+                    conn, ["market.merchants"], as_of=at, window="1h", by=dim, ctx=ctx
+                )
+                rows = await conn.fetch(
+                    f"SELECT {dim} AS d, sum(merchants) AS n FROM market_merchants_now GROUP BY 1"
+                )
+                assert {r["d"]: r["n"] for r in rows} == {
+                    k: v for k, v in merchants["market.merchants"].items() if v
+                }, dim
+            for dim in (Dimension.DISTRICT, Dimension("level")):
+                teams = await kpi_values(
+                    conn, ["community.teams", "community.members"], as_of=at, window="1h", by=dim, ctx=ctx
+                )
+                rows = await conn.fetch(
+                    f"SELECT {dim} AS d, sum(teams) AS t, sum(members) AS m FROM community_teams_now"
+                    " GROUP BY 1"
+                )
+                assert {r["d"]: (r["t"], r["m"]) for r in rows} == {
+                    k: (v, teams["community.members"][k]) for k, v in teams["community.teams"].items() if v
+                }, dim
             totals = await kpi_values(
                 conn,
                 ["vc.endpoints_online", "vc.meetings_active", "vc.meeting_endpoints_offline"],
@@ -528,15 +745,25 @@ async def test_every_dashboard_query_runs_as_grafanas_read_only_role(
         try:
             targets = sql_targets()
             assert len(targets) >= 20
-            for where, target in targets:
-                sql = grafana_sql(target["rawSql"], now - timedelta(hours=6), now)
-                try:
-                    rows = await conn.fetch(sql)
-                except asyncpg.PostgresError as exc:
-                    raise AssertionError(f"{where}: {exc}\n{sql}") from exc
-                assert rows, f"{where}: no rows on data that should give some\n{sql}"
-                if target["format"] == "time_series":
-                    assert "time" in [*rows[0].keys()], f"{where}: a time series needs a `time` column"
+            start = now - timedelta(hours=6)
+            for path in sorted((DEPLOY / "grafana" / "dashboards").glob("*.json")):
+                board = json.loads(path.read_text(encoding="utf-8"))
+                options = await variable_options(conn, board, start, now)
+                every = {v["name"]: sql_value(v, values) for v, values in options}  # "All"
+                first = {v["name"]: sql_value(v, values[:1]) for v, values in options}
+                for panel in board["panels"]:
+                    for target in (t for t in panel.get("targets", []) if "rawSql" in t):
+                        where = f"{path.name}: {panel['title']} {target['refId']}"
+                        for chosen in (every, first):
+                            sql = grafana_sql(target["rawSql"], start, now, variables=chosen)
+                            try:
+                                rows = await conn.fetch(sql)
+                            except asyncpg.PostgresError as exc:
+                                raise AssertionError(f"{where}: {exc}\n{sql}") from exc
+                            if chosen is every:  # one district or market may well have no rows
+                                assert rows, f"{where}: no rows on data that should give some\n{sql}"
+                            if rows and target["format"] == "time_series":
+                                assert "time" in [*rows[0].keys()], f"{where}: a time series needs `time`"
             with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
                 await conn.execute("DELETE FROM kpi_minute")
             await conn.execute("SET default_transaction_read_only = off")  # a session may; its grants stay
@@ -575,7 +802,45 @@ def events_for_every_kpi() -> list[tuple[str, bytes, bytes]]:
         for kind in ("application.resolved", "application.paid", "application.rated"):
             events.append(valid_event(kind, occurred_at=at, application_id=app))
     events.append(valid_event("vc.meeting.started", occurred_at=now - timedelta(minutes=1)))
+    events.extend(market_and_community_events(now - timedelta(seconds=40)))
     return [(topic_of(e["type"]), key_of(e), encode(e)) for e in events]
+
+
+def market_and_community_events(at: datetime) -> list[dict[str, Any]]:
+    """A merchant paid three times and a team's two activities (EVENTS.md), so that every market
+    and community gauge has a value."""
+
+    def event(type_name: str, **fields: Any) -> dict[str, Any]:
+        envelope = {"event_id": str(uuid.uuid4()), "type": type_name, "occurred_at": at.isoformat()}
+        return {**envelope, "source": "deploy-test", "schema_version": SCHEMA_VERSION, **fields}
+
+    merchant = {
+        "merchant_id": "MK-DEPLOY-1",
+        "market": "CHO_TAM_CO",
+        "district": "TUYEN_QUANG",
+        "commune": "TP-001",
+        "provider": "vnpt_money",
+    }
+    team = {"team_id": "CT-TP-0100", "district": "TUYEN_QUANG", "commune": "TP-001"}
+    return [
+        event("merchant.onboarded", **merchant),
+        *(
+            event("payment.completed", payment_id=f"TT-DEPLOY-{i}", **merchant, amount_vnd=25_000 * i)
+            for i in (1, 2, 3)
+        ),
+        event("team.registered", **team, level="commune", members=8),
+        *(
+            event(
+                "activity.reported",
+                activity_id=f"HD-DEPLOY-{i}",
+                **team,
+                kind=kind,
+                citizens_helped=3,
+                hours=1.5,
+            )
+            for i, kind in enumerate(("account_setup", "cashless_help"))
+        ),
+    ]
 
 
 def prometheus_config(tmp: Path, api_port: int, worker_port: int) -> Path:
@@ -719,6 +984,7 @@ async def test_metrics_of_dashboards_and_rules_exist_and_prometheus_scrapes_them
             for where, expr in promql_exprs():
                 concrete = expr.replace("$__rate_interval", "1m").replace("$__interval", "1m")
                 concrete = concrete.replace("$window", "5m")
+                concrete = re.sub(r"\$(?!__)\w+", ".+", concrete)  # a multi-value variable on "All"
                 result = query(base, concrete)
                 assert result["status"] == "success", f"{where}: {result.get('error')}"
 

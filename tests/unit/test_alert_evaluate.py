@@ -520,8 +520,11 @@ async def test_the_shipped_market_rule_fires_only_in_market_hours() -> None:
     source.set("market.payments", {"CHO_TAM_CO": 0, "CHO_HUNG_LOI": 0, "CHO_KIM_BINH": 0}, by="market")
     active: dict[str, dict[str, AlertState]] = {}
 
+    def unreadable(rule: Rule, exc: Exception) -> None:
+        pytest.fail(f"{rule.name}: {exc}")
+
     async def states(local: datetime) -> dict[str | None, str]:
-        results = await evaluate_rules(only, source, active, now=utc(local), unreadable=pytest.fail)
+        results = await evaluate_rules(only, source, active, now=utc(local), unreadable=unreadable)
         for name, result in results.items():
             active[name] = result.active
         return {a.by_value: a.state for a in active.get("MarketPaymentsStopped", {}).values()}

@@ -343,7 +343,14 @@ def test_grafana_dashboard_provider_reads_the_mounted_dashboards() -> None:
 def test_dashboards_have_the_shape_grafana_reads() -> None:
     datasources = provisioned_datasources()
     boards = dashboards()
-    assert {d["uid"] for d in boards.values()} == {"ioc-vc", "ioc-eoffice", "ioc-portal", "ioc-pipeline"}
+    assert {d["uid"] for d in boards.values()} == {
+        "ioc-vc",
+        "ioc-eoffice",
+        "ioc-portal",
+        "ioc-market",
+        "ioc-community",
+        "ioc-pipeline",
+    }
     for name, board in boards.items():
         assert board["title"] and isinstance(board["schemaVersion"], int), name
         assert board["panels"], name
@@ -377,6 +384,49 @@ def test_dashboards_have_the_shape_grafana_reads() -> None:
         text = json.dumps(board["panels"])
         for var in set(re.findall(r"\$(?!__)(\w+)", text)):
             assert var in variables, f"{name}: ${var} is not a dashboard variable"
+
+
+def test_dashboard_variables_have_the_shape_grafana_reads() -> None:
+    """Query variables read the TimescaleDB views; a variable uses only those defined before it."""
+    datasources = provisioned_datasources()
+    for name, board in dashboards().items():
+        defined: set[str] = set()
+        for var in board.get("templating", {}).get("list", []):
+            where = f"{name}: ${var.get('name')}"
+            assert {"name", "type", "label", "current", "hide"} <= set(var), where
+            assert var["type"] in ("custom", "query"), where
+            if var["type"] == "query":
+                uid = var["datasource"]["uid"]
+                assert (
+                    datasources[uid]["type"] == var["datasource"]["type"] == "grafana-postgresql-datasource"
+                )
+                assert var["query"].strip().upper().startswith("SELECT") and var["definition"] == var["query"]
+                assert var["refresh"] in (1, 2), f"{where}: options must be refreshed from the database"
+            else:
+                values = [o["value"] for o in var["options"] if o["value"] != "$__all"]
+                assert values == var["query"].split(","), where
+            if var.get("includeAll"):
+                assert var["multi"] and var["current"]["value"] == ["$__all"], where
+            used = set(re.findall(r"\$(?!__)(\w+)", json.dumps(var.get("query", ""))))
+            assert used <= defined, f"{where} uses a variable defined after it: {used - defined}"
+            defined.add(var["name"])
+
+
+def test_every_source_has_its_dashboard_with_vietnamese_titles() -> None:
+    """One dashboard per source (ioc-<source>); the new sources' panels are titled in Vietnamese
+    and described in English (a panel's title is what operators read, its description the help)."""
+    from sources import SOURCES
+
+    boards = {d["uid"]: d for d in dashboards().values()}
+    for source in SOURCES.all:
+        assert f"ioc-{source.name}" in boards, f"no dashboard for source {source.name}"
+    for uid in ("ioc-market", "ioc-community"):
+        board = boards[uid]
+        assert " / " in board["title"]  # "IOC · Chợ 4.0 / Market 4.0"
+        for panel in board["panels"]:
+            assert re.search(r"[^\x00-\x7f]", panel["title"]), f"{uid}: {panel['title']!r} is not Vietnamese"
+            if panel["type"] != "row":
+                assert panel["description"].isascii() and panel["description"].endswith("."), panel["title"]
 
 
 # -- the image ----------------------------------------------------------------------------------
