@@ -12,6 +12,7 @@ from ioc.sources import Source, WallArea
 from schemas.kpis import Dimension
 from sources.community import events, kpis, state, wire
 from sources.community.arithmetic import Activities
+from sources.community.simulator import profiles as community_profiles
 
 SOURCE = Source(
     name="community",
@@ -41,6 +42,7 @@ SOURCE = Source(
     arithmetic=Activities,
     store=state.TeamStore(),
     migrations="sources.community",
+    simulator=community_profiles,
     wall=WallArea(
         headline=(
             "community.activities",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ioc.sources import Source, WallArea
 from sources.market import events, kpis, state, wire
 from sources.market.arithmetic import Payments
+from sources.market.simulator import profiles as market_profiles
 
 SOURCE = Source(
     name="market",
@@ -37,6 +38,7 @@ SOURCE = Source(
     arithmetic=Payments,
     store=state.MerchantStore(),
     migrations="sources.market",
+    simulator=market_profiles,
     wall=WallArea(
         headline=("market.payments", "market.value_vnd", "market.merchants_active", "market.active_pct"),
         of={"market.merchants_active": "market.merchants"},

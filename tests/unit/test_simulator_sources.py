@@ -1,0 +1,276 @@
+"""The market-4.0 and community-team profiles tell a true, repeatable story: valid events, the
+markets' days and hours, realistic payments by onboarded traders, teams that work office hours
+and weekend campaigns, and a tenth of the teams silent."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from ioc.errors import ConfigError
+from ioc.registry import load_registry
+from schemas.decode import Rejection
+from schemas.wire import Event
+from simulator import Record, Simulation, SimulatorConfig, Volumes, generate, plan
+from sources import COMMUNITY_ACTIVITIES, MARKET_PAYMENTS, MODEL_BY_TYPE, SOURCES, decode
+from sources.market.simulator import VOLUMES as MARKET_VOLUMES
+
+ICT = timezone(timedelta(hours=7))
+MONDAY = datetime(2024, 3, 11, tzinfo=ICT)  # 00:00 local
+NEVER = MONDAY + timedelta(days=365)
+HOURLY = Volumes(heartbeat_interval_s=3600)  # the engine's window: an hour keeps a week fast
+NEW_TOPICS = (MARKET_PAYMENTS, COMMUNITY_ACTIVITIES)
+REGISTRY = load_registry()
+MARKETS: dict[str, dict[str, Any]] = {p.code: p.model_extra or {} for p in REGISTRY.places["market"]}
+"""Each market's registry fields beyond code and names: district, commune, schedule, hours, merchants."""
+TEAMS: dict[str, dict[str, Any]] = {p.code: p.model_extra or {} for p in REGISTRY.places["team"]}
+
+
+def config(**options: Any) -> SimulatorConfig:
+    """A past, fixed-start run of the two new topics (seed 7, Monday 00:00, a day, unless told)."""
+    options.setdefault("seed", 7)
+    options.setdefault("start", MONDAY)
+    options.setdefault("duration", timedelta(days=1))
+    options.setdefault("topics", NEW_TOPICS)
+    options.setdefault("volumes", HOURLY)
+    return SimulatorConfig(live=False, **options)
+
+
+def run(**options: Any) -> list[Record]:
+    return list(generate(config(**options)))
+
+
+def decoded(records: list[Record]) -> list[Any]:
+    """The events in the order sent; each one valid by the contract (decode rejects nothing)."""
+    events: list[Any] = []
+    for r in records:
+        event = decode(r.topic, r.key, r.value)
+        assert not isinstance(event, Rejection), (event, r)
+        events.append(event)
+    return events
+
+
+def local(event: Event) -> datetime:
+    return event.occurred_at.astimezone(ICT)
+
+
+def minute(event: Event) -> int:
+    at = local(event)
+    return at.hour * 60 + at.minute
+
+
+def topic_of(event: Event) -> str:
+    return MARKET_PAYMENTS if event.type.startswith(("merchant", "payment")) else COMMUNITY_ACTIVITIES
+
+
+def hhmm(text: Any) -> int:
+    hours, minutes = str(text).split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+@pytest.fixture(scope="module")
+def day() -> list[Record]:
+    return run()
+
+
+@pytest.fixture(scope="module")
+def week() -> list[Any]:
+    return decoded(run(duration=timedelta(days=7)))
+
+
+@pytest.fixture(scope="module")
+def month_of_teams() -> list[Any]:
+    return decoded(run(duration=timedelta(days=28), topics=(COMMUNITY_ACTIVITIES,)))
+
+
+def of_type(events: list[Any], type_name: str) -> list[Any]:
+    return [e for e in events if e.type == type_name]
+
+
+# --- the contract --------------------------------------------------------------------------
+
+
+def test_a_day_is_contract_valid_with_every_event_type_of_both_sources(day: list[Record]) -> None:
+    events = decoded(day)
+    types = {t for s in (SOURCES.by_name["market"], SOURCES.by_name["community"]) for t in s.topics}
+    assert {e.type for e in events} == {t for topic in types for t in topic.types}
+    for r, e in zip(day, events, strict=True):  # the pydantic models, the judge of bad input, agree
+        model: Any = MODEL_BY_TYPE[e.type].model_validate_json(r.value)
+        assert model.event_id == e.event_id and model.occurred_at.utcoffset() == timedelta(hours=7)
+    assert all(MONDAY <= e.occurred_at < MONDAY + timedelta(days=1) for e in events)
+    assert len({e.event_id for e in events}) == len(events)
+    assert {e.source for e in events if e.type.startswith(("merchant", "payment"))} == {"market-gw"}
+
+
+def test_a_run_may_rename_the_envelope_source_and_override_volumes_by_name() -> None:
+    volumes = replace(HOURLY, per_source={"market": {"payments_per_merchant_day": 24.0}})
+    events = decoded(run(sources={"market": "vnpt-money"}, topics=(MARKET_PAYMENTS,), volumes=volumes))
+    base = of_type(decoded(run(topics=(MARKET_PAYMENTS,))), "payment.completed")
+    assert {e.source for e in events} == {"vnpt-money"}
+    assert len(of_type(events, "payment.completed")) == pytest.approx(1.6 * len(base), rel=0.25)
+    with pytest.raises(ConfigError, match="no setting"):
+        run(volumes=replace(HOURLY, per_source={"market": {"payments_per_day": 1.0}}))
+    with pytest.raises(ConfigError, match="share"):
+        run(volumes=replace(HOURLY, per_source={"community": {"silent_share": 2.0}}))
+
+
+def test_the_engines_window_does_not_change_the_story() -> None:
+    """The default 10 s windows (a live run's) and hour-long ones give the same traffic."""
+    morning = {"start": MONDAY + timedelta(hours=5), "duration": timedelta(hours=4)}
+    fine = Counter(e.type for e in decoded(run(volumes=Volumes(), **morning)))
+    coarse = Counter(e.type for e in decoded(run(**morning)))
+    for type_name in ("merchant.onboarded", "payment.completed", "team.registered", "activity.reported"):
+        assert fine[type_name] == pytest.approx(coarse[type_name], rel=0.1), type_name
+
+
+def test_the_same_seed_and_start_give_the_same_bytes(day: list[Record]) -> None:
+    assert run() == day
+    assert [r.value for r in run(seed=8)] != [r.value for r in day]
+
+
+# --- markets ----------------------------------------------------------------------------------
+
+
+def test_payments_only_on_a_markets_days_and_in_its_hours(week: list[Any]) -> None:
+    payments = of_type(week, "payment.completed")
+    days: dict[str, set[int]] = {}
+    for e in payments:
+        extra = MARKETS[e.market]
+        schedule = extra["schedule"]
+        assert schedule == "daily" or local(e).weekday() in schedule, e
+        assert hhmm(extra["opens"]) <= minute(e) < hhmm(extra["closes"]), e
+        days.setdefault(e.market, set()).add(local(e).weekday())
+    weekly = {c: set(p["schedule"]) for c, p in MARKETS.items() if p["schedule"] != "daily"}
+    assert weekly and all(days[c] == d for c, d in weekly.items())  # and they do trade on their days
+    assert all(days[c] == set(range(7)) for c in MARKETS if c not in weekly)
+
+
+def test_markets_peak_in_the_morning_and_city_markets_trade_longer(week: list[Any]) -> None:
+    payments = of_type(week, "payment.completed")
+    hours = Counter(local(e).hour for e in payments)
+    assert max(hours, key=hours.__getitem__) in (6, 7, 8)
+    assert sum(hours[h] for h in (6, 7, 8)) > 0.5 * len(payments)
+    afternoon = {e.market for e in payments if local(e).hour >= 13}
+    assert afternoon and all(hhmm(MARKETS[m]["closes"]) > 13 * 60 for m in afternoon)
+
+
+def test_payments_are_tens_of_thousands_of_dong_through_weighted_providers(week: list[Any]) -> None:
+    payments = of_type(week, "payment.completed")
+    amounts = [e.amount_vnd for e in payments]
+    assert 20_000 <= statistics.median(amounts) <= 100_000
+    assert all(a > 0 and a % 1000 == 0 for a in amounts)
+    big = sum(a >= 200_000 for a in amounts) / len(amounts)
+    assert 0.01 < big < 0.1  # occasionally a few hundred thousand
+    providers = Counter(e.provider for e in payments)
+    assert [p for p, _ in providers.most_common()] == ["vnpt_money", "viettel_money", "bank_qr", "other"]
+
+
+def test_payments_are_by_merchants_onboarded_earlier_in_the_run(week: list[Any]) -> None:
+    onboarded: dict[str, Any] = {}
+    gone: dict[str, datetime] = {}
+    paid: Counter[str] = Counter()
+    for e in week:
+        if e.type == "merchant.onboarded":
+            assert e.merchant_id not in onboarded
+            onboarded[e.merchant_id] = e
+        elif e.type == "merchant.offboarded":
+            assert onboarded[e.merchant_id].occurred_at < e.occurred_at
+            gone[e.merchant_id] = e.occurred_at
+        elif e.type == "payment.completed":
+            first = onboarded[e.merchant_id]
+            assert first.occurred_at < e.occurred_at < gone.get(e.merchant_id, NEVER)
+            same = (first.market, first.district, first.commune, first.provider)
+            assert (e.market, e.district, e.commune, e.provider) == same
+            paid[e.merchant_id] += 1
+    assert all(re.fullmatch(r"MK-[A-Z]{2}-\d{4,}", m) for m in onboarded)
+    # Part of each market's traders at the start, more since, within the roster; a few give up.
+    full = sum(p["merchants"] for p in MARKETS.values())
+    at_start = sum(e.occurred_at < MONDAY + timedelta(minutes=10) for e in onboarded.values())
+    assert at_start == pytest.approx(MARKET_VOLUMES["onboarded_share"] * full, rel=0.02)
+    assert 30 < len(onboarded) - at_start < 100 and 3 <= len(gone) < 30
+    per_market = Counter(e.market for e in onboarded.values())
+    assert all(n <= MARKETS[m]["merchants"] for m, n in per_market.items())
+    assert set(per_market) == set(MARKETS)
+    # A daily market's trader takes 5-30 payments a day (a few hardly use it).
+    daily = [m for m, e in onboarded.items() if MARKETS[e.market]["schedule"] == "daily"]
+    busy = sorted(paid[m] / 7 for m in daily if onboarded[m].occurred_at < MONDAY + timedelta(minutes=10))
+    assert 5 <= statistics.median(busy) <= 30
+
+
+# --- community teams ------------------------------------------------------------------------
+
+
+def test_every_team_registers_once_at_the_start_as_the_registry_says(day: list[Record]) -> None:
+    registered = of_type(decoded(day), "team.registered")
+    assert sorted(e.team_id for e in registered) == sorted(TEAMS)
+    for e in registered:
+        extra = TEAMS[e.team_id]
+        assert (e.level, e.district, e.commune, e.members) == (
+            extra["level"],
+            extra["district"],
+            extra["commune"],
+            extra["members"],
+        )
+        assert e.occurred_at < MONDAY + timedelta(minutes=10)
+
+
+def test_activities_come_in_office_hours_and_weekend_campaigns(week: list[Any]) -> None:
+    activities = of_type(week, "activity.reported")
+
+    def daytime(e: Event) -> bool:
+        weekday, m = local(e).weekday(), minute(e)
+        return 7 * 60 + 30 <= m < 17 * 60 if weekday < 5 else 7 * 60 <= m < 18 * 60
+
+    assert sum(map(daytime, activities)) / len(activities) > 0.7
+    weekend = [e for e in activities if local(e).weekday() >= 5]
+    assert 0.1 < len(weekend) / len(activities) < 0.35
+    kinds = Counter(e.kind for e in activities)
+    assert {k for k, _ in kinds.most_common(2)} == {"online_service_help", "account_setup"}
+    assert all(1 <= e.citizens_helped <= 15 for e in activities)
+    assert all(0.5 <= e.hours <= 4 and (e.hours * 2).is_integer() for e in activities)
+    helped = {
+        w: statistics.mean(e.citizens_helped for e in activities if (local(e).weekday() >= 5) == w)
+        for w in (False, True)
+    }
+    assert helped[True] > helped[False]  # a campaign helps more people at once
+
+
+def test_a_tenth_of_the_teams_never_report_and_members_change_now_and_then(
+    month_of_teams: list[Any],
+) -> None:
+    registered = {e.team_id: e for e in of_type(month_of_teams, "team.registered")}
+    reporting = {e.team_id for e in of_type(month_of_teams, "activity.reported")}
+    assert reporting <= set(registered)
+    assert 0.07 < 1 - len(reporting) / len(registered) < 0.14
+    changes = of_type(month_of_teams, "team.members_changed")
+    assert 300 < len(changes) < 1000 and all(1 <= e.members <= 20 for e in changes)
+    for e in changes + of_type(month_of_teams, "activity.reported"):
+        team = registered[e.team_id]
+        assert (e.district, e.commune) == (team.district, team.commune)
+        assert team.occurred_at < e.occurred_at
+
+
+# --- scale ------------------------------------------------------------------------------------
+
+
+def test_events_per_day_says_how_busy_the_sources_are(week: list[Any]) -> None:
+    for topic in NEW_TOPICS:
+        simulation = Simulation(config(topics=(topic,)), plan(config(), MONDAY))
+        start = MONDAY + timedelta(minutes=10)  # after the start's onboardings and registrations
+        per_day = [e for e in week if e.occurred_at >= start and topic_of(e) == topic]
+        assert simulation.events_per_day() == pytest.approx(len(per_day) / 7, rel=0.1), topic
+
+
+def test_a_multiplier_clones_teams_and_grows_rosters() -> None:
+    events = decoded(run(multiplier=2, duration=timedelta(hours=8)))
+    teams = {e.team_id for e in of_type(events, "team.registered")}
+    assert len(teams) == 2 * len(TEAMS) and set(TEAMS) <= teams
+    merchants = [e.merchant_id for e in of_type(events, "merchant.onboarded")]
+    full = sum(p["merchants"] for p in MARKETS.values())
+    assert len(set(merchants)) == len(merchants) == pytest.approx(2 * 0.6 * full, rel=0.02)
