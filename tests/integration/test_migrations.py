@@ -97,7 +97,12 @@ def _dims(value: str | dict[str, str]) -> dict[str, str]:
 async def test_an_upgrade_keeps_every_kpi_answer(
     conn: asyncpg.Connection, old_database: asyncpg.Connection
 ) -> None:
-    events = scenario(random.Random(30), NOW, REGISTRY)
+    # the sources that existed in the four-column shape: later ones never had rows in it
+    events = [
+        e
+        for e in scenario(random.Random(30), NOW, REGISTRY)
+        if SOURCES.source_of_type[str(e["type"])].name in ("vc", "eoffice", "portal")
+    ]
     await run_pipeline(conn, events, cuts=[len(events) // 3, 2 * len(events) // 3])
     kpi_rows = await conn.fetchval("SELECT count(*) FROM kpi_minute") + await conn.fetchval(
         "SELECT count(*) FROM kpi_sketch_minute"

@@ -110,48 +110,8 @@ WHERE registered_at IS NOT NULL
 GROUP BY district, commune, level;
 
 
--- Every source topic in sources_now (0020_views.sql) ------------------------------------------
--- sources_now lists each source topic even before its first event. Its first four topics were
--- written into the view; a source added since names its topic in source_topics instead (the
--- views migration of each such source adds its own, creating the table if it is the first).
-CREATE TABLE IF NOT EXISTS source_topics (topic text PRIMARY KEY);
-COMMENT ON TABLE source_topics IS 'Source topics sources_now lists, even before their first event.';
-INSERT INTO source_topics (topic)
-VALUES ('ioc.vc.telemetry'), ('ioc.vc.meetings'), ('ioc.eoffice.documents'),
-       ('ioc.portal.applications'), ('ioc.community.activities')
-ON CONFLICT (topic) DO NOTHING;
-
-CREATE OR REPLACE VIEW sources_now AS
-WITH topics AS (
-    SELECT topic FROM source_topics
-), recent AS (
-    SELECT topic,
-           COALESCE(sum(records) FILTER (WHERE outcome = 'accepted'), 0)::bigint AS accepted_5m,
-           COALESCE(sum(records) FILTER (WHERE outcome = 'duplicate'), 0)::bigint AS duplicate_5m,
-           COALESCE(sum(records) FILTER (WHERE outcome NOT IN ('accepted', 'duplicate')), 0)::bigint
-               AS rejected_5m
-    FROM ingest_minute
-    WHERE bucket >= date_trunc('minute', now()) - interval '5 minutes'
-    GROUP BY topic
-), offsets AS (
-    SELECT topic, max(newest_event_at) AS newest_event_at,
-           sum(greatest(high_watermark - next_offset, 0))::bigint AS consumer_lag,
-           count(DISTINCT partition) AS partitions,
-           max(updated_at) AS last_stored_at
-    FROM ingest_offsets
-    GROUP BY topic
-)
-SELECT t.topic, o.newest_event_at,
-       extract(epoch FROM now() - o.newest_event_at)::float8 AS event_age_seconds,
-       COALESCE(r.accepted_5m, 0) AS accepted_5m,
-       COALESCE(r.duplicate_5m, 0) AS duplicate_5m,
-       COALESCE(r.rejected_5m, 0) AS rejected_5m,
-       o.consumer_lag,
-       COALESCE(o.partitions, 0) AS partitions,
-       o.last_stored_at
-FROM topics t
-LEFT JOIN recent r USING (topic)
-LEFT JOIN offsets o USING (topic);
+-- This source's topic in sources_now (ioc/db/migrations/0032_source_topics.sql) -----------------
+INSERT INTO source_topics (topic) VALUES ('ioc.community.activities') ON CONFLICT (topic) DO NOTHING;
 
 
 -- Column comments (psql's \d+ and Grafana's query builder) ------------------------------------
