@@ -31,11 +31,11 @@ import httpx
 
 from alerts.metrics import AlertMetrics
 from alerts.models import Receiver
-from alerts.settings import AlertSettings
 from ioc.clock import Clock
 from ioc.db import alert_outbox as outbox
 from ioc.db.pool import Conn
 from ioc.retry import backoff
+from ioc.settings import AlertSettings
 
 __all__ = [
     "SIGNATURE_HEADER",

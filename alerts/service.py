@@ -30,13 +30,13 @@ from alerts.metrics import AlertMetrics
 from alerts.notify import GroupLog
 from alerts.round import evaluate_rules, plan_round
 from alerts.rules import Receiver, Rule, RulesError, RuleSet, load_rules
-from alerts.settings import AlertSettings
 from alerts.source import KpiSource
 from ioc.clock import Clock, SystemClock
 from ioc.db import alert_outbox
 from ioc.db import alerts as store
 from ioc.db.leader import AdvisoryLeader
 from ioc.retry import TRANSIENT_DB_ERRORS
+from ioc.settings import AlertSettings
 
 log = logging.getLogger("ioc.streams.alerts")
 

@@ -74,7 +74,6 @@ def worker() -> None:
     """Run one stream worker (joins the consumer group of the configured broker)."""
     from alerts.db_source import DatabaseKpiSource
     from alerts.service import AlertService
-    from alerts.settings import AlertSettings
     from cli.runtime.tuning import tune_gc
     from ioc.kpi.query import context_from
     from sources import SOURCES
@@ -86,7 +85,7 @@ def worker() -> None:
     asyncio.run(_migrate(settings))
     metrics = WorkerMetrics()  # one registry: the alert metrics are served with the worker's
     alerts = AlertService(
-        AlertSettings(),
+        settings.alerts,
         database_url=settings.database_url,
         source=DatabaseKpiSource(settings.database, context_from(settings.kpi, SOURCES)),
         registry=metrics.registry,

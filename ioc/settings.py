@@ -148,6 +148,43 @@ class ApiExtraSettings(BaseSettings):
     )
 
 
+class AlertSettings(BaseSettings):
+    """The alert evaluator and its delivery: where the rules are and how often, how hard and how
+    long delivery tries (`IOC_ALERT_*`)."""
+
+    model_config = _CONFIG
+
+    alert_rules: Path = Field(
+        default=Path("deploy/alerts/rules.yml"),
+        description="The alert rules file (YAML); reloaded when it changes.",
+    )
+    alert_eval_interval_s: float = Field(
+        default=5.0, gt=0, description="Seconds between two evaluations of every rule."
+    )
+    alert_external_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL of the API as on-call staff reach it: `externalURL` and `generatorURL`.",
+    )
+    alert_am_resend_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=60,
+        description="Seconds between re-posts of firing alerts to an Alertmanager (at most a minute).",
+    )
+    alert_retry_initial_s: float = Field(
+        default=1.0, gt=0, description="First retry delay of a failed delivery; doubles each time."
+    )
+    alert_retry_max_s: float = Field(default=60.0, gt=0, description="Longest delay between two retries.")
+    alert_outbox_max_age_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="A notification not delivered within this many seconds is dropped (outcome `expired`).",
+    )
+    alert_history_retention_days: float = Field(
+        default=90.0, gt=0, description="Days of alert state changes and delivered notifications kept."
+    )
+
+
 class RuntimeSettings(BaseSettings):
     """Process-wide things: where data lives, how loud the logs are."""
 
@@ -169,6 +206,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     serve: ApiExtraSettings = field(default_factory=ApiExtraSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def with_services(self, *, kafka_url: str | None, database_url: str | None) -> Settings:
         """A copy pointing at concrete services (used once the embedded ones are up)."""

@@ -19,9 +19,9 @@ from prometheus_client import CollectorRegistry
 
 from alerts.evaluate import fingerprint
 from alerts.service import AlertService
-from alerts.settings import AlertSettings
 from alerts.source import MemoryKpiSource
 from cli.runtime.process import free_port, spawn, stop
+from ioc.settings import AlertSettings
 from tests.services import wait_until, wait_until_async
 
 pytestmark = pytest.mark.integration

@@ -27,10 +27,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts.service import AlertService
-from alerts.settings import AlertSettings
 from alerts.source import MemoryKpiSource
 from cli.runtime.process import free_port
 from ioc.db.alerts import alert_history, firing_alerts
+from ioc.settings import AlertSettings
 from tests.services import wait_until_async
 
 pytestmark = pytest.mark.integration
