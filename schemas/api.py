@@ -123,6 +123,11 @@ class WallDimension(BaseModel):
     name: str
     label_vi: str
     label_en: str
+    values: dict[str, tuple[str, str]] | None = Field(
+        default=None,
+        description="Names (vi, en) of this dimension's values, by code, where the registry names them"
+        " as places (districts, communes, markets, ...) and a wall ranking shows them.",
+    )
 
 
 class WallResponse(BaseModel):

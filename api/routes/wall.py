@@ -2,7 +2,9 @@
 
 Each source declares its area (headline and secondary tiles, trend, ranking) and the words
 for its topics and breakdowns; the page builds itself from this answer, so a new source
-appears on the wall without touching the page.
+appears on the wall without touching the page. The registry names the places a ranking lists
+(districts, communes, a source's own places such as markets), so the wall shows "Chợ Tam Cờ",
+not CHO_TAM_CO.
 """
 
 from __future__ import annotations
@@ -10,13 +12,29 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.auth import caller
+from api.deps import State
+from ioc.registry import Registry
 from schemas.api import WallArea, WallBreakdown, WallDimension, WallResponse, WallTopic
 from sources import SOURCES
 
 router = APIRouter(prefix="/api/v1", tags=["wall"])
 
 
-def wall_layout() -> WallResponse:
+def place_names(registry: Registry, dimension: str) -> dict[str, tuple[str, str]] | None:
+    """Names (vi, en) of a dimension's values when the registry knows them as places; None
+    otherwise (agencies' registry names are full titles, longer than their codes on a wall)."""
+    if dimension == "district":
+        places = [(d.code, d.name_vi, d.name_en) for d in registry.districts]
+    elif dimension == "commune":
+        places = [(c.code, c.name_vi, c.name_en) for c in registry.communes]
+    elif dimension in registry.places:
+        places = [(p.code, p.name_vi, p.name_en) for p in registry.places[dimension]]
+    else:
+        return None
+    return {code: (vi, en or vi) for code, vi, en in places}
+
+
+def wall_layout(registry: Registry) -> WallResponse:
     areas = [
         WallArea(
             id=s.name,
@@ -41,12 +59,16 @@ def wall_layout() -> WallResponse:
         for s in SOURCES.all
         for t in s.topics
     ]
+    ranked = {area.breakdown.by for area in areas}
     dimensions = [
-        WallDimension(name=n, label_vi=vi, label_en=en) for n, (vi, en) in SOURCES.dimension_labels.items()
+        WallDimension(
+            name=n, label_vi=vi, label_en=en, values=place_names(registry, n) if n in ranked else None
+        )
+        for n, (vi, en) in SOURCES.dimension_labels.items()
     ]
     return WallResponse(areas=areas, topics=topics, dimensions=dimensions)
 
 
 @router.get("/wall", response_model=WallResponse, dependencies=[Depends(caller)], summary="The wall's layout")
-async def wall() -> WallResponse:
-    return wall_layout()
+async def wall(state: State) -> WallResponse:
+    return wall_layout(state.reader.ctx.registry)

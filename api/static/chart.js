@@ -57,19 +57,24 @@ function areaPath(run, baseY) {
   return `${linePath(run)} L${last[0].toFixed(1)} ${baseY} L${first[0].toFixed(1)} ${baseY} Z`;
 }
 
-function yAxis(frame, lo, hi, y) {
+function yAxis(frame, lo, hi, y, unit) {
   const out = [];
-  for (const v of [lo, (lo + hi) / 2, hi]) {
+  // a short plot (five areas side by side) has room for its ends' ticks only
+  const ticks = frame.bottom - frame.top < 3 * remPx() ? [lo, hi] : [lo, (lo + hi) / 2, hi];
+  for (const v of ticks) {
     out.push(s("line", { class: "grid", x1: frame.left, x2: frame.right, y1: y(v), y2: y(v) }));
     out.push(
-      s("text", { class: "tick y", x: frame.left - 8, y: y(v), text: formatTick(v, hi - lo) }),
+      s("text", { class: "tick y", x: frame.left - 8, y: y(v), text: formatTick(v, hi - lo, unit) }),
     );
   }
   return out;
 }
 
 function xAxis(frame, fromMs, toMs, x) {
-  return hourTicks(fromMs, toMs).flatMap((ms) => [
+  // a time label is about 3 rem wide, centred on its tick: one that would leave the plot is left out
+  const half = 1.5 * remPx();
+  const fits = (ms) => x(ms) - half >= 0 && x(ms) + half <= frame.right + 0.6 * remPx();
+  return hourTicks(fromMs, toMs).filter(fits).flatMap((ms) => [
     s("line", { class: "grid", x1: x(ms), x2: x(ms), y1: frame.top, y2: frame.bottom }),
     s("text", { class: "tick x", x: x(ms), y: frame.bottom + 6, text: formatTime(ms, false) }),
   ]);
@@ -107,7 +112,7 @@ export function renderTrend(plot, trend) {
   const height = plot.clientHeight;
   if (!width || !height) return;
   const rem = remPx();
-  const frame = { left: 4.2 * rem, right: width - 0.6 * rem, top: 0.6 * rem, bottom: height - 1.7 * rem };
+  const frame = { left: 4.2 * rem, right: width - 0.6 * rem, top: 0.6 * rem, bottom: height - 1.5 * rem };
   const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
   const values = trend.lines.flatMap((l) => l.points.map((p) => p.value)).filter((v) => !isMissing(v));
   if (!values.length) {
@@ -116,12 +121,15 @@ export function renderTrend(plot, trend) {
     return;
   }
   const [lo, hi] = domain(values, trend.unit, trend.thresholds);
+  // the y axis' labels take what their longest needs, so a narrow plot keeps its width for the line
+  const longest = Math.max(...[lo, hi].map((v) => formatTick(v, hi - lo, trend.unit).length));
+  frame.left = Math.min(4.2, 1.2 + 0.6 * longest) * rem;
   const span = Math.max(1, trend.toMs - trend.fromMs);
   const x = (ms) => frame.left + ((ms - trend.fromMs) / span) * (frame.right - frame.left);
   const xOf = (p) => x(Date.parse(p.t) + (trend.stepMs ?? 0));
   const y = (v) => frame.bottom - ((v - lo) / (hi - lo || 1)) * (frame.bottom - frame.top);
   svg.append(
-    ...yAxis(frame, lo, hi, y),
+    ...yAxis(frame, lo, hi, y, trend.unit),
     ...xAxis(frame, trend.fromMs, trend.toMs, x),
     ...thresholdLines(frame, trend.thresholds, lo, hi, y),
     ...trend.lines.flatMap((line, i) => seriesShapes(line, i, xOf, y, frame.bottom)),

@@ -49,6 +49,8 @@ const STRINGS = {
     "level.commune": "Cấp xã",
     serviceLevel: "Mức {n}",
     "unit.hours": "giờ",
+    "vnd.million": "tr",
+    "vnd.billion": "tỷ",
   },
   en: {
     title: "Intelligent Operations Centre",
@@ -93,10 +95,16 @@ const STRINGS = {
     "level.commune": "Commune",
     serviceLevel: "Level {n}",
     "unit.hours": "h",
+    "vnd.million": "M",
+    "vnd.billion": "B",
   },
 };
 
 let lang = readLang();
+
+/** Names of breakdown values (registry places: districts, markets, ...), by dimension and code:
+ * {district: {YEN_SON: ["Huyện Yên Sơn", "Yen Son District"]}}, from api/v1/wall. */
+const NAMES = {};
 
 function readLang() {
   try {
@@ -128,6 +136,11 @@ export function locale() {
 /** Words the API declares (areas, topics and breakdowns of each source: api/v1/wall). */
 export function addWords(language, words) {
   if (language in STRINGS) Object.assign(STRINGS[language], words);
+}
+
+/** Names of a dimension's values, as api/v1/wall gives them ({code: [vi, en]}). */
+export function addNames(dimension, names) {
+  NAMES[dimension] = { ...NAMES[dimension], ...names };
 }
 
 /** A word of the wall, with {placeholders} filled in. */
@@ -174,7 +187,7 @@ export function formatValue(unit, value) {
     case "hours":
       return number(value, { maximumFractionDigits: Math.abs(value) < 10 ? 1 : 0 });
     case "vnd":
-      return number(value, { notation: "compact", maximumFractionDigits: 1 });
+      return formatVnd(value);
     case "score":
       return number(value, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     default:
@@ -182,8 +195,25 @@ export function formatValue(unit, value) {
   }
 }
 
-/** An axis tick: as few decimals as the axis' span needs, no unit. */
-export function formatTick(value, span) {
+/**
+ * Đồng, compact from a million up, the same way in every tile, ranking and axis: "49.500",
+ * "12,4 tr", "1,2 tỷ" (Vietnamese) or "49,500", "12.4M", "1.2B" (English); the unit (₫) is
+ * added by the caller.
+ */
+function formatVnd(value) {
+  const size = Math.abs(value);
+  // 999,7 million reads "1 tỷ", never "1.000 tr"
+  const [scale, word] = size >= 999.5e6 ? [1e9, "vnd.billion"] : size >= 1e6 ? [1e6, "vnd.million"] : [1, ""];
+  if (scale === 1) return number(value, { maximumFractionDigits: 0 });
+  const scaled = value / scale;
+  const digits = Math.abs(scaled) < 100 ? 1 : 0;
+  const text = number(scaled, { maximumFractionDigits: digits });
+  return lang === "en" ? `${text}${t(word)}` : `${text} ${t(word)}`;
+}
+
+/** An axis tick: as few decimals as the axis' span needs, no unit (đồng: compact). */
+export function formatTick(value, span, unit) {
+  if (unit === "vnd" && Math.abs(value) >= 1e6) return formatVnd(value);
   return number(value, { maximumFractionDigits: span >= 10 ? 0 : span >= 1 ? 1 : 2 });
 }
 
@@ -251,9 +281,11 @@ function titleCase(code) {
     .join(" ");
 }
 
-/** A breakdown value (a registry code) as a readable name. */
+/** A breakdown value (a registry code) as a readable name: the registry's, when it has one. */
 export function dimensionName(by, code) {
   if (code === "unknown") return t("dim.unknown");
+  const named = NAMES[by]?.[code];
+  if (named) return (lang === "en" ? named[1] : named[0]) || named[0];
   switch (by) {
     case "district":
       return code === "PROVINCE" ? t("dim.PROVINCE") : titleCase(code);

@@ -1,4 +1,4 @@
-// What the wall draws: the three areas' tiles, trends and rankings, the alert bar, the sources.
+// What the wall draws: each source's area (tiles, trend, ranking), the alert bar, the sources.
 // Every function here reads the state and writes the DOM; none fetches anything.
 
 import { renderTrend } from "./chart.js";
@@ -19,7 +19,11 @@ import {
   withUnit,
 } from "./i18n.js";
 
-const ROW_REM = 2.15; // one ranking row: its height plus its margin in wall.css
+const ROW_REM = 2.25; // one ranking row: its height plus its margin in wall.css
+const MAX_ROWS = 6; // a ranking shows the few worst, not a table
+const PER_ROW = 5; // areas side by side before the wall takes a second row of areas
+const MIN_FIT = 0.45; // a figure or title shrinks to fit, never below this share of its size
+const FIGURE_SHARE = 0.6; // of a headline tile's width, the most its figure takes (wall.css)
 
 /**
  * Traffic light of a value by the catalog's thresholds and `better` direction: ok, warn or bad;
@@ -47,19 +51,27 @@ function aside(name) {
 function tile(name, size, area = {}) {
   const ofName = area.of?.[name];
   const asideName = area.aside?.[name];
-  return h(
+  const label = h("div", { class: "label", "data-label": name });
+  const reading = h(
     "div",
-    { class: `tile ${size}`, "data-kpi": name, "data-status": "none", "data-raw": "" },
-    h("div", { class: "label", "data-label": name }),
+    { class: "reading" },
     h(
-      "div",
-      { class: "reading" },
+      "span",
+      { class: "figure" },
       h("span", { class: "value", text: "—" }),
       h("span", { class: "unit" }),
       ofName && h("span", { class: "of", "data-of": ofName }),
     ),
-    size === "big" &&
-      h("div", { class: "note" }, h("span", { class: "when" }), asideName && aside(asideName)),
+  );
+  const attrs = { class: `tile ${size}`, "data-kpi": name, "data-status": "none", "data-raw": "" };
+  if (size !== "big") return h("div", attrs, label, reading);
+  // A headline tile is one line: words left, figure right; a related figure below, full width.
+  return h(
+    "div",
+    attrs,
+    h("div", { class: "text" }, label, h("div", { class: "note" }, h("span", { class: "when" }))),
+    reading,
+    asideName && aside(asideName),
   );
 }
 
@@ -71,7 +83,7 @@ function areaSection(area) {
     h(
       "header",
       { class: "area-head" },
-      h("h2", { "data-i18n": `area.${area.id}` }),
+      h("h2", {}, h("span", { class: "fit", "data-i18n": `area.${area.id}` })),
       h("span", { class: "area-alerts", hidden: true }),
     ),
     h("div", { class: "headline" }, area.headline.map((n) => tile(n, "big", area))),
@@ -93,8 +105,13 @@ function areaSection(area) {
       h(
         "header",
         {},
-        h("span", { class: "what", "data-label": kpi }),
-        h("span", { class: "by", "data-i18n": `by.${by}` }),
+        h(
+          "span",
+          { class: "words" },
+          h("span", { class: "what", "data-label": kpi }),
+          " ",
+          h("span", { class: "by", "data-i18n": `by.${by}` }),
+        ),
         h("span", { class: "order", "data-i18n": "worstFirst" }),
       ),
       h("ol", {}),
@@ -102,8 +119,35 @@ function areaSection(area) {
   );
 }
 
+/**
+ * Lay the areas out by their number, whatever they are: up to PER_ROW side by side (each a tall
+ * column, its parts aligned with its neighbours'), more in rows of nearly equal counts, each area
+ * then compact (wall.css). Rows of different counts share one grid whose column count both
+ * divide: 4 + 3 areas are 12 columns, spans of 3 and 4.
+ */
 export function buildAreas(root, areas) {
-  root.replaceChildren(...areas.map(areaSection));
+  const n = Math.max(1, areas.length);
+  const rows = Math.ceil(n / PER_ROW);
+  const wide = Math.ceil(n / rows); // the fullest rows' count; the others have one fewer
+  const narrowRows = wide * rows - n;
+  const columns = narrowRows ? wide * (wide - 1) : wide;
+  root.dataset.rows = String(rows);
+  root.style.setProperty("--columns", String(columns));
+  root.style.setProperty("--rows", String(rows));
+  const sections = areas.map(areaSection);
+  sections.forEach((section, i) => {
+    const row = rowOf(i, rows, wide, narrowRows);
+    const span = !narrowRows ? 1 : row < rows - narrowRows ? wide - 1 : wide;
+    section.style.gridColumn = `span ${span}`;
+  });
+  root.replaceChildren(...sections);
+}
+
+/** The row of area `i`: full rows first, then the rows with one area fewer. */
+function rowOf(i, rows, wide, narrowRows) {
+  const fullRows = rows - narrowRows;
+  const inFull = fullRows * wide;
+  return i < inFull ? Math.floor(i / wide) : fullRows + Math.floor((i - inFull) / (wide - 1));
 }
 
 // -- words (re-applied when the language changes) ------------------------------------------------
@@ -141,11 +185,41 @@ function renderTile(node, entry, value, state) {
   if (side) renderAside(side, state);
 }
 
+/** The width `node` may take: a headline figure beside its words shares the tile with them. */
+function roomFor(node) {
+  const box = node.parentElement;
+  const text = box.previousElementSibling;
+  const beside = text?.classList.contains("text") && box.offsetLeft > text.offsetLeft;
+  return beside ? (text.clientWidth + box.clientWidth) * FIGURE_SHARE : box.clientWidth;
+}
+
+/**
+ * Shrink what must stay on one line (tiles' figures, areas' titles) to fit its room: all
+ * measured first, then all set, so a screen of tiles is laid out twice, not once per tile.
+ * Such a node's width scales with its `--fit`, so the fit that fills the room follows from one
+ * measurement, and a value that gets shorter grows back.
+ */
+export function fitToRoom() {
+  const nodes = $$(".tile .figure, .area-head .fit");
+  const fits = nodes.map((node) => {
+    const room = roomFor(node);
+    const current = parseFloat(node.style.getPropertyValue("--fit")) || 1;
+    const width = node.getBoundingClientRect().width;
+    if (!room || !width) return current;
+    return Math.max(MIN_FIT, Math.min(1, (current * room) / width));
+  });
+  nodes.forEach((node, i) => {
+    const fit = fits[i].toFixed(3);
+    if (node.style.getPropertyValue("--fit") !== fit) node.style.setProperty("--fit", fit);
+  });
+}
+
 export function renderKpis(state) {
   for (const node of $$("[data-kpi]")) {
     const name = node.dataset.kpi;
     renderTile(node, state.catalog.get(name), state.kpis[name], state);
   }
+  fitToRoom();
   const asOf = $("#as-of");
   setText(asOf, state.asOfMs ? t("updatedAt", { t: formatTime(state.asOfMs) }) : "");
 }
@@ -198,6 +272,7 @@ export function renderAlerts(state) {
     badge.hidden = n === 0;
     setText(badge, String(n));
   }
+  fitToRoom(); // a badge takes room from its area's title
 }
 
 // -- sources -------------------------------------------------------------------------------------
@@ -286,7 +361,7 @@ export function renderBreakdown(state, area) {
   const entry = state.catalog.get(kpi);
   const list = $(`section.area[data-area="${area.id}"] .breakdown ol`);
   if (!values || !entry || !list) return;
-  const fits = Math.max(1, Math.floor(list.clientHeight / (ROW_REM * remPx())));
+  const fits = Math.max(1, Math.min(MAX_ROWS, Math.floor(list.clientHeight / (ROW_REM * remPx()))));
   const numbers = Object.values(values).filter((v) => !isMissing(v));
   const max = Math.max(0, ...numbers);
   const rows = worstFirst(entry, values).slice(0, fits);

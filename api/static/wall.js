@@ -1,5 +1,6 @@
-// The operations wall: live KPIs of the province's video conferences, e-office and
-// public-service portal, for a large screen seen from across the room.
+// The operations wall: live KPIs of every source the pipeline has (video conferences, e-office,
+// the public-service portal, markets, community teams, ...), for a large screen seen from
+// across the room. The areas are data: one per source, as api/v1/wall lists them.
 //
 // Data, by paths relative to the page: api/v1/wall (the areas and their words, one per source),
 // api/v1/catalog (labels, units, thresholds), the
@@ -8,9 +9,10 @@
 // Plain ES modules, no build step, no dependencies.
 
 import { $ } from "./dom.js";
-import { addWords, currentLang, setLang } from "./i18n.js";
+import { addNames, addWords, currentLang, setLang } from "./i18n.js";
 import {
   buildAreas,
+  fitToRoom,
   renderAges,
   renderAlerts,
   renderBreakdown,
@@ -284,6 +286,7 @@ let resizeTimer = 0;
 function onResize() {
   clearTimeout(resizeTimer);
   resizeTimer = setTimeout(() => {
+    fitToRoom();
     for (const area of AREAS) {
       renderBreakdown(state, area);
       renderTrendArea(state, area);
@@ -303,6 +306,7 @@ async function loadLayout() {
         for (const dim of body.dimensions) words[`by.${dim.name}`] = dim[suffix];
         addWords(lang, words);
       }
+      for (const dim of body.dimensions) if (dim.values) addNames(dim.name, dim.values);
       return body.areas;
     } catch (error) {
       console.debug("wall: layout", error.message ?? error);
