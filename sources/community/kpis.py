@@ -57,6 +57,7 @@ FORMULAS = {
     "community.teams_active_pct": f.pct_of_state(ACTIVE, "community.teams"),
 }
 
-THRESHOLDS = {
-    "community.teams_active_pct": (50.0, 20.0),
-}
+# No wall thresholds: the wall judges its 1 h window, in which an active share swings from its
+# daytime level to 0 every night (markets close, teams report a few times a week), so any fixed
+# colour would be red half the day. Time-aware expectations are the operator's wall issue.
+THRESHOLDS: dict[str, tuple[float, float]] = {}
