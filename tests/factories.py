@@ -42,6 +42,13 @@ ENVELOPE_KINDS: Final[dict[str, str]] = {
     "schema_version": "integer",
 }
 _ENDPOINT: Final = {"endpoint_id": "string", "site_level": "enum", "district": "string"}
+_MERCHANT: Final = {
+    "merchant_id": "string",
+    "market": "string",
+    "district": "string",
+    "commune": "string",
+    "provider": "enum",
+}
 
 FIELD_KINDS: Final[dict[str, dict[str, str]]] = {
     "vc.heartbeat": {
@@ -94,6 +101,31 @@ FIELD_KINDS: Final[dict[str, dict[str, str]]] = {
     },
     "application.paid": {"application_id": "string", "amount_vnd": "integer", "method": "enum"},
     "application.rated": {"application_id": "string", "score": "integer"},
+    "merchant.onboarded": {**_MERCHANT},
+    "merchant.offboarded": {**_MERCHANT},
+    "payment.completed": {"payment_id": "string", **_MERCHANT, "amount_vnd": "integer"},
+    "team.registered": {
+        "team_id": "string",
+        "level": "enum",
+        "district": "string",
+        "commune": "string",
+        "members": "integer",
+    },
+    "team.members_changed": {
+        "team_id": "string",
+        "district": "string",
+        "commune": "string",
+        "members": "integer",
+    },
+    "activity.reported": {
+        "activity_id": "string",
+        "team_id": "string",
+        "district": "string",
+        "commune": "string",
+        "kind": "enum",
+        "citizens_helped": "integer",
+        "hours": "number",
+    },
 }
 """Per type, its own fields (the envelope's are in ``ENVELOPE_KINDS``) and their JSON kind."""
 
@@ -105,6 +137,9 @@ ENUMS: Final[dict[str, tuple[str, ...]]] = {
     "channel": ("online", "counter", "postal"),
     "outcome": ("approved", "rejected"),
     "method": ("cashless", "cash"),
+    "provider": ("vnpt_money", "viettel_money", "bank_qr", "other"),
+    "level": ("commune", "village"),
+    "kind": ("account_setup", "app_install", "online_service_help", "cashless_help", "training"),
 }
 
 START_FIELDS: Final[dict[str, str]] = {
@@ -209,6 +244,12 @@ _SOURCE: Final = {
     "application.resolved": "dvc-portal",
     "application.paid": "dvc-portal",
     "application.rated": "dvc-portal",
+    "merchant.onboarded": "vnpt-money",
+    "merchant.offboarded": "vnpt-money",
+    "payment.completed": "vnpt-money",
+    "team.registered": "cns-community",
+    "team.members_changed": "cns-community",
+    "activity.reported": "cns-community",
 }
 
 
@@ -224,6 +265,8 @@ def _moment(value: Any, default: datetime) -> datetime:
 
 def _body(type_name: str, n: int, occurred: datetime) -> dict[str, Any]:
     endpoint = {"endpoint_id": f"TQ-YS-{n:03d}", "site_level": "commune", "district": "YEN_SON"}
+    market = {"market": "CHO_YEN_SON", "district": "YEN_SON", "commune": "YS-001", "provider": "vnpt_money"}
+    team = {"team_id": f"CT-YS-{n:04d}", "district": "YEN_SON", "commune": "YS-001"}
     start = rfc3339(occurred - timedelta(days=1))
     due = rfc3339(occurred + timedelta(days=2))
     match type_name:
@@ -287,6 +330,27 @@ def _body(type_name: str, n: int, occurred: datetime) -> dict[str, Any]:
             return {"application_id": f"HS-{n:07d}", "amount_vnd": 50_000, "method": "cashless"}
         case "application.rated":
             return {"application_id": f"HS-{n:07d}", "score": 5}
+        case "merchant.onboarded" | "merchant.offboarded":
+            return {"merchant_id": f"MK-YS-{n:04d}", **market}
+        case "payment.completed":
+            return {
+                "payment_id": f"TT-{n:08d}",
+                "merchant_id": f"MK-YS-{n:04d}",
+                **market,
+                "amount_vnd": 85_000,
+            }
+        case "team.registered":
+            return {**team, "level": "village", "members": 6}
+        case "team.members_changed":
+            return {**team, "members": 7}
+        case "activity.reported":
+            return {
+                "activity_id": f"HD-{n:07d}",
+                **team,
+                "kind": "account_setup",
+                "citizens_helped": 12,
+                "hours": 2.5,
+            }
     raise ValueError(type_name)  # pragma: no cover - guarded by valid_event
 
 
@@ -380,3 +444,10 @@ def _draw_numbers(draw: st.DrawFn, kind: str, event: dict[str, Any]) -> None:
         event["amount_vnd"] = draw(st.integers(min_value=0, max_value=2**63 - 1))
     elif kind == "application.rated":
         event["score"] = draw(st.integers(min_value=1, max_value=5))
+    elif kind == "payment.completed":
+        event["amount_vnd"] = draw(st.integers(min_value=0, max_value=2**63 - 1))
+    elif kind in ("team.registered", "team.members_changed"):
+        event["members"] = draw(st.integers(min_value=1, max_value=2**63 - 1))
+    elif kind == "activity.reported":
+        event["citizens_helped"] = draw(st.integers(min_value=0, max_value=2**63 - 1))
+        event["hours"] = draw(_non_negative)

@@ -15,7 +15,7 @@ late or future events (feed it accepted events only).
     all_kpis(events, as_of=t)                              # the /api/v1/kpis body
 
 Interpretation choices (where KPIS.md / EVENTS.md leave room; each is pinned by a test in
-``tests/unit/test_oracle.py``):
+``tests/unit/test_oracle.py``, 18-26 in ``tests/unit/test_oracle_market_community.py``):
 
  1. Duplicates: the first event with a given ``event_id`` in arrival order wins, whatever its
     topic; later copies are ignored entirely, even when their other fields differ.
@@ -81,6 +81,44 @@ Interpretation choices (where KPIS.md / EVENTS.md leave room; each is pinned by 
     floats; percent is 100 x part / whole; means use a correctly rounded sum (``math.fsum``),
     so they do not depend on order. Nearest rank uses exact fractions, so p95 of 20 values is
     the 19th smallest and p50 of an even count is the lower middle value.
+
+Market 4.0 and community teams (arithmetic in ``tests/oracle_market_community.py``):
+
+18. ``market.merchants``: a merchant counts when the latest (greatest ``occurred_at``) of its
+    ``merchant.onboarded`` / ``merchant.offboarded`` events is an onboarding; on a tie the
+    offboarding wins, whatever the arrival order (of two events of one type, the earlier
+    arrival stays). Its district, commune, market and provider are that latest event's.
+19. ``market.merchants_active``: distinct ``merchant_id`` among the window's
+    ``payment.completed``, exact; by a dimension, distinct merchants among the payments
+    carrying that value (parts need not add up to the total). 0 where none: it is a count.
+20. ``market.payment_vnd_p50``: nearest-rank median of ``amount_vnd`` (the pipeline's sketch
+    may answer within 2 %), None where no payment. ``market.value_vnd``: the exact int sum.
+21. ``market.active_pct`` = 100 x ``merchants_active`` / ``market.merchants`` now (at
+    ``as_of``) for the same breakdown value; None where that is 0; a value with merchants
+    and no payment is 0.0, and so is the total.
+22. ``community.teams``: teams with a ``team.registered`` event (registry teams count only
+    once they register). ``community.members``: over those teams, the ``members`` of each
+    one's latest report (``team.registered`` or ``team.members_changed`` by ``occurred_at``;
+    on a tie the larger count). A team's district, commune and level are those of its
+    earliest ``team.registered`` (on a tie the earlier arrival); ``members_changed`` places
+    nothing.
+23. ``community.activities``, ``.citizens_helped`` (ints), ``.hours`` (``math.fsum``): count
+    and sums over ``activity.reported``; by district, commune, kind: the event's; by level:
+    the level of the activity's team from its registration wherever that is in the list,
+    ``unknown`` when the team never registered.
+24. ``community.teams_active_pct`` = 100 x distinct ``team_id`` among the window's
+    activities / ``community.teams`` now, per breakdown value; by kind (teams have none),
+    / all teams. None where the divisor is 0.
+25. Breakdown keys (as choice 16, per area and dimension): district -> the districts that
+    have communes in the registry (not ``PROVINCE``); commune -> ``commune_codes``; market ->
+    the codes of ``registry.places["market"]``; provider, level and kind -> the contract's
+    closed lists (four providers, commune/village, five kinds), with or without a registry;
+    plus every value any event of the area carries as a field (merchant and team events
+    too), plus ``unknown`` for level once some activity's team never registered (then every
+    community KPI by level lists it, 0 or None there).
+26. A series point of a share (``range_kpi``) divides by the state KPI as sampled in its step
+    (``Sample``: the state after the events accepted by then, at the sample's time), for each
+    value the sample holds; else by the state after all events at ``as_of``.
 """
 
 from __future__ import annotations
@@ -95,6 +133,7 @@ from typing import Any, Protocol, TypeAlias
 
 from schemas.kpis import UNKNOWN, WINDOWS, Kind
 from sources import BY_NAME, CATALOG, SOURCE_TOPICS
+from tests import oracle_market_community as mc
 
 ONE_MINUTE = timedelta(minutes=1)
 
@@ -136,6 +175,10 @@ class RegistryLike(Protocol):
     def agency_codes(self) -> Sequence[str]: ...
     @property
     def service_levels(self) -> Sequence[int]: ...
+    @property
+    def communes(self) -> Sequence[mc.CommuneLike]: ...
+    @property
+    def places(self) -> Mapping[str, Sequence[mc.PlaceLike]]: ...
 
 
 @dataclass(frozen=True)
@@ -248,6 +291,8 @@ def _latest(candidates: Iterable[_Event]) -> _Event | None:
 
 
 def _area(type_name: str) -> str:
+    if (area := mc.area_of(type_name)) is not None:
+        return area
     if type_name.startswith("vc."):
         return "vc"
     if type_name.startswith("document."):
@@ -264,6 +309,7 @@ class _World:
         # An index only, so that big lists stay usable: (type, entity id) -> events in arrival order.
         self._by_entity: dict[tuple[str, str], list[_Event]] = defaultdict(list)
         self._communes: dict[str, str] | None = None
+        self._mc: mc.MarketCommunity | None = None
         for event in self.events:
             self._by_entity[(event.type, event.data[_ENTITY_FIELD[event.type]])].append(event)
 
@@ -367,8 +413,17 @@ class _World:
 
     # breakdown keys -------------------------------------------------------------------------
 
+    @property
+    def mc(self) -> mc.MarketCommunity:
+        """Merchants and teams (tests/oracle_market_community.py), worked out when first asked."""
+        if self._mc is None:
+            self._mc = mc.MarketCommunity(self.events, self.config.registry)
+        return self._mc
+
     def keys(self, area: str, dim: str) -> set[str]:
         """Choice 16: registry values, values of this area's events (and endpoints), unknown if used."""
+        if area in ("market", "community"):
+            return self.mc.keys(area, dim)  # choice 25
         values = set(self.registry_values(dim))
         if area == "vc":
             values |= {self.event_dim(e, dim) for e in self.of_type(*TELEMETRY)}
@@ -489,10 +544,25 @@ def _check(name: str, kind: Kind, by: str | None) -> None:
         raise ValueError(f"{name} has no breakdown by {by!r}; allowed: {[str(d) for d in kpi.breakdowns]}")
 
 
+Divisor: TypeAlias = Callable[[str | None], Result]
+"""The state KPI a share divides by, by a dimension or in total (choices 21, 24 and 26)."""
+
+
+def _no_divisor(by: str | None) -> Result:
+    raise ValueError("this KPI divides by a state KPI: pass as_of")
+
+
 def _windowed(
-    world: _World, name: str, selected: Callable[[_Event], bool], minutes: list[datetime], by: str | None
+    world: _World,
+    name: str,
+    selected: Callable[[_Event], bool],
+    minutes: list[datetime],
+    by: str | None,
+    divisor: Divisor = _no_divisor,
 ) -> Result:
     """A windowed KPI over the events ``selected`` picks (``minutes``: availability's minutes)."""
+    if mc.is_mine(name):
+        return _in_order(world.mc.windowed(name, [e for e in world.events if selected(e)], by, divisor))
     if name == "vc.availability_pct":
         return _availability(world, minutes, by)
     spec = _WINDOWED[name]
@@ -532,6 +602,10 @@ def _ordered(keys: set[str]) -> list[str]:
     return sorted(keys, key=lambda k: (k == UNKNOWN, k))
 
 
+def _in_order(result: Result) -> Result:
+    return {k: result[k] for k in _ordered(set(result))} if isinstance(result, dict) else result
+
+
 def _window_kpi(world: _World, name: str, as_of: datetime, window: str, by: str | None) -> Result:
     _check(name, Kind.WINDOW, by)
     _require_aware(as_of)
@@ -539,7 +613,11 @@ def _window_kpi(world: _World, name: str, as_of: datetime, window: str, by: str 
     now = floor_minute(as_of)
     first = now - timedelta(minutes=width)
     complete = [first + i * ONE_MINUTE for i in range(width)]  # [floor(T) - W, floor(T))
-    return _windowed(world, name, lambda e: first <= floor_minute(e.at) <= now, complete, by)
+
+    def divisor(dim: str | None) -> Result:  # choice 21: the state KPI now
+        return _state_kpi(world, mc.DIVISORS[name], as_of, dim)
+
+    return _windowed(world, name, lambda e: first <= floor_minute(e.at) <= now, complete, by, divisor)
 
 
 def window_kpi(
@@ -555,6 +633,15 @@ def window_kpi(
     return _window_kpi(_World(events, config), name, as_of, window, by)
 
 
+@dataclass(frozen=True)
+class Sample:
+    """A state KPI's sample taken in a series step: at ``at``, over the first ``events`` events
+    of the list (those accepted by then)."""
+
+    at: datetime
+    events: int
+
+
 def range_kpi(
     events: Sequence[Mapping[str, Any]],
     name: str,
@@ -563,8 +650,15 @@ def range_kpi(
     end: datetime,
     by: str | None = None,
     config: OracleConfig = OracleConfig(),
+    as_of: datetime | None = None,
+    sample: Sample | None = None,
 ) -> Result:
-    """A windowed KPI over the events with ``start <= occurred_at < end`` (a series point)."""
+    """A windowed KPI over the events with ``start <= occurred_at < end`` (a series point).
+
+    A share of a state KPI (``market.active_pct``, ``community.teams_active_pct``) divides by
+    that KPI as sampled in the step (``sample``) for each value the sample holds, else by its
+    value after all ``events`` at ``as_of`` (choice 26); other KPIs need neither.
+    """
     _check(name, Kind.WINDOW, by)
     _require_aware(start)
     _require_aware(end)
@@ -576,7 +670,20 @@ def range_kpi(
         minutes.append(minute)
         minute += ONE_MINUTE
     world = _World(events, config)
-    return _windowed(world, name, lambda e: start <= e.at < end, minutes, by)
+
+    def divisor(dim: str | None) -> Result:  # choice 26
+        state = mc.DIVISORS[name]
+        if as_of is None:
+            raise ValueError(f"{name} divides by {state}, a state KPI: pass as_of")
+        now = _state_kpi(world, state, as_of, dim)
+        if sample is None:
+            return now
+        sampled = _state_kpi(_World(events[: sample.events], config), state, sample.at, dim)
+        if isinstance(now, dict) and isinstance(sampled, dict):
+            return {**now, **sampled}
+        return sampled
+
+    return _windowed(world, name, lambda e: start <= e.at < end, minutes, by, divisor)
 
 
 # --- state KPIs ----------------------------------------------------------------------------
@@ -632,6 +739,8 @@ def _item_dim(world: _World, area: str, item: str, dim: str) -> str:
 def _state_kpi(world: _World, name: str, as_of: datetime, by: str | None) -> Result:
     _check(name, Kind.STATE, by)
     _require_aware(as_of)
+    if mc.is_mine(name):
+        return _in_order(world.mc.state(name, by))  # choices 18 and 22: nothing depends on as_of
     area, items = _state_items(world, name, as_of)
     if by is None:
         return len(items)
@@ -695,4 +804,6 @@ def all_kpis(
     return totals
 
 
-assert set(_WINDOWED) | {"vc.availability_pct"} | set(_STATE) == set(BY_NAME), "catalogue drifted"
+assert set(_WINDOWED) | {"vc.availability_pct"} | set(_STATE) | set(mc.WINDOWED) | set(mc.STATE) == set(
+    BY_NAME
+), "catalogue drifted"

@@ -13,7 +13,8 @@ is 30 s later, so floor_minute(T) = NOW and the 1-hour window holds the buckets
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,22 +57,39 @@ class FakeSite:
 
 
 @dataclass(frozen=True)
+class FakeCommune:
+    code: str
+    district: str
+
+
+@dataclass(frozen=True)
+class FakePlace:
+    code: str
+
+
+@dataclass(frozen=True)
 class FakeRegistry:
     """The least a registry must offer; the real one is exercised in its own test below."""
 
     sites: tuple[FakeSite, ...] = ()
     district_codes: tuple[str, ...] = ()
-    commune_codes: tuple[str, ...] = ()
+    communes: tuple[FakeCommune, ...] = ()
     agency_codes: tuple[str, ...] = ()
     service_levels: tuple[int, ...] = ()
+    places: Mapping[str, tuple[FakePlace, ...]] = field(default_factory=dict)
+
+    @property
+    def commune_codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.communes)
 
 
 REGISTRY = FakeRegistry(
     sites=(FakeSite("A", "commune", "YEN_SON", "YS-001"), FakeSite("B", "district", "HAM_YEN")),
     district_codes=("PROVINCE", "YEN_SON", "HAM_YEN"),
-    commune_codes=("YS-001", "YS-002"),
+    communes=(FakeCommune("YS-001", "YEN_SON"), FakeCommune("YS-002", "YEN_SON")),  # none in HAM_YEN
     agency_codes=("SO_TTTT", "UBND_YEN_SON"),
     service_levels=(2, 3, 4),
+    places={"market": (FakePlace("CHO_YEN_SON"), FakePlace("CHO_LANG_QUAN"))},
 )
 WITH_REGISTRY = OracleConfig(registry=REGISTRY)
 
@@ -900,14 +918,26 @@ def test_kpi_dispatches_and_validates() -> None:
         state_kpi(events, "portal.submitted", as_of=T)
 
 
+SHARES_OF_STATE = {"market.active_pct", "community.teams_active_pct"}
+RATIOS = ("_pct", "_avg", "_p50", "_p95")
+"""The name endings of ratios, averages and percentiles: null over nothing."""
+DISTINCT_COUNTS = {"market.merchants_active"}
+"""Counts of distinct things: a merchant paid in two markets counts once in the total."""
+
+
+def adds_up(name: str) -> bool:
+    """Whether a KPI's values over a breakdown add up to its total (contract: counts and sums)."""
+    return not name.endswith(RATIOS) and name not in DISTINCT_COUNTS
+
+
 def test_all_kpis_on_nothing() -> None:
     totals = all_kpis([], as_of=T)
     assert set(totals) == set(BY_NAME)
     for entry in CATALOG:
-        if entry.unit in ("count", "vnd"):
-            assert totals[entry.name] == 0, entry.name
-        else:
+        if entry.name.endswith(RATIOS):
             assert totals[entry.name] is None, entry.name
+        else:
+            assert totals[entry.name] == 0, entry.name
 
 
 def test_all_kpis_matches_single_calls() -> None:
@@ -922,6 +952,10 @@ def test_all_kpis_matches_single_calls() -> None:
 ENDPOINTS = ("A", "B", "C", "Q")
 AGENCIES = ("SO_TTTT", "UBND_YEN_SON", "SO_YTE")
 DISTRICTS = ("YEN_SON", "HAM_YEN", "TP")
+COMMUNES = ("YS-001", "YS-002", "XA_MOI")
+MARKETS = ("CHO_YEN_SON", "CHO_MOI")
+PROVIDERS = ("vnpt_money", "bank_qr")
+TEAMS = ("T1", "T2", "T3")
 
 
 @st.composite
@@ -944,9 +978,16 @@ def event_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
                     "application.resolved",
                     "application.paid",
                     "application.rated",
+                    "merchant.onboarded",
+                    "merchant.offboarded",
+                    "payment.completed",
+                    "team.registered",
+                    "team.members_changed",
+                    "activity.reported",
                 )
             )
         )
+        place = {"district": draw(st.sampled_from(DISTRICTS)), "commune": draw(st.sampled_from(COMMUNES))}
         due = when + timedelta(minutes=draw(st.integers(-60, 120)))
         match kind:
             case "vc.heartbeat":
@@ -1002,6 +1043,33 @@ def event_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
                 )
             case "application.paid":
                 event = paid(draw(st.sampled_from(("H1", "H2", "H4"))), when, draw(st.integers(0, 10**6)))
+            case "merchant.onboarded" | "merchant.offboarded" | "payment.completed":
+                market = {
+                    "market": draw(st.sampled_from(MARKETS)),
+                    "provider": draw(st.sampled_from(PROVIDERS)),
+                }
+                amount = {"amount_vnd": draw(st.integers(0, 10**7))} if kind == "payment.completed" else {}
+                merchant = draw(st.sampled_from(("M1", "M2", "M3")))
+                event = valid_event(kind, occurred_at=when, merchant_id=merchant, **place, **market, **amount)
+            case "team.registered" | "team.members_changed":
+                level = (
+                    {"level": draw(st.sampled_from(("commune", "village")))}
+                    if kind == "team.registered"
+                    else {}
+                )
+                team = draw(st.sampled_from(TEAMS))
+                members = draw(st.integers(1, 30))
+                event = valid_event(kind, occurred_at=when, team_id=team, members=members, **place, **level)
+            case "activity.reported":
+                event = valid_event(
+                    kind,
+                    occurred_at=when,
+                    team_id=draw(st.sampled_from((*TEAMS, "T4"))),
+                    kind=draw(st.sampled_from(("training", "app_install"))),
+                    citizens_helped=draw(st.integers(0, 40)),
+                    hours=draw(st.sampled_from((0, 0.1, 0.5, 1.25, 3))),
+                    **place,
+                )
             case _:
                 event = rated(draw(st.sampled_from(("H1", "H2", "H4"))), when, draw(st.integers(1, 5)))
         events.append(event)
@@ -1027,14 +1095,21 @@ def test_breakdowns_of_counts_and_sums_add_up_to_the_total(
 ) -> None:
     config = WITH_REGISTRY if with_registry else OracleConfig()
     for entry in CATALOG:
-        additive = entry.unit in ("count", "vnd")
         for dim in entry.breakdowns:
             total = kpi(events, entry.name, as_of=T, config=config)
             parts = kpi(events, entry.name, as_of=T, by=str(dim), config=config)
             assert isinstance(parts, dict)
-            if additive:
-                assert sum(v for v in parts.values() if v is not None) == total, (entry.name, dim)
+            if adds_up(entry.name):
+                assert sum(v for v in parts.values() if v is not None) == pytest.approx(total), (
+                    entry.name,
+                    dim,
+                )
                 assert all(v is not None for v in parts.values())
+            elif entry.name in DISTINCT_COUNTS:
+                assert isinstance(total, int)
+                counts = [v for v in parts.values() if v is not None]
+                assert len(counts) == len(parts) and all(v <= total for v in counts), (entry.name, dim)
+                assert sum(counts) >= total, (entry.name, dim)
             elif total is None:
                 assert all(v is None for v in parts.values()), (entry.name, dim)  # nothing anywhere
 
@@ -1064,9 +1139,14 @@ def test_kinds_and_shapes(events: list[dict[str, Any]]) -> None:
     totals = all_kpis(events, as_of=T, config=WITH_REGISTRY)
     for entry in CATALOG:
         value = totals[entry.name]
-        if entry.unit in ("count", "vnd"):
+        if entry.unit in ("count", "vnd") and not entry.name.endswith(RATIOS):
             assert isinstance(value, int) and value >= 0
+        elif entry.unit in ("vnd", "hours"):
+            assert value is None or value >= 0, entry.name
         elif entry.unit == "percent" and value is not None:
-            assert 0 <= value <= 100 + 1e-9, entry.name
+            # a share of a state KPI counts merchants (teams) paid (active) but not onboarded
+            # (registered) above the line: it may pass 100 %
+            top = float("inf") if entry.name in SHARES_OF_STATE else 100 + 1e-9
+            assert 0 <= value <= top, entry.name
         if entry.kind == Kind.STATE:
             assert kpi(events, entry.name, as_of=T, window="7d", config=WITH_REGISTRY) == value
