@@ -194,6 +194,119 @@ def test_each_reason_by_example(key: bytes | None, value: bytes | None, reason: 
     assert detail in result.detail
 
 
+def _on_its_topic(type_name: str, key: Any = ..., drop: str | None = None, **overrides: Any) -> Any:
+    """Decode a valid ``type_name`` event changed by ``overrides`` (and without ``drop``)."""
+    event = valid_event(type_name, **overrides)
+    if drop is not None:
+        del event[drop]
+    return run(event, type_name=type_name, key=key_of(event, type_name) if key is ... else key)
+
+
+MARKET = "merchant.onboarded", "merchant.offboarded", "payment.completed"
+COMMUNITY = "team.registered", "team.members_changed", "activity.reported"
+
+
+@pytest.mark.parametrize(
+    ("type_name", "change", "reason", "detail"),
+    [
+        # ioc.market.payments
+        ("payment.completed", {"schema_version": 2}, Reason.UNKNOWN_VERSION, "schema_version: 2"),
+        ("payment.completed", {"type": "team.registered"}, Reason.UNKNOWN_TYPE, '"team.registered"'),
+        ("merchant.onboarded", {"type": "merchant.suspended"}, Reason.UNKNOWN_TYPE, "merchant.onboarded"),
+        (
+            "merchant.onboarded",
+            {"drop": "provider"},
+            Reason.MISSING_FIELD,
+            "provider: required field is missing",
+        ),
+        (
+            "merchant.offboarded",
+            {"drop": "market"},
+            Reason.MISSING_FIELD,
+            "market: required field is missing",
+        ),
+        ("payment.completed", {"drop": "amount_vnd"}, Reason.MISSING_FIELD, "amount_vnd: required field"),
+        (
+            "payment.completed",
+            {"amount_vnd": "85000"},
+            Reason.WRONG_TYPE,
+            'amount_vnd: expected an integer, got "85000"',
+        ),
+        ("payment.completed", {"amount_vnd": 85000.5}, Reason.WRONG_TYPE, "amount_vnd: expected an integer"),
+        ("merchant.onboarded", {"merchant_id": 173}, Reason.WRONG_TYPE, "merchant_id: expected a string"),
+        ("merchant.offboarded", {"provider": True}, Reason.WRONG_TYPE, "provider: expected one of"),
+        ("merchant.onboarded", {"provider": "cash"}, Reason.OUT_OF_RANGE, "provider: must be one of"),
+        ("payment.completed", {"amount_vnd": -1}, Reason.OUT_OF_RANGE, "amount_vnd: must be >= 0, got -1"),
+        (
+            "payment.completed",
+            {"key": b"MK-HY-9999"},
+            Reason.KEY_MISMATCH,
+            'differs from merchant_id "MK-YS-',
+        ),
+        ("merchant.offboarded", {"key": None}, Reason.KEY_MISMATCH, "record has no key"),
+        # ioc.community.activities
+        ("team.registered", {"schema_version": 0}, Reason.UNKNOWN_VERSION, "schema_version: 0"),
+        ("activity.reported", {"type": "payment.completed"}, Reason.UNKNOWN_TYPE, "activity.reported"),
+        ("team.registered", {"drop": "members"}, Reason.MISSING_FIELD, "members: required field is missing"),
+        ("team.members_changed", {"drop": "commune"}, Reason.MISSING_FIELD, "commune: required field"),
+        ("activity.reported", {"drop": "kind"}, Reason.MISSING_FIELD, "kind: required field is missing"),
+        ("team.registered", {"members": "3"}, Reason.WRONG_TYPE, 'members: expected an integer, got "3"'),
+        ("team.members_changed", {"members": 3.0}, Reason.WRONG_TYPE, "members: expected an integer"),
+        ("activity.reported", {"hours": "1.5"}, Reason.WRONG_TYPE, 'hours: expected a number, got "1.5"'),
+        (
+            "activity.reported",
+            {"citizens_helped": True},
+            Reason.WRONG_TYPE,
+            "citizens_helped: expected an integer",
+        ),
+        ("team.registered", {"level": 2}, Reason.WRONG_TYPE, "level: expected one of"),
+        ("team.registered", {"members": 0}, Reason.OUT_OF_RANGE, "members: must be >= 1, got 0"),
+        ("team.members_changed", {"members": -4}, Reason.OUT_OF_RANGE, "members: must be >= 1"),
+        ("team.registered", {"level": "province"}, Reason.OUT_OF_RANGE, "level: must be one of"),
+        ("activity.reported", {"kind": "party"}, Reason.OUT_OF_RANGE, "kind: must be one of"),
+        ("activity.reported", {"hours": -0.5}, Reason.OUT_OF_RANGE, "hours: must be >= 0"),
+        ("activity.reported", {"citizens_helped": -1}, Reason.OUT_OF_RANGE, "citizens_helped: must be >= 0"),
+        ("team.members_changed", {"key": b"CT-YS-0000"}, Reason.KEY_MISMATCH, 'differs from team_id "CT-YS-'),
+        ("activity.reported", {"key": b""}, Reason.KEY_MISMATCH, "key"),
+    ],
+)
+def test_each_reason_on_the_market_and_community_topics(
+    type_name: str, change: dict[str, Any], reason: Reason, detail: str
+) -> None:
+    result = rejected(_on_its_topic(type_name, **change))
+    assert result.reason is reason, result
+    assert detail in result.detail
+
+
+@pytest.mark.parametrize("type_name", [*MARKET, *COMMUNITY])
+def test_bytes_that_are_no_event_on_the_market_and_community_topics(type_name: str) -> None:
+    topic, event = topic_of(type_name), valid_event(type_name)
+
+    def reason(value: bytes | None) -> Reason:
+        return reason_of(decode(topic, key_of(event), value))
+
+    value = encode(event)
+    assert reason(encode({**event, "padding": "x" * MAX_VALUE_BYTES})) is Reason.OVERSIZED
+    assert reason(value.replace(b'"source":"', b'"source":"\xff')) is Reason.NOT_UTF8
+    assert reason(b"[" + value + b"]") is Reason.NOT_OBJECT
+    assert reason(None) is Reason.NOT_OBJECT
+
+
+def test_market_and_community_examples_from_the_contract_are_accepted() -> None:
+    merchant = _on_its_topic(
+        "merchant.onboarded", merchant_id="MK-HY-0173", market="CHO_TAN_YEN", provider="other"
+    )
+    assert (
+        isinstance(merchant, WIRE_BY_TYPE["merchant.onboarded"]) and event_entity_id(merchant) == "MK-HY-0173"
+    )
+    team = _on_its_topic("team.registered", team_id="CT-YS-0412", level="commune", members=1)
+    assert isinstance(team, WIRE_BY_TYPE["team.registered"]) and team.members == 1  # type: ignore[attr-defined]
+    help_ = _on_its_topic("activity.reported", citizens_helped=0, hours=0, kind="cashless_help")
+    assert isinstance(help_, WIRE_BY_TYPE["activity.reported"]) and help_.hours == 0.0  # type: ignore[attr-defined]
+    free = _on_its_topic("payment.completed", amount_vnd=0)
+    assert isinstance(free, WIRE_BY_TYPE["payment.completed"])
+
+
 def test_missing_field_example() -> None:
     data = valid_event("vc.heartbeat")
     del data["rtt_ms"]
@@ -335,6 +448,9 @@ _out_of_range: dict[str, st.SearchStrategy[Any]] = {
         lambda n: n not in (2, 3, 4)
     ),
     "amount_vnd": st.integers(min_value=-(2**63), max_value=-1),
+    "members": st.integers(min_value=-(2**63), max_value=0),
+    "citizens_helped": st.integers(min_value=-(2**63), max_value=-1),
+    "hours": st.floats(max_value=-1e-9, allow_infinity=False) | st.integers(min_value=-(2**63), max_value=-1),
     "score": st.integers(min_value=-(2**63), max_value=2**63 - 1).filter(lambda n: not 1 <= n <= 5),
     "event_id": st.just("") | st.text(min_size=65, max_size=100),
 }

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from schemas.events import INCONSISTENT_ERROR
+from schemas.events import INCONSISTENT_ERROR, Envelope
 from sources import EVENT_ADAPTER, EVENT_MODELS, MODEL_BY_TYPE, SOURCE_TOPICS
+from sources.community.events import ActivityReported, TeamMembersChanged, TeamRegistered
 from sources.eoffice.events import DocumentProcessed
+from sources.market.events import MerchantOnboarded, PaymentCompleted
 from sources.vc.events import VcHeartbeat, VcStatus
 from tests.factories import (
     ENUMS,
@@ -54,7 +56,8 @@ def test_enums_are_the_contracts(type_name: str) -> None:
 def test_valid_event_validates_and_ignores_extras(type_name: str) -> None:
     data = valid_event(type_name, added_by_a_newer_source={"x": [1, 2]})
     event = MODEL_BY_TYPE[type_name].model_validate(data)
-    assert event.type == type_name
+    assert isinstance(event, Envelope)
+    assert getattr(event, "type") == type_name  # noqa: B009 - each model declares its own
     assert not hasattr(event, "added_by_a_newer_source")
     assert event.occurred_at == datetime.fromisoformat(data["occurred_at"])
     assert event.occurred_at.utcoffset() == timedelta(hours=7)
@@ -92,6 +95,38 @@ def test_adapter_dispatches_on_type() -> None:
 def test_strict_json_types(field: str, value: Any) -> None:
     with pytest.raises(ValidationError):
         VcHeartbeat.model_validate(valid_event("vc.heartbeat", **{field: value}))
+
+
+@pytest.mark.parametrize(
+    ("model", "type_name", "field", "value"),
+    [
+        (PaymentCompleted, "payment.completed", "amount_vnd", "85000"),
+        (PaymentCompleted, "payment.completed", "amount_vnd", 85000.0),
+        (PaymentCompleted, "payment.completed", "amount_vnd", -1),
+        (MerchantOnboarded, "merchant.onboarded", "provider", "cash"),
+        (MerchantOnboarded, "merchant.onboarded", "market", None),
+        (TeamRegistered, "team.registered", "members", "3"),
+        (TeamRegistered, "team.registered", "members", 0),
+        (TeamRegistered, "team.registered", "level", "province"),
+        (TeamMembersChanged, "team.members_changed", "members", True),
+        (ActivityReported, "activity.reported", "hours", "2.5"),
+        (ActivityReported, "activity.reported", "hours", -0.1),
+        (ActivityReported, "activity.reported", "citizens_helped", 1.5),
+        (ActivityReported, "activity.reported", "kind", "party"),
+    ],
+)
+def test_market_and_community_models_are_strict(
+    model: type[Envelope], type_name: str, field: str, value: Any
+) -> None:
+    with pytest.raises(ValidationError):
+        model.model_validate(valid_event(type_name, **{field: value}))
+
+
+def test_market_and_community_bounds_are_inclusive() -> None:
+    assert PaymentCompleted.model_validate(valid_event("payment.completed", amount_vnd=0)).amount_vnd == 0
+    assert TeamRegistered.model_validate(valid_event("team.registered", members=1)).members == 1
+    activity = ActivityReported.model_validate(valid_event("activity.reported", hours=0, citizens_helped=0))
+    assert activity.hours == 0.0 and activity.citizens_helped == 0
 
 
 def test_a_number_field_accepts_a_json_integer() -> None:
