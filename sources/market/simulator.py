@@ -6,6 +6,11 @@ When the run starts, a share of each market's traders already take payments; the
 is sent over the run's first minutes. More are onboarded on working days until a market's
 roll-out is complete, and a few give up. A payment is always by a trader onboarded earlier in
 the run and not gone, on one of the market's days, in its hours, busiest in the early morning.
+
+Out of order on demand (the run's ``out_of_order``, a share of traders): a trader's onboarding
+arrives after its first payment or its offboarding, or, if neither comes within ``max_disorder``,
+late and with an offboarding and re-onboarding made up for the quiet span, the re-onboarding
+arriving first (``Holdback``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,15 @@ from ioc.simulation import Item, Outlet, Payload, Picker, ProfileContext, Schedu
 from ioc.simulation.rhythm import DAY_MS, MINUTE_MS, OFFICE, SLOT_MS, poisson, profile_arrivals
 from schemas.topics import SCHEMA_VERSION
 from sources.market.kpis import PAYMENTS
-from sources.market.simulator_markets import EPOCH_WEEKDAY, Market, Merchant, markets
+from sources.market.simulator_markets import (
+    EPOCH_WEEKDAY,
+    Events,
+    Holdback,
+    Market,
+    Merchant,
+    markets,
+    run_limits,
+)
 
 ENVELOPE_SOURCE = "market-gw"
 """The envelope's ``source``: the providers report through one gateway (a run may rename it:
@@ -44,8 +57,6 @@ _HISTORY_MS = 10 * MINUTE_MS
 _DORMANT_RATE = 0.3
 _BIG_SHARE = 0.04
 
-Events = list[tuple[int, bytes, Payload]]
-
 
 def profiles(ctx: ProfileContext) -> tuple[Payments]:
     """The source's traffic for one run (``Source.simulator``)."""
@@ -57,7 +68,10 @@ def profiles(ctx: ProfileContext) -> tuple[Payments]:
         if volumes[name] < 0:
             raise ConfigError(f"market {name}={volumes[name]}: cannot be negative")
     outlet = ctx.outlet(PAYMENTS, ENVELOPE_SOURCE)
-    return (Payments(ctx.world, outlet, ctx.schedule, ctx.rng("market"), volumes),)
+    rng = ctx.rng("market")
+    disorder = ctx.rng("market-disorder")  # its own stream: the traffic's draws stay as they are
+    holdback: Holdback[Merchant] = Holdback(ctx.fault("out_of_order"), *run_limits(ctx), disorder.random)
+    return (Payments(ctx.world, outlet, ctx.schedule, rng, volumes, holdback),)
 
 
 class Payments:
@@ -74,6 +88,7 @@ class Payments:
         schedule: Schedule,
         rng: random.Random,
         volumes: Mapping[str, float],
+        holdback: Holdback[Merchant],
     ) -> None:
         self.world = world
         self.outlet = outlet
@@ -97,6 +112,12 @@ class Payments:
         self._rates_key = (-1, -1, -1)
         self._open: list[Market] = []
         self._cum: list[float] = []
+        self.holdback = holdback
+
+    @property
+    def reordered(self) -> int:
+        """Traders delivered out of order so far."""
+        return self.holdback.reordered
 
     def events_per_day(self) -> float:
         """Payments of the traders onboarded at the start, averaged over the week's market days,
@@ -136,14 +157,16 @@ class Payments:
             for merchant in self.history:
                 merchant.since = start_ms + int(self.rng.random() * _HISTORY_MS)
             self.history.sort(key=lambda m: m.since)
+            self.holdback.begin(start_ms)
         events: Events = []
         self._onboardings(start_ms, end_ms, events)
         self._offboardings(start_ms, end_ms, events)
         self._payments(start_ms, end_ms, events)
+        self.holdback.due(end_ms, events, self._off_and_on)
         seq = self.schedule.reserve(len(events))
         outlet = self.outlet
-        for n, (t, key, payload) in enumerate(events, seq + 1):
-            out.append((t, n, t, outlet, key, payload))
+        for n, (t, occurred, key, payload) in enumerate(events, seq + 1):
+            out.append((t, n, occurred, outlet, key, payload))
 
     # --- traders -----------------------------------------------------------------------------
 
@@ -165,10 +188,11 @@ class Payments:
     def _onboard(self, merchant: Merchant, at: int, events: Events) -> None:
         merchant.market.onboard(merchant, at)
         self._version += 1
-        events.append((at, merchant.key, self._merchant_event("merchant.onboarded", merchant)))
+        payload = self._merchant_event("merchant.onboarded", merchant)
+        self.holdback.first(merchant, merchant.key, at, payload, events)
 
     def _offboardings(self, start_ms: int, end_ms: int, events: Events) -> None:
-        rng = self.rng
+        rng, holdback = self.rng, self.holdback
         for t in profile_arrivals(
             rng, self.offboard_rates, start_ms, end_ms - start_ms, self.world.offset_ms
         ):
@@ -178,7 +202,14 @@ class Payments:
             merchant = Picker(with_some, [m.active for m in with_some])(rng).offboard(rng, t)
             if merchant is not None:
                 self._version += 1
-                events.append((t, merchant.key, self._merchant_event("merchant.offboarded", merchant)))
+                events.append((t, t, merchant.key, self._merchant_event("merchant.offboarded", merchant)))
+                if holdback.held:
+                    holdback.sent(merchant.key, t, events)
+
+    def _off_and_on(self, merchant: Merchant) -> tuple[Payload, Payload]:
+        """A trader offboarded and onboarded again (a made-up pair for an out-of-order trader)."""
+        off = self._merchant_event("merchant.offboarded", merchant)
+        return off, self._merchant_event("merchant.onboarded", merchant)
 
     def _merchant_event(self, type_name: str, merchant: Merchant) -> Payload:
         market = merchant.market
@@ -200,7 +231,7 @@ class Payments:
     def _payments(self, start_ms: int, end_ms: int, events: Events) -> None:
         """Payments in each half hour at the trading markets' rates, each by a trader of the
         market taking payments then, in the market's hours."""
-        rng, offset = self.rng, self.world.offset_ms
+        rng, offset, holdback = self.rng, self.world.offset_ms, self.holdback
         t = start_ms
         while t < end_ms:
             local = t + offset
@@ -215,7 +246,9 @@ class Payments:
                     continue  # the half hour the market opens or closes in
                 merchant = market.pick(rng, at)
                 if merchant is not None:
-                    events.append((at, merchant.key, self._payment(merchant)))
+                    events.append((at, at, merchant.key, self._payment(merchant)))
+                    if holdback.held:
+                        holdback.sent(merchant.key, at, events)
             t = stop
 
     def _slot_rates(self, day: int, slot: int) -> float:

@@ -1,25 +1,28 @@
 """The market-4.0 and community-team profiles tell a true, repeatable story: valid events, the
 markets' days and hours, realistic payments by onboarded traders, teams that work office hours
-and weekend campaigns, and a tenth of the teams silent."""
+and weekend campaigns, a tenth of the teams silent, and out-of-order delivery on demand."""
 
 from __future__ import annotations
 
 import re
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
 
 from ioc.errors import ConfigError
 from ioc.registry import load_registry
 from schemas.decode import Rejection
 from schemas.wire import Event
-from simulator import Record, Simulation, SimulatorConfig, Volumes, generate, plan
+from simulator import FaultConfig, Record, Simulation, SimulatorConfig, Volumes, generate, plan
 from sources import COMMUNITY_ACTIVITIES, MARKET_PAYMENTS, MODEL_BY_TYPE, SOURCES, decode
+from sources.community.simulator import Teams
 from sources.market.simulator import VOLUMES as MARKET_VOLUMES
+from sources.market.simulator import Payments
 
 ICT = timezone(timedelta(hours=7))
 MONDAY = datetime(2024, 3, 11, tzinfo=ICT)  # 00:00 local
@@ -30,6 +33,7 @@ REGISTRY = load_registry()
 MARKETS: dict[str, dict[str, Any]] = {p.code: p.model_extra or {} for p in REGISTRY.places["market"]}
 """Each market's registry fields beyond code and names: district, commune, schedule, hours, merchants."""
 TEAMS: dict[str, dict[str, Any]] = {p.code: p.model_extra or {} for p in REGISTRY.places["team"]}
+GRACE = timedelta(hours=2)
 
 
 def config(**options: Any) -> SimulatorConfig:
@@ -274,3 +278,88 @@ def test_a_multiplier_clones_teams_and_grows_rosters() -> None:
     merchants = [e.merchant_id for e in of_type(events, "merchant.onboarded")]
     full = sum(p["merchants"] for p in MARKETS.values())
     assert len(set(merchants)) == len(merchants) == pytest.approx(2 * 0.6 * full, rel=0.02)
+
+
+# --- out of order on demand -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reordered() -> tuple[list[Record], dict[str, int]]:
+    """A day from 08:00 with a tenth of the traders and teams out of order, and what each counted."""
+    asked = config(start=MONDAY + timedelta(hours=8), faults=FaultConfig(out_of_order=0.1))
+    simulation = Simulation(asked, plan(asked, MONDAY))
+    records = list(simulation)
+    return records, {
+        p.outlet.topic: p.reordered for p in simulation.profiles if isinstance(p, Payments | Teams)
+    }
+
+
+def disorder(records: list[Record], limit: timedelta) -> dict[str, Counter[Any]]:
+    """Per topic: the keys, those with an event arriving after a later one of theirs, and (type
+    newest so far, type arriving) of each such event. Every event is valid, and none arrives more
+    than ``limit`` behind the newest before it on its topic, so none would be judged late."""
+    out: dict[str, Counter[Any]] = defaultdict(Counter)
+    newest: dict[bytes | None, tuple[datetime, str]] = {}
+    topic_newest: dict[str, datetime] = {}
+    disordered: set[bytes | None] = set()
+    for r, e in zip(records, decoded(records), strict=True):
+        counts = out[r.topic]
+        counts["keys"] += r.key not in newest
+        lag = topic_newest.get(r.topic, e.occurred_at) - e.occurred_at
+        assert lag <= limit < GRACE, (lag, e)
+        if r.key in newest and newest[r.key][0] > e.occurred_at:
+            counts["disordered"] += r.key not in disordered
+            counts[newest[r.key][1], e.type] += 1
+            disordered.add(r.key)
+        newest[r.key] = max(newest.get(r.key, (e.occurred_at, e.type)), (e.occurred_at, e.type))
+        topic_newest[r.topic] = max(topic_newest.get(r.topic, e.occurred_at), e.occurred_at)
+    return out
+
+
+def bodies(records: list[Record]) -> Counter[tuple[str, str]]:
+    """Each record's topic and event without its id (ids go in arrival order)."""
+    return Counter((r.topic, re.sub(rb'"event_id":"[^"]+",', b"", r.value).decode()) for r in records)
+
+
+def test_out_of_order_traders_and_teams_come_in_the_share_asked_within_max_disorder(
+    reordered: tuple[list[Record], dict[str, int]],
+) -> None:
+    records, counted = reordered
+    topics = disorder(records, timedelta(hours=1))
+    for topic in NEW_TOPICS:
+        share = topics[topic]["disordered"] / topics[topic]["keys"]
+        assert share == pytest.approx(0.1, rel=0.15), topic
+        assert counted[topic] == topics[topic]["disordered"], topic  # the profiles count them
+    # An onboarding after the trader's first payment; a re-onboarding before the offboarding.
+    market = topics[MARKET_PAYMENTS]
+    assert market["payment.completed", "merchant.onboarded"] > 50
+    assert market["merchant.onboarded", "merchant.offboarded"] > 50
+    # A registration after the team's first activity; two member changes swapped.
+    teams = topics[COMMUNITY_ACTIVITIES]
+    assert teams["activity.reported", "team.registered"] > 0
+    assert teams["team.members_changed", "team.members_changed"] > 100
+
+
+def test_out_of_order_changes_only_arrival_and_adds_a_swapped_pair_where_nothing_came(
+    reordered: tuple[list[Record], dict[str, int]],
+) -> None:
+    records = reordered[0]
+    clean = bodies(run(start=MONDAY + timedelta(hours=8)))
+    assert not clean - bodies(records)  # every event of the clean run, as it occurred
+    made_up = Counter(orjson.loads(body)["type"] for _, body in (bodies(records) - clean).elements())
+    market, teams = (disorder(records, timedelta(hours=1))[t] for t in NEW_TOPICS)
+    pairs = market["merchant.onboarded", "merchant.offboarded"]
+    assert made_up == {"merchant.offboarded": pairs, "merchant.onboarded": pairs} | {
+        "team.members_changed": 2 * teams["team.members_changed", "team.members_changed"]
+    }
+
+
+def test_out_of_order_keeps_within_a_shorter_max_disorder_and_loses_nothing_at_the_end() -> None:
+    """A 30 min grace (max_disorder 15 min), 10 s windows, and a run that ends while some held."""
+    short = {"duration": timedelta(minutes=20), "volumes": Volumes()}
+    start = MONDAY + timedelta(hours=6)
+    records = run(start=start, faults=FaultConfig.parse("out_of_order=0.2,grace=30m"), **short)
+    topics = disorder(records, timedelta(minutes=15))
+    assert all(topics[t]["disordered"] / topics[t]["keys"] > 0.15 for t in NEW_TOPICS)
+    clean = run(start=start, **short)
+    assert not bodies(clean) - bodies(records)
