@@ -22,7 +22,7 @@ import pytest
 from cli.runtime.broker import EmbeddedBroker
 from cli.runtime.postgres import EmbeddedPostgres
 from ioc.db.migrate import migrate
-from sources import SOURCES
+from sources import SOURCE_TOPIC_NAMES, SOURCES
 from tests.chaos import (
     Api,
     Stream,
@@ -37,11 +37,13 @@ from tests.chaos import (
     total,
     wait_for,
 )
+from tests.factories import topic_of
 from tests.services import base_env
 
 pytestmark = pytest.mark.integration
 
 SESSION_S = "5"  # a killed member's session expires after this; the restarted worker then rejoins
+PER_SCENARIO = 107  # events in one scenario set (tests/scenarios.py), on average, every topic
 
 
 def env_for(broker_url: str, database_url: str, *, batch: int = 250) -> dict[str, str]:
@@ -74,8 +76,8 @@ async def kill_nine_repeatedly(
     """Stream while killing the worker `kills` times at random moments; each time a new worker
     (same group) takes over from the offsets in the database. Returns (sent, stored) per kill."""
     rng = random.Random(seed)
-    # enough for 25 s a kill at `rate` (a scenario set is ~63 events): the stream outlasts the kills
-    events = event_stream(rng, datetime.now(UTC), scenarios=int(rate * kills * 25 / 63) + 1)
+    # enough for 25 s a kill at `rate`: the stream outlasts the kills
+    events = event_stream(rng, datetime.now(UTC), scenarios=int(rate * kills * 25 / PER_SCENARIO) + 1)
     env = env_for(broker.url, database_url, batch=batch)
     worker = Worker(env, log).start()
     history: list[tuple[int, int]] = []
@@ -93,6 +95,8 @@ async def kill_nine_repeatedly(
             await stream.stop()
         sent = stream.sent
         assert len(sent) >= 2000, f"only {len(sent)} events sent: not a sustained stream"
+        topics = {topic_of(str(e["type"])) for e in sent}
+        assert topics == set(SOURCE_TOPIC_NAMES), f"the stream must hold every topic, not only {topics}"
         await assert_stored_exactly(database_url, sent, timeout=120)
         await assert_kpis_equal_oracle(database_url, sent, datetime.now(UTC))
     finally:
@@ -134,8 +138,9 @@ async def test_two_then_three_workers_rebalance_while_events_flow(
 ) -> None:
     env = env_for(broker.url, database_url)
     log = tmp_path / "workers.log"
-    events = event_stream(random.Random(3), datetime.now(UTC), scenarios=200)  # 2 min at 100/s
-    partitions = 16  # 4 source topics x IOC_PARTITIONS
+    # 2 min at 100/s
+    events = event_stream(random.Random(3), datetime.now(UTC), scenarios=12_000 // PER_SCENARIO)
+    partitions = len(SOURCE_TOPIC_NAMES) * 4  # source topics x IOC_PARTITIONS
     first = Worker(env, log).start()
     workers = [first]
     try:
@@ -195,8 +200,9 @@ async def test_database_outage_of_30_s_loses_nothing(
     url = own_pg.url
     env = env_for(broker.url, url)
     rng = random.Random(30)
-    events = event_stream(rng, datetime.now(UTC), scenarios=120)
-    burst = event_stream(rng, datetime.now(UTC), scenarios=250)  # sent while the database is down
+    events = event_stream(rng, datetime.now(UTC), scenarios=7_500 // PER_SCENARIO)
+    # sent while the database is down
+    burst = event_stream(rng, datetime.now(UTC), scenarios=15_750 // PER_SCENARIO)
     worker = Worker(env, tmp_path / "worker.log").start()
     api = Api(env, tmp_path / "api.log").start()
     try:
