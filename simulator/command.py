@@ -122,8 +122,9 @@ class _Start(click.ParamType):
     multiple=True,
     metavar="SPEC",
     help="A preset (none, demo) or name=value,...: malformed, duplicate, late (shares of records), "
-    "out_of_order (share of entities), dark_site (share of meetings), slow_agency=CODE+CODE or a "
-    "count, malformed_kinds=bad_json+wrong_key, grace=2h, max_disorder=1h. Repeatable.",
+    "out_of_order (share of every source's entities), dark_site (share of meetings), "
+    "slow_agency=CODE+CODE or a count, malformed_kinds=bad_json+wrong_key, grace=2h, "
+    "max_disorder=1h. Repeatable.",
 )
 @click.option(
     "--topic",

@@ -5,7 +5,8 @@ run asks for is handed a ``ProfileContext`` and returns its profiles, in registr
 (which fixes the order of the run's shared random draws and schedule ties, so the bytes
 stay the same run after run). The run's per-source settings reach a source only by its
 name: volume overrides (``Volumes.per_source``) and the envelope's ``source``
-(``SimulatorConfig.sources``).
+(``SimulatorConfig.sources``). A source learns the run's ``max_disorder`` and end from its
+context, to make its own out-of-order deliveries (``ioc.simulation.disorder``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class Context:
         schedule: Schedule,
         interval_ms: int,
         streams: Streams,
+        *,
+        max_disorder_ms: int,
+        end_ms: int | None,
     ) -> None:
         self.source = source
         self.config = config
@@ -59,6 +63,8 @@ class Context:
         self.schedule = schedule
         self.interval_ms = interval_ms
         self._streams = streams
+        self.max_disorder_ms = max_disorder_ms
+        self.end_ms = end_ms
 
     def rng(self, purpose: str) -> random.Random:
         return self._streams(purpose)
@@ -85,13 +91,32 @@ class Context:
 
 
 def compose(
-    config: SimulatorConfig, world: World, schedule: Schedule, interval_ms: int, streams: Streams
+    config: SimulatorConfig,
+    world: World,
+    schedule: Schedule,
+    interval_ms: int,
+    streams: Streams,
+    *,
+    max_disorder_ms: int,
+    end_ms: int | None,
 ) -> list[Profile]:
-    """The profiles of every simulated source with a topic the run asks for, in registry order."""
+    """The profiles of every simulated source with a topic the run asks for, in registry order.
+
+    ``max_disorder_ms`` is the run's as the engine applies it; ``end_ms`` its timeline's end."""
     asked = set(config.topics)
     profiles: list[Profile] = []
     for source in SOURCES.all:
         if source.simulator is None or not asked & {t.name for t in source.topics}:
             continue
-        profiles.extend(source.simulator(Context(source, config, world, schedule, interval_ms, streams)))
+        context = Context(
+            source,
+            config,
+            world,
+            schedule,
+            interval_ms,
+            streams,
+            max_disorder_ms=max_disorder_ms,
+            end_ms=end_ms,
+        )
+        profiles.extend(source.simulator(context))
     return profiles

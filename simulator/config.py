@@ -29,9 +29,11 @@ class FaultConfig:
 
     Record faults (``malformed``, ``duplicate``, ``late``) are shares of all records
     written, and are *added* to the traffic: the valid events stay exactly those of
-    a clean run. ``out_of_order`` is the share of documents, applications and
-    meetings whose events arrive in the wrong order (always within ``max_disorder``,
-    less than the pipeline's grace period, so the metrics must still come out right).
+    a clean run. ``out_of_order`` is the share of every source's entities (documents,
+    applications, meetings, traders, teams, ...) whose events arrive in the wrong order:
+    the engine reorders the stages of life-cycles, and a profile that makes its events
+    itself holds some back (``ioc.simulation.Holdback``). Always within ``max_disorder``,
+    less than the pipeline's grace period, so the metrics must still come out right.
     """
 
     malformed: float = 0.0

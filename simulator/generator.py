@@ -17,6 +17,7 @@ import random
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from itertools import islice
 
 import orjson
@@ -55,7 +56,17 @@ class Simulation:
         )
         self.scheduler = Scheduler()
         self.interval_ms = config.volumes.heartbeat_interval_s * 1000
-        self.profiles = compose(config, self.world, self.scheduler, self.interval_ms, rng)
+        # One max_disorder for the engine's reorders and the profiles' own (whole ms, exact).
+        max_disorder_ms = faults.max_disorder // timedelta(milliseconds=1)
+        self.profiles = compose(
+            config,
+            self.world,
+            self.scheduler,
+            self.interval_ms,
+            rng,
+            max_disorder_ms=max_disorder_ms,
+            end_ms=timeline.end_ms,
+        )
         disorder = rng("disorder")
         self.lifecycles = [
             Lifecycles(
@@ -63,7 +74,7 @@ class Simulation:
                 self.scheduler,
                 end_ms=timeline.end_ms,
                 out_of_order=faults.out_of_order,
-                max_disorder_ms=int(faults.max_disorder.total_seconds() * 1000),
+                max_disorder_ms=max_disorder_ms,
                 rand=disorder.random,
             )
             for profile in self.profiles
@@ -80,9 +91,14 @@ class Simulation:
 
     @property
     def fault_counts(self) -> Counter[str]:
-        """Faults made so far, by kind (``malformed.<kind>``, ``duplicate``, ``late``, ``out_of_order``)."""
+        """Faults made so far, by kind (``malformed.<kind>``, ``duplicate``, ``late``, ``out_of_order``).
+
+        ``out_of_order`` counts entities: those whose stages the engine reordered, and those the
+        profiles that make their own disorder delivered out of order (``Profile``'s ``reordered``).
+        """
         counts = Counter(self.faults.counts)
         reordered = sum(lc.reordered for lc in self.lifecycles)
+        reordered += sum(int(getattr(profile, "reordered", 0)) for profile in self.profiles)
         if reordered:
             counts["out_of_order"] = reordered
         return counts

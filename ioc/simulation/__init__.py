@@ -3,10 +3,12 @@
 A source's profile (``sources/<name>/simulator.py``) makes realistic traffic for its topics
 from these parts: the run's shared ``World``, ``Outlet``s and ``Entity`` life-cycles
 (``world``), weighted and skewed draws (``draws``), local time and arrival rhythms
-(``rhythm``), and the contract the simulator runs it by (``profile``). The simulator's
-engine (schedule, faults, records, sinks, pacing) stays in ``simulator/``, an entry point.
+(``rhythm``), out-of-order delivery of the events it makes itself (``disorder``), and the
+contract the simulator runs it by (``profile``). The simulator's engine (schedule, faults,
+records, sinks, pacing) stays in ``simulator/``, an entry point.
 """
 
+from ioc.simulation.disorder import Holdback
 from ioc.simulation.draws import Picker, cumulative, lognormal
 from ioc.simulation.profile import (
     EntityProfile,
@@ -22,6 +24,7 @@ __all__ = [
     "Entity",
     "EntityProfile",
     "Handler",
+    "Holdback",
     "Item",
     "Outlet",
     "Payload",

@@ -43,7 +43,13 @@ class Schedule(Protocol):
 
 
 class Profile(Protocol):
-    """One part of a source's traffic (the network's heartbeats, its meetings, ...)."""
+    """One part of a source's traffic (the network's heartbeats, its meetings, ...).
+
+    Optionally, ``reordered: int``: a profile that delivers some of the events it makes itself
+    out of order (``ioc.simulation.disorder``; the engine reorders only the stages of spawned
+    entities) says how many entities so far, and the run's fault counts add it to the engine's
+    under ``out_of_order``.
+    """
 
     outlet: Outlet
 
@@ -103,6 +109,15 @@ class ProfileContext(Protocol):
 
     def fault(self, name: str) -> float:
         """The share the run asked of a fault the source makes itself (``dark_site``), 0 if none."""
+
+    @property
+    def max_disorder_ms(self) -> int:
+        """The run's ``max_disorder``: how late an event delivered out of order may arrive after
+        it occurred (``ioc.simulation.disorder``), shorter than the pipeline's grace period."""
+
+    @property
+    def end_ms(self) -> int | None:
+        """When the run's event time ends (ms, exclusive); None when it is open-ended (live)."""
 
 
 ProfileFactory = Callable[[ProfileContext], Sequence[Profile]]

@@ -9,18 +9,19 @@ A share of the teams never report anything in the run; how busy the others are v
 
 Out of order on demand (``out_of_order``, a share of teams; the engine's reorders only life-cycle
 stages): a team's registration arrives just after its first activity or member change, or, if none
-comes within ``max_disorder``, then, with two member changes made up (one more, then back) swapped.
+comes within ``max_disorder``, then, with two member changes made up (one more, then back) swapped
+(``ioc.simulation.Holdback``).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
-from datetime import timedelta
+from collections.abc import Mapping
 from typing import Any
 
 from ioc.errors import ConfigError
-from ioc.simulation import Item, Outlet, Payload, Picker, ProfileContext, Schedule, World, lognormal
+from ioc.simulation import Holdback, Item, Outlet, Payload, Picker, ProfileContext, Schedule, World, lognormal
+from ioc.simulation.disorder import Events
 from ioc.simulation.rhythm import DAY_MS, MINUTE_MS, OFFICE, SLOT_MS, SLOTS_PER_DAY, profile_arrivals
 from schemas.topics import SCHEMA_VERSION
 from sources.community.kpis import ACTIVITIES
@@ -45,11 +46,6 @@ _WEEKDAY_KIND = Picker(_KINDS, (0.34, 0.30, 0.16, 0.13, 0.07))
 _CAMPAIGN_KIND = Picker(_KINDS, (0.22, 0.34, 0.18, 0.14, 0.12))
 _MEMBER_STEP = Picker((-2, -1, 1, 2, 3), (0.1, 0.35, 0.35, 0.15, 0.05))
 _MAX_MEMBERS = 20
-_MIN_HOLD_MS = 1000
-Events = list[tuple[int, int, bytes, Payload]]
-"""A window's events as made: (arrival ms, occurred ms, key, payload)."""
-Disorder = tuple[float, int, int | None, Callable[[], float]]
-"""Out of order: (share of teams, max_disorder ms, the run's length ms or None, draws)."""
 
 
 def _day(steps: tuple[tuple[int, float], ...], scale: float = 1.0) -> list[float]:
@@ -87,19 +83,9 @@ def profiles(ctx: ProfileContext) -> tuple[Teams]:
         if volumes[name] < 0:
             raise ConfigError(f"community {name}={volumes[name]}: cannot be negative")
     outlet = ctx.outlet(ACTIVITIES, ENVELOPE_SOURCE)
-    disorder = (ctx.fault("out_of_order"), *run_limits(ctx), ctx.rng("community-disorder").random)
-    return (Teams(ctx.world, outlet, ctx.schedule, ctx.rng("community"), volumes, disorder),)
-
-
-def run_limits(ctx: ProfileContext) -> tuple[int, int | None]:
-    """The run's ``max_disorder`` and length (None: no end), in ms, as the market's ``run_limits``."""
-    config = getattr(ctx, "config", None)
-    limit = getattr(getattr(config, "faults", None), "max_disorder", None)
-    span = getattr(config, "duration", None)
-    if span is None and getattr(config, "live", True) is False:
-        span = getattr(config, "backfill", None)
-    limit_ms = round(limit.total_seconds() * 1000) if isinstance(limit, timedelta) else 60 * MINUTE_MS
-    return limit_ms, round(span.total_seconds() * 1000) if isinstance(span, timedelta) else None
+    # Its own stream, so the traffic's draws stay as they are; held in registration order.
+    holdback: Holdback[Team] = Holdback.of_run(ctx, ctx.rng("community-disorder").random, ties="held")
+    return (Teams(ctx.world, outlet, ctx.schedule, ctx.rng("community"), volumes, holdback),)
 
 
 class Team:
@@ -154,7 +140,7 @@ class Teams:
         schedule: Schedule,
         rng: random.Random,
         volumes: Mapping[str, float],
-        disorder: Disorder = (0.0, 0, None, random.random),
+        holdback: Holdback[Team],
     ) -> None:
         self.world = world
         self.outlet = outlet
@@ -179,11 +165,12 @@ class Teams:
         self.next_registered = 0
         self.prefix = world.id_prefix("HD")
         self.count = 0
-        # Out of order: the share of teams, each event at most limit_ms late, none after the run.
-        self.share, self.limit_ms, self.run_ms, self.rand = disorder
-        self.end_ms: int | None = None
-        self.held: dict[bytes, tuple[int, Team, Payload]] = {}  # key: (due, team, registration)
-        self.reordered = 0
+        self.holdback = holdback
+
+    @property
+    def reordered(self) -> int:
+        """Teams delivered out of order so far."""
+        return self.holdback.reordered
 
     def events_per_day(self) -> float:
         """Activities averaged over the week and member changes on working days (the start's
@@ -206,7 +193,7 @@ class Teams:
     def emit(self, start_ms: int, end_ms: int, out: list[Item]) -> None:
         if not self.outlet.enabled:
             return
-        rng, offset, span = self.rng, self.world.offset_ms, end_ms - start_ms
+        rng, offset, span, holdback = self.rng, self.world.offset_ms, end_ms - start_ms, self.holdback
         events: Events = []
         if not self.started:
             self.started = True
@@ -214,10 +201,10 @@ class Teams:
                 team.registered = start_ms + int(rng.random() * _HISTORY_MS)
             self.unregistered = sorted(self.teams, key=lambda t: t.registered)
             self.next_registered = 0
-            self.end_ms = None if self.run_ms is None else start_ms + self.run_ms
         queue, i = self.unregistered, self.next_registered
         while i < len(queue) and queue[i].registered < end_ms:
-            self._register(queue[i], events)
+            team = queue[i]
+            holdback.first(team, team.key, team.registered, self._registered(team), events)
             i += 1
         self.next_registered = i
         if self.teams:
@@ -228,55 +215,26 @@ class Teams:
                     if members != team.members:
                         team.members = members
                         events.append((t, t, team.key, self._members(team, members)))
-                        self._sent(team, t, events)
+                        holdback.sent(team.key, t, events)
         if self.team is not None:
             for t in profile_arrivals(rng, self.activity_rates, start_ms, span, offset):
                 team = self.team(rng)
                 if team.registered < t:
                     events.append((t, t, team.key, self._activity(team, t)))
-                    self._sent(team, t, events)
-        self._due(end_ms, events)
+                    holdback.sent(team.key, t, events)
+        holdback.due(end_ms, events, self._join_and_leave)
         seq = self.schedule.reserve(len(events))
         outlet = self.outlet
         for n, (t, occurred, key, payload) in enumerate(events, seq + 1):
             out.append((t, n, occurred, outlet, key, payload))
 
-    # --- out of order on demand (as the market's ``Holdback``) ----------------------------------
-
-    def _register(self, team: Team, events: Events) -> None:
-        """A team registers: sent at once or, for the run's share of teams, held back."""
-        at, payload = team.registered, self._registered(team)
-        if self.share and self.rand() < self.share:
-            due = at + self.limit_ms if self.end_ms is None else min(at + self.limit_ms, self.end_ms - 1)
-            if due - at >= _MIN_HOLD_MS:
-                self.held[team.key] = (due, team, payload)
-                return
-        events.append((at, at, team.key, payload))
-
-    def _sent(self, team: Team, t: int, events: Events) -> None:
-        """The team's event at ``t`` was just made: its held registration arrives just after it."""
-        held = self.held.get(team.key) if self.held else None
-        if held is not None and t <= held[0]:
-            del self.held[team.key]
-            events.append((t, team.registered, team.key, held[2]))
-            self.reordered += 1
-
-    def _due(self, until_ms: int, events: Events) -> None:
-        """Registrations held till before ``until_ms`` (a few, near the run's start) arrive then, with
-        a member joining and leaving again in the quiet span, the leaving first."""
-        rand = self.rand
-        for key, (due, team, payload) in list(self.held.items()):
-            if due >= until_ms:
-                continue
-            del self.held[key]
-            at = team.registered
-            t1 = at + 1 + int((due - at) * (0.1 + 0.4 * rand()))
-            t2 = t1 + 1 + int((due - t1 - 1) * (0.1 + 0.8 * rand()))
-            members = payload["members"]  # as registered: a change would have sent the registration
-            changed = self._members(team, members + 1 if members < _MAX_MEMBERS else members - 1)
-            events += [(due, at, key, payload), (due, t2, key, self._members(team, members))]
-            events.append((due, t1, key, changed))
-            self.reordered += 1
+    def _join_and_leave(self, team: Team, registered: Payload) -> tuple[Payload, Payload]:
+        """A member joining (or, at the most, leaving) and the count going back to the registered
+        one (a made-up pair for an out-of-order team; a real change would have sent the
+        registration)."""
+        members = registered["members"]
+        changed = self._members(team, members + 1 if members < _MAX_MEMBERS else members - 1)
+        return changed, self._members(team, members)
 
     def _envelope(self, type_name: str, team: Team) -> Payload:
         return {

@@ -10,7 +10,7 @@ the run and not gone, on one of the market's days, in its hours, busiest in the 
 Out of order on demand (the run's ``out_of_order``, a share of traders): a trader's onboarding
 arrives after its first payment or its offboarding, or, if neither comes within ``max_disorder``,
 late and with an offboarding and re-onboarding made up for the quiet span, the re-onboarding
-arriving first (``Holdback``).
+arriving first (``ioc.simulation.Holdback``).
 """
 
 from __future__ import annotations
@@ -21,19 +21,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ioc.errors import ConfigError
-from ioc.simulation import Item, Outlet, Payload, Picker, ProfileContext, Schedule, World, lognormal
+from ioc.simulation import Holdback, Item, Outlet, Payload, Picker, ProfileContext, Schedule, World, lognormal
+from ioc.simulation.disorder import Events
 from ioc.simulation.rhythm import DAY_MS, MINUTE_MS, OFFICE, SLOT_MS, poisson, profile_arrivals
 from schemas.topics import SCHEMA_VERSION
 from sources.market.kpis import PAYMENTS
-from sources.market.simulator_markets import (
-    EPOCH_WEEKDAY,
-    Events,
-    Holdback,
-    Market,
-    Merchant,
-    markets,
-    run_limits,
-)
+from sources.market.simulator_markets import EPOCH_WEEKDAY, Market, Merchant, markets
 
 ENVELOPE_SOURCE = "market-gw"
 """The envelope's ``source``: the providers report through one gateway (a run may rename it:
@@ -70,7 +63,7 @@ def profiles(ctx: ProfileContext) -> tuple[Payments]:
     outlet = ctx.outlet(PAYMENTS, ENVELOPE_SOURCE)
     rng = ctx.rng("market")
     disorder = ctx.rng("market-disorder")  # its own stream: the traffic's draws stay as they are
-    holdback: Holdback[Merchant] = Holdback(ctx.fault("out_of_order"), *run_limits(ctx), disorder.random)
+    holdback: Holdback[Merchant] = Holdback.of_run(ctx, disorder.random)
     return (Payments(ctx.world, outlet, ctx.schedule, rng, volumes, holdback),)
 
 
@@ -157,7 +150,6 @@ class Payments:
             for merchant in self.history:
                 merchant.since = start_ms + int(self.rng.random() * _HISTORY_MS)
             self.history.sort(key=lambda m: m.since)
-            self.holdback.begin(start_ms)
         events: Events = []
         self._onboardings(start_ms, end_ms, events)
         self._offboardings(start_ms, end_ms, events)
@@ -206,7 +198,7 @@ class Payments:
                 if holdback.held:
                     holdback.sent(merchant.key, t, events)
 
-    def _off_and_on(self, merchant: Merchant) -> tuple[Payload, Payload]:
+    def _off_and_on(self, merchant: Merchant, _onboarded: Payload) -> tuple[Payload, Payload]:
         """A trader offboarded and onboarded again (a made-up pair for an out-of-order trader)."""
         off = self._merchant_event("merchant.offboarded", merchant)
         return off, self._merchant_event("merchant.onboarded", merchant)

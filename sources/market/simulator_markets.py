@@ -5,35 +5,23 @@ A market's registry entry (``registry.places["market"]``) gives its commune and 
 ``schedule`` (``daily`` or weekdays, 0 = Monday), local ``opens``/``closes`` (``HH:MM``) and
 ``merchants``, its traders at full roll-out: the roster, numbered per district
 (``MK-HY-0001`` on), scaled by the run's multiplier.
-
-And the run's out-of-order traders (``Holdback``): the engine's ``out_of_order`` fault reorders
-only life-cycle stages, and this source makes every event itself.
 """
 
 from __future__ import annotations
 
 import bisect
-import heapq
 import random
-from collections.abc import Callable
-from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from ioc.errors import ConfigError
 from ioc.registry import Place, Registry
-from ioc.simulation import Payload, ProfileContext
-from ioc.simulation.rhythm import DAY_MS, HOUR_MS, MINUTE_MS, SLOT_MS, SLOTS_PER_DAY
+from ioc.simulation.rhythm import DAY_MS, MINUTE_MS, SLOT_MS, SLOTS_PER_DAY
 
 EPOCH_WEEKDAY = 3
 """1970-01-01 was a Thursday (Monday = 0)."""
 NOT_YET = 1 << 62
-Events = list[tuple[int, int, bytes, Payload]]
-"""A window's events as made: (arrival ms, occurred ms, key, payload); they differ only for an
-event held back."""
-S = TypeVar("S")
 _LONG_DAY_MIN = 10 * 60
 _RETRIES = 4
-_MIN_HOLD_MS = 1000
 
 _STEPS = (
     (0, 0.05),
@@ -191,79 +179,3 @@ def markets(registry: Registry, multiplier: float) -> list[Market]:
         numbered[market.abbr] = market.first_id + market.roster
         out.append(market)
     return out
-
-
-def run_limits(ctx: ProfileContext) -> tuple[int, int | None]:
-    """The run's ``max_disorder`` and length (None: no end), in ms. ``ProfileContext`` offers
-    neither (``ctx.fault`` reads shares only), so they come from the run's config when the context
-    carries it, as the engine's does; else the engine's default of an hour, and no known end."""
-    config = getattr(ctx, "config", None)
-    limit = getattr(getattr(config, "faults", None), "max_disorder", None)
-    span = getattr(config, "duration", None)
-    if span is None and getattr(config, "live", True) is False:
-        span = getattr(config, "backfill", None)
-    limit_ms = round(limit.total_seconds() * 1000) if isinstance(limit, timedelta) else HOUR_MS
-    return limit_ms, round(span.total_seconds() * 1000) if isinstance(span, timedelta) else None
-
-
-class Holdback(Generic[S]):
-    """Out-of-order delivery of the events a profile makes itself, for the run's share of entities.
-
-    Such an entity's first event (a trader's onboarding) is held back and arrives just after the
-    entity's next event, if one comes within ``limit_ms`` (its first payment, or its offboarding);
-    if none does, it arrives at ``limit_ms``, followed by two state changes made up for the quiet
-    span (``pair``: offboarded, then onboarded again), the later of which arrives first. Occurred
-    times stay as they are; nothing arrives more than ``limit_ms`` (``max_disorder``, shorter than
-    the grace period) after it occurred, so nothing is late; nothing is held past the run's end.
-    """
-
-    def __init__(self, share: float, limit_ms: int, run_ms: int | None, rand: Callable[[], float]) -> None:
-        self.share = share
-        self.limit_ms = limit_ms
-        self.run_ms = run_ms
-        self.rand = rand
-        self.end_ms: int | None = None
-        self.held: dict[bytes, tuple[int, int, Payload, S]] = {}
-        self._due: list[tuple[int, bytes]] = []
-        self.reordered = 0
-        """Entities delivered out of order so far."""
-
-    def begin(self, start_ms: int) -> None:
-        """The run's first window starts at ``start_ms``."""
-        if self.run_ms is not None:
-            self.end_ms = start_ms + self.run_ms
-
-    def first(self, subject: S, key: bytes, at: int, payload: Payload, events: Events) -> None:
-        """An entity's first event: sent when it occurs or, for the run's share, held back."""
-        if self.share and self.rand() < self.share:
-            due = at + self.limit_ms if self.end_ms is None else min(at + self.limit_ms, self.end_ms - 1)
-            if due - at >= _MIN_HOLD_MS:
-                self.held[key] = (at, due, payload, subject)
-                heapq.heappush(self._due, (due, key))
-                return
-        events.append((at, at, key, payload))
-
-    def sent(self, key: bytes, at: int, events: Events) -> None:
-        """An event of ``key`` occurring at ``at`` was just made: a first event held back for it
-        arrives just after it."""
-        held = self.held.get(key)
-        if held is not None and at <= held[1]:
-            del self.held[key]
-            events.append((at, held[0], key, held[2]))
-            self.reordered += 1
-
-    def due(self, until_ms: int, events: Events, pair: Callable[[S], tuple[Payload, Payload]]) -> None:
-        """The first events still held whose time is up before ``until_ms``, each with ``pair``'s
-        two state changes in its quiet span, the later one arriving first."""
-        queue, rand = self._due, self.rand
-        while queue and queue[0][0] < until_ms:
-            due, key = heapq.heappop(queue)
-            held = self.held.pop(key, None)
-            if held is None:
-                continue  # it went with the entity's next event
-            at, _, payload, subject = held
-            t1 = at + 1 + int((due - at) * (0.1 + 0.4 * rand()))
-            t2 = t1 + 1 + int((due - t1 - 1) * (0.1 + 0.8 * rand()))
-            earlier, later = pair(subject)
-            events += [(due, at, key, payload), (due, t2, key, later), (due, t1, key, earlier)]
-            self.reordered += 1

@@ -26,6 +26,7 @@ from simulator import (
     ConfigError,
     FaultConfig,
     Record,
+    Simulation,
     SimulatorConfig,
     Volumes,
     generate,
@@ -36,7 +37,16 @@ from simulator import (
 )
 from simulator import command as command_module
 from simulator.records import FileFormatError
-from sources import EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, SOURCE_TOPICS, VC_MEETINGS, VC_TELEMETRY, decode
+from sources import (
+    COMMUNITY_ACTIVITIES,
+    EOFFICE_DOCUMENTS,
+    MARKET_PAYMENTS,
+    PORTAL_APPLICATIONS,
+    SOURCE_TOPICS,
+    VC_MEETINGS,
+    VC_TELEMETRY,
+    decode,
+)
 
 ICT = timezone(timedelta(hours=7))
 MONDAY = datetime(2024, 3, 11, tzinfo=ICT)  # 00:00 local; the weekly conference starts at 08:00
@@ -139,7 +149,7 @@ def test_every_heartbeat_of_a_busy_morning_is_valid(morning: list[Event]) -> Non
 
 @pytest.fixture(scope="module")
 def reordered_week() -> list[Record]:
-    """The same week with a tenth of the documents, applications and meetings out of order."""
+    """The same week with a tenth of every source's entities out of order."""
     return run(duration=timedelta(days=7), volumes=WEEK, faults=FaultConfig(out_of_order=0.1))
 
 
@@ -181,7 +191,8 @@ def test_faults_come_in_the_proportions_asked_and_leave_the_valid_stream_untouch
 def test_out_of_order_entities_come_in_the_share_asked_within_the_grace_period(
     reordered_week: list[Record],
 ) -> None:
-    # the life-cycle topics (market and community events are single events: no stages to disorder)
+    # the life-cycle topics (the market's and community's profiles make their own disorder:
+    # tests/unit/test_simulator_sources.py)
     records = [r for r in reordered_week if r.topic in (EOFFICE_DOCUMENTS, PORTAL_APPLICATIONS, VC_MEETINGS)]
     per_topic: dict[str, Counter[str]] = defaultdict(Counter)
     progress: dict[bytes | None, tuple[int, datetime]] = {}
@@ -200,6 +211,26 @@ def test_out_of_order_entities_come_in_the_share_asked_within_the_grace_period(
         counts = per_topic[topic]
         assert counts["disordered"] / counts["entities"] == pytest.approx(0.1, rel=0.15), topic
     assert per_topic[VC_MEETINGS]["disordered"] > 0
+
+
+def test_out_of_order_counts_the_engines_reorders_and_the_profiles_own() -> None:
+    asked = SimulatorConfig(
+        seed=7,
+        start=MONDAY,
+        duration=timedelta(hours=12),
+        live=False,
+        volumes=WEEK,
+        faults=FaultConfig(out_of_order=0.1),
+    )
+    simulation = Simulation(asked, plan(asked, MONDAY))
+    assert simulation.fault_counts["out_of_order"] == 0
+    records = list(simulation)
+    engine = sum(lifecycle.reordered for lifecycle in simulation.lifecycles)
+    own = {p.outlet.topic: p.reordered for p in simulation.profiles if hasattr(p, "reordered")}
+    assert set(own) == {MARKET_PAYMENTS, COMMUNITY_ACTIVITIES}
+    assert engine > 0 and all(own.values())
+    assert simulation.fault_counts == {"out_of_order": engine + sum(own.values())}
+    assert len(records) > 1000
 
 
 def test_a_planned_site_goes_dark_during_the_meeting_and_comes_back_after() -> None:

@@ -9,13 +9,15 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import pytest
 
 from ioc.errors import ConfigError
 from ioc.registry import load_registry
+from ioc.simulation import Holdback, Payload
+from ioc.simulation.disorder import Events
 from schemas.decode import Rejection
 from schemas.wire import Event
 from simulator import FaultConfig, Record, Simulation, SimulatorConfig, Volumes, generate, plan
@@ -283,15 +285,18 @@ def test_a_multiplier_clones_teams_and_grows_rosters() -> None:
 # --- out of order on demand -----------------------------------------------------------------
 
 
+Reordered = tuple[list[Record], dict[str, int], int]
+
+
 @pytest.fixture(scope="module")
-def reordered() -> tuple[list[Record], dict[str, int]]:
-    """A day from 08:00 with a tenth of the traders and teams out of order, and what each counted."""
+def reordered() -> Reordered:
+    """A day from 08:00 with a tenth of the traders and teams out of order, what each profile
+    counted, and the run's fault count."""
     asked = config(start=MONDAY + timedelta(hours=8), faults=FaultConfig(out_of_order=0.1))
     simulation = Simulation(asked, plan(asked, MONDAY))
     records = list(simulation)
-    return records, {
-        p.outlet.topic: p.reordered for p in simulation.profiles if isinstance(p, Payments | Teams)
-    }
+    counted = {p.outlet.topic: p.reordered for p in simulation.profiles if isinstance(p, Payments | Teams)}
+    return records, counted, simulation.fault_counts["out_of_order"]
 
 
 def disorder(records: list[Record], limit: timedelta) -> dict[str, Counter[Any]]:
@@ -322,14 +327,15 @@ def bodies(records: list[Record]) -> Counter[tuple[str, str]]:
 
 
 def test_out_of_order_traders_and_teams_come_in_the_share_asked_within_max_disorder(
-    reordered: tuple[list[Record], dict[str, int]],
+    reordered: Reordered,
 ) -> None:
-    records, counted = reordered
+    records, counted, fault_count = reordered
     topics = disorder(records, timedelta(hours=1))
     for topic in NEW_TOPICS:
         share = topics[topic]["disordered"] / topics[topic]["keys"]
         assert share == pytest.approx(0.1, rel=0.15), topic
         assert counted[topic] == topics[topic]["disordered"], topic  # the profiles count them
+    assert fault_count == sum(counted.values())  # and the run reports them
     # An onboarding after the trader's first payment; a re-onboarding before the offboarding.
     market = topics[MARKET_PAYMENTS]
     assert market["payment.completed", "merchant.onboarded"] > 50
@@ -341,7 +347,7 @@ def test_out_of_order_traders_and_teams_come_in_the_share_asked_within_max_disor
 
 
 def test_out_of_order_changes_only_arrival_and_adds_a_swapped_pair_where_nothing_came(
-    reordered: tuple[list[Record], dict[str, int]],
+    reordered: Reordered,
 ) -> None:
     records = reordered[0]
     clean = bodies(run(start=MONDAY + timedelta(hours=8)))
@@ -363,3 +369,59 @@ def test_out_of_order_keeps_within_a_shorter_max_disorder_and_loses_nothing_at_t
     assert all(topics[t]["disordered"] / topics[t]["keys"] > 0.15 for t in NEW_TOPICS)
     clean = run(start=start, **short)
     assert not bodies(clean) - bodies(records)
+
+
+def test_profiles_learn_the_runs_max_disorder_and_end_from_their_context() -> None:
+    asked = config(faults=FaultConfig.parse("out_of_order=0.2,grace=30m"))
+    timeline = plan(asked, MONDAY)
+    holdbacks = [p.holdback for p in Simulation(asked, timeline).profiles if isinstance(p, Payments | Teams)]
+    assert len(holdbacks) == 2
+    assert {(h.share, h.max_disorder_ms, h.end_ms) for h in holdbacks} == {
+        (0.2, 15 * 60_000, timeline.end_ms)
+    }
+    live = replace(asked, start=None, live=True, duration=None)
+    assert all(
+        p.holdback.end_ms is None
+        for p in Simulation(live, plan(live, MONDAY)).profiles
+        if isinstance(p, Payments | Teams)
+    )
+
+
+def swap(subject: str, first: Payload) -> tuple[Payload, Payload]:
+    """The made-up pair of a held entity: its state changed, then back."""
+    return {"of": subject, "n": first["n"] + 1}, {"of": subject, "n": first["n"]}
+
+
+def test_a_holdback_sends_a_first_event_after_the_entitys_next_or_at_max_disorder_with_a_pair() -> None:
+    holdback: Holdback[str] = Holdback(0.5, 10_000, 100_000, lambda: 0.0)  # every draw holds
+    events: Events = []
+    holdback.first("a", b"a", 1_000, {"n": 1}, events)  # held till 11_000
+    holdback.first("b", b"b", 2_000, {"n": 2}, events)  # held till 12_000
+    holdback.first("c", b"c", 99_500, {"n": 3}, events)  # the run ends too soon to hold it
+    assert events == [(99_500, 99_500, b"c", {"n": 3})]
+    events.clear()
+    holdback.sent(b"a", 5_000, events)  # a's next event: its first arrives just after
+    holdback.sent(b"b", 12_001, events)  # too late to take b's along
+    holdback.due(12_000, events, swap)  # b's is due at 12_000: not yet
+    assert events == [(5_000, 1_000, b"a", {"n": 1})]
+    events.clear()
+    holdback.due(12_001, events, swap)
+    t1 = 2_000 + 1 + 1_000  # at + 1 + 10 % of the held span (draws of 0)
+    t2 = t1 + 1 + (12_000 - t1 - 1) // 10
+    later, earlier = {"of": "b", "n": 2}, {"of": "b", "n": 3}
+    assert events == [(12_000, 2_000, b"b", {"n": 2}), (12_000, t2, b"b", later), (12_000, t1, b"b", earlier)]
+    assert holdback.reordered == 2 and not holdback.held
+
+
+@pytest.mark.parametrize(("ties", "order"), [("key", [b"a", b"z"]), ("held", [b"z", b"a"])])
+def test_a_holdback_never_holds_past_the_runs_end_and_breaks_ties_as_asked(
+    ties: Literal["key", "held"], order: list[bytes]
+) -> None:
+    holdback: Holdback[str] = Holdback(1.0, 60_000, 50_000, lambda: 0.5, ties=ties)
+    events: Events = []
+    holdback.first("z", b"z", 20_000, {"n": 1}, events)
+    holdback.first("a", b"a", 30_000, {"n": 1}, events)
+    assert {due for _, due, _, _ in holdback.held.values()} == {49_999}  # both at the end
+    holdback.due(50_000, events, swap)
+    assert [key for _, _, key, _ in events] == [k for k in order for _ in range(3)]
+    assert all(t == 49_999 and occurred < 50_000 for t, occurred, _, _ in events)
