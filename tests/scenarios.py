@@ -28,7 +28,7 @@ def scenario(
     *,
     span_min: int = 100,
     history: bool = False,
-    reregistrations: bool = False,
+    reregistrations: bool = True,
 ) -> list[Event]:
     """A shuffled-per-entity, partly duplicated list of events spread over the last `span_min` minutes.
 

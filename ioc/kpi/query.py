@@ -201,9 +201,14 @@ async def _add_states(
     for state in dict.fromkeys(s for n in names for s in formula_blocks(sources, n).states):
         area, state_by = area_of(state), divisor_by(sources, state, by)
         values = (await kpi_values(conn, [state], as_of=as_of, window="1h", by=state_by, ctx=ctx))[state]
-        if state_by is not None:
-            for key in values:
-                blocks.setdefault((area, key), Blocks())
+        # every value the answer lists gets a block, so a divisor with no events gives 0 %
+        keys = (
+            values
+            if state_by is not None
+            else (await breakdown_keys(conn, area, by, ctx) if by is not None else {TOTAL})
+        )
+        for key in keys:
+            blocks.setdefault((area, key), Blocks())
         for (a, key), blk in blocks.items():
             if a == area:
                 blk.states[state] = values.get(key if state_by is not None else TOTAL)

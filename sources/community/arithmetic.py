@@ -42,14 +42,16 @@ class Activities:
             row = fx.entity(TEAMS, e.team_id)
             if isinstance(e, TeamRegistered):
                 first = row.get("registered_at")
-                row.update(level=e.level, district=e.district, commune=e.commune)
-                row["registered_at"] = e.occurred_at if first is None else min(first, e.occurred_at)
+                if first is None or e.occurred_at < first:  # the earliest registration places the team
+                    row.update(
+                        level=e.level, district=e.district, commune=e.commune, registered_at=e.occurred_at
+                    )
             else:
                 row.setdefault("district", e.district)
                 row.setdefault("commune", e.commune)
             if newer_count(e.occurred_at, e.members, row):
                 row.update(members=e.members, members_at=e.occurred_at)
-            fx.seen(e.type, dims_of(district=e.district, commune=e.commune))
+            fx.seen(b.REPORTED, dims_of(district=e.district, commune=e.commune))  # own area
 
     def flush(self, fx: Effects) -> None:
         return None

@@ -28,7 +28,7 @@ class TeamRegistered(Envelope):
     level: Level
     district: str
     commune: str
-    members: Annotated[int, Field(ge=1)]
+    members: Annotated[int, Field(ge=1, le=2**63 - 1)]  # what the table (bigint) holds
 
 
 class TeamMembersChanged(Envelope):
@@ -38,7 +38,7 @@ class TeamMembersChanged(Envelope):
     team_id: str
     district: str
     commune: str
-    members: Annotated[int, Field(ge=1)]
+    members: Annotated[int, Field(ge=1, le=2**63 - 1)]  # what the table (bigint) holds
 
 
 class ActivityReported(Envelope):

@@ -69,20 +69,25 @@ _COLUMNS = (
     ("district", "text"),
     ("commune", "text"),
     ("registered_at", "timestamptz"),
-    ("members", "int"),
+    ("members", "int8"),
     ("members_at", "timestamptz"),
 )
 
-# Registration fills level and place (the earliest registration counts); the latest member
-# report wins (the larger count on a tie), whatever order batches come in.
+_EARLIER = (
+    "(EXCLUDED.registered_at IS NOT NULL"
+    " AND (t.registered_at IS NULL OR EXCLUDED.registered_at < t.registered_at))"
+)
+
+# Registration fills level and place (the earliest registration counts; a tie keeps the first);
+# the latest member report wins (the larger count on a tie), whatever order batches come in.
 _MERGE = f"""
 merge_community_teams AS (
     INSERT INTO community_teams AS t (team_id, {", ".join(c for c, _ in _COLUMNS)})
     SELECT * FROM unnest($1::text[], {", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(_COLUMNS, 2))})
     ON CONFLICT (team_id) DO UPDATE SET
-        level = COALESCE(EXCLUDED.level, t.level),
-        district = CASE WHEN t.level IS NULL THEN EXCLUDED.district ELSE t.district END,
-        commune = CASE WHEN t.level IS NULL THEN EXCLUDED.commune ELSE t.commune END,
+        level = CASE WHEN {_EARLIER} THEN EXCLUDED.level ELSE t.level END,
+        district = CASE WHEN {_EARLIER} OR t.registered_at IS NULL THEN EXCLUDED.district ELSE t.district END,
+        commune = CASE WHEN {_EARLIER} OR t.registered_at IS NULL THEN EXCLUDED.commune ELSE t.commune END,
         registered_at = LEAST(t.registered_at, EXCLUDED.registered_at),
         members = CASE WHEN (EXCLUDED.members_at, EXCLUDED.members) > (t.members_at, t.members)
                        THEN EXCLUDED.members ELSE t.members END,

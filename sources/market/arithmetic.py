@@ -53,7 +53,7 @@ class Payments:
                     onboarded=onboarded,
                     changed_at=e.occurred_at,
                 )
-            fx.seen(e.type, merchant_dims(e))
+            fx.seen(b.PAID, merchant_dims(e))  # a name in the source's own area
 
     def flush(self, fx: Effects) -> None:
         return None

@@ -183,7 +183,8 @@ def test_catalog_sources_alerts_and_docs(api: tuple[str, list[dict[str, Any]]]) 
     assert catalog["windows"] == ["5m", "15m", "1h", "6h", "24h", "7d"]
     sources = wait_until(lambda: httpx.get(f"{base}/api/v1/sources").json(), timeout=10, what="sources")
     assert {s["topic"] for s in sources["sources"]} == {  # type: ignore[index]
-        "ioc.vc.telemetry", "ioc.vc.meetings", "ioc.eoffice.documents", "ioc.portal.applications"
+        "ioc.vc.telemetry", "ioc.vc.meetings", "ioc.eoffice.documents", "ioc.portal.applications",
+        "ioc.market.payments", "ioc.community.activities",
     }  # fmt: skip
     alerts = httpx.get(f"{base}/api/v1/alerts").json()
     assert alerts["alerts"] == [] and parse_time(alerts["as_of"])
@@ -221,7 +222,7 @@ async def test_live_channel_pushes_a_snapshot_then_changes(broker: EmbeddedBroke
         async with websockets.connect(base.replace("http", "ws") + "/api/v1/live") as ws:
             first = orjson.loads(await asyncio.wait_for(ws.recv(), 10))
             assert first["type"] == "snapshot" and first["full"] is True
-            assert set(first["kpis"]) == set(BY_NAME) and len(first["sources"]) == 4
+            assert set(first["kpis"]) == set(BY_NAME) and len(first["sources"]) == 6
             before = first["kpis"]["eoffice.received"]
 
             producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)

@@ -192,7 +192,7 @@ def nasty_valid_events(draw: st.DrawFn) -> dict[str, Any]:
     """Contract-valid events with any strings (NULs included), any offsets, bounds, extreme dates."""
     event = draw(valid_events())
     event["occurred_at"] = (NOW - timedelta(seconds=draw(st.integers(0, 3600)))).isoformat()
-    if event.get("members", 0) > MAX_STORED_MEMBERS:  # test_known_bug_a_team_of_2_31_members_stalls_...
+    if event.get("members", 0) > MAX_STORED_MEMBERS:  # the column's range
         event["members"] = draw(st.integers(1, MAX_STORED_MEMBERS))
     for name in ("due_at", "received_at", "submitted_at"):
         if name in event and draw(st.integers(0, 4)) == 0:
@@ -227,24 +227,13 @@ async def test_what_admission_accepts_the_database_can_store(
         await tx.rollback()
 
 
-MAX_STORED_MEMBERS = 2**31 - 1
-"""What `community_teams.members` (a PostgreSQL integer) holds: see the known bug below."""
+MAX_STORED_MEMBERS = 2**63 - 1
+"""What `community_teams.members` (a PostgreSQL bigint) holds, and the contract models allow."""
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline bug: community_teams.members is an integer column "
-    "(sources/community/migrations/0111_community_teams.sql, and the int[] of state.py _COLUMNS), "
-    "but the contract allows any integer >= 1 and admission accepts up to 2**63 - 1 (and beyond, "
-    "by the slow path): a valid team.registered with 2**31 members fails its batch's write on every "
-    "retry and stalls its partition; admission must refuse it (out_of_range) or the column be bigint "
-    "or numeric (nasty_valid_events stays below 2**31 until then)",
-)
-async def test_known_bug_a_team_of_2_31_members_stalls_its_partition(conn: asyncpg.Connection) -> None:
-    event = valid_event(
-        "team.registered", occurred_at=NOW - timedelta(minutes=1), members=MAX_STORED_MEMBERS + 1
-    )
+async def test_a_team_of_2_31_members_is_stored(conn: asyncpg.Connection) -> None:
+    event = valid_event("team.registered", occurred_at=NOW - timedelta(minutes=1), members=2**31)
     topic, key, value = as_record(event)
     states = {(t, 0): PartitionState(t, 0) for t in SOURCE_TOPIC_NAMES}
     result = admit(

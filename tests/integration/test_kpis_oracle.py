@@ -85,7 +85,7 @@ async def assert_matches_oracle(
     conn: asyncpg.Connection, events: list[dict[str, object]], as_of: datetime
 ) -> None:
     """Every KPI, every window of `WINDOWS`, total and by every dimension it has, equals the
-    oracle's; but for the known pipeline bugs (`known_bug`)."""
+    oracle's."""
     world = oracle._World(events, CONFIG)  # one world for every KPI: the same answers, faster
     mismatches: list[tuple[object, ...]] = []
     for window in WINDOWS:
@@ -99,41 +99,14 @@ async def assert_matches_oracle(
                 want_map = want if isinstance(want, dict) else {"": want}
                 pct = name.endswith(("_p50", "_p95"))
                 keys = set(got[name])
-                if keys != set(want_map) and not known_bug(events, name, by, keys, set(want_map)):
+                if keys != set(want_map):
                     mismatches.append((name, window, by, "keys", sorted(keys ^ set(want_map))))
                     continue
                 for key in keys & set(want_map):
                     g, w = got[name][key], want_map[key]
-                    if not close(g, w, percentile=pct) and not known_bug(events, name, by, g, w):
+                    if not close(g, w, percentile=pct):
                         mismatches.append((name, window, by, key, g, w))
     assert not mismatches, "\n".join(map(str, mismatches[:30]))
-
-
-# --- known pipeline bugs --------------------------------------------------------------------
-# Each is reproduced by a test of its own at the end of this file, marked xfail(strict=True):
-# once the pipeline is fixed that test passes, fails as XPASS, and its entry here goes.
-
-SHARES = {"market.active_pct": "market.merchants", "community.teams_active_pct": "community.teams"}
-ENTITY_EVENTS = {
-    "market": ("merchant.onboarded", "merchant.offboarded"),
-    "community": ("team.registered", "team.members_changed"),
-}
-
-
-def known_bug(
-    events: list[dict[str, object]], name: str, by: Dimension | None, got: object, want: object
-) -> bool:
-    """Whether a difference (values, or key sets) is one of the pipeline bugs reproduced below."""
-    if isinstance(got, set) and isinstance(want, set):  # key sets
-        # test_known_bug_values_only_merchant_or_team_events_carry_are_no_breakdown_keys
-        area = name.split(".", 1)[0]
-        if by is None or area not in ENTITY_EVENTS or not got < want:
-            return False
-        carried = {str(e[by]) for e in events if e["type"] in ENTITY_EVENTS[area] and by in e}
-        return want - got <= carried
-    # test_known_bug_a_share_is_null_where_its_window_has_no_rows
-    divided_by_total = by is None or (name in SHARES and by not in BY_NAME[SHARES[name]].breakdowns)
-    return name in SHARES and divided_by_total and got is None and want == 0.0
 
 
 @pytest.fixture
@@ -303,14 +276,7 @@ def _market_and_teams() -> list[dict[str, object]]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline bug: ioc/kpi/query.py _add_states gives a share (market.active_pct, "
-    "community.teams_active_pct) a block for each value of its state divisor only when that "
-    "divisor is read by the same breakdown; a total, or teams active by kind, whose window holds "
-    "no event has no block, and _complete makes it null: 0 of 1 merchant reads null, not 0.0",
-)
-async def test_known_bug_a_share_is_null_where_its_window_has_no_rows(conn: asyncpg.Connection) -> None:
+async def test_a_share_is_0_where_its_window_has_no_rows(conn: asyncpg.Connection) -> None:
     events = _market_and_teams()
     await run_pipeline(conn, events, [])
     shares = ["market.active_pct", "community.teams_active_pct"]
@@ -330,15 +296,7 @@ async def test_known_bug_a_share_is_null_where_its_window_has_no_rows(conn: asyn
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline bug: sources/market/arithmetic.py:56 and sources/community/arithmetic.py:52 "
-    "record the dimension values of merchant and team events with fx.seen(e.type, ...), and "
-    "Effects.seen takes the area from the name's prefix: they are stored under the areas "
-    "'merchant' and 'team', so breakdown_keys never lists a market or commune only those events "
-    "name (contract: a breakdown lists every value seen)",
-)
-async def test_known_bug_values_only_merchant_or_team_events_carry_are_no_breakdown_keys(
+async def test_values_only_merchant_or_team_events_carry_are_breakdown_keys(
     conn: asyncpg.Connection,
 ) -> None:
     unlisted = {"market": "CHO_MOI", "district": "YEN_SON", "commune": "YS-001", "provider": "other"}
@@ -376,15 +334,7 @@ EARLIEST = [("level", {"village": 1}), ("commune", {"YS-001": 1})]
 """The team by the level and commune of its earliest registration."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline bug: a team registered twice does not keep its earliest registration's level "
-    "and place: sources/community/arithmetic.py:45 overwrites them with each registration of a batch "
-    "(the last to arrive wins), and sources/community/state.py _MERGE takes the level from the "
-    "newer batch but district and commune from the older one (once fixed, let "
-    "test_every_kpi_equals_the_oracle pass reregistrations=True to scenario)",
-)
-async def test_known_bug_a_team_registered_twice_keeps_its_earliest_registration(
+async def test_a_team_registered_twice_keeps_its_earliest_registration(
     conn: asyncpg.Connection,
 ) -> None:
     earliest = valid_event(

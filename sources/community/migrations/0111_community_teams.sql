@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS community_teams (
     district      text        NOT NULL,
     commune       text        NOT NULL,
     registered_at timestamptz,
-    members       integer     NOT NULL,
+    members       bigint      NOT NULL,
     members_at    timestamptz NOT NULL
 );
 COMMENT ON TABLE community_teams IS
