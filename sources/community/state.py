@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ioc.contributions import Effects
-from ioc.db.pool import Conn, Queryable
-from ioc.db.writes import Writes
+from ioc.db.entities import Upsert, UpsertStore
+from ioc.db.pool import Queryable
 from ioc.kpi.context import KpiContext
 from ioc.registry import Registry
 from schemas.kpis import UNKNOWN, Dimension
@@ -80,30 +79,21 @@ _EARLIER = (
 
 # Registration fills level and place (the earliest registration counts; a tie keeps the first);
 # the latest member report wins (the larger count on a tie), whatever order batches come in.
-_MERGE = f"""
-merge_community_teams AS (
-    INSERT INTO community_teams AS t (team_id, {", ".join(c for c, _ in _COLUMNS)})
-    SELECT * FROM unnest($1::text[], {", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(_COLUMNS, 2))})
-    ON CONFLICT (team_id) DO UPDATE SET
-        level = CASE WHEN {_EARLIER} THEN EXCLUDED.level ELSE t.level END,
-        district = CASE WHEN {_EARLIER} OR t.registered_at IS NULL THEN EXCLUDED.district ELSE t.district END,
-        commune = CASE WHEN {_EARLIER} OR t.registered_at IS NULL THEN EXCLUDED.commune ELSE t.commune END,
-        registered_at = LEAST(t.registered_at, EXCLUDED.registered_at),
-        members = CASE WHEN (EXCLUDED.members_at, EXCLUDED.members) > (t.members_at, t.members)
-                       THEN EXCLUDED.members ELSE t.members END,
-        members_at = GREATEST(t.members_at, EXCLUDED.members_at)
-)"""
-
-
-class TeamStore:
-    def add_parts(self, writes: Writes, fx: Effects) -> None:
-        rows = fx.entities.get(TEAMS)
-        if rows:
-            ids = list(rows)
-            writes.add(_MERGE, ids, *([rows[i].get(c) for i in ids] for c, _ in _COLUMNS))
-
-    def has_rows(self, fx: Effects) -> bool:
-        return False
-
-    async def write_rows(self, conn: Conn, fx: Effects) -> None:
-        return None
+STORE = UpsertStore(
+    Upsert(
+        TEAMS,
+        "team_id",
+        _COLUMNS,
+        sets={
+            "level": f"CASE WHEN {_EARLIER} THEN EXCLUDED.level ELSE t.level END",
+            "district": f"CASE WHEN {_EARLIER} OR t.registered_at IS NULL THEN EXCLUDED.district"
+            " ELSE t.district END",
+            "commune": f"CASE WHEN {_EARLIER} OR t.registered_at IS NULL THEN EXCLUDED.commune"
+            " ELSE t.commune END",
+            "registered_at": "LEAST(t.registered_at, EXCLUDED.registered_at)",
+            "members": "CASE WHEN (EXCLUDED.members_at, EXCLUDED.members) > (t.members_at, t.members)"
+            " THEN EXCLUDED.members ELSE t.members END",
+            "members_at": "GREATEST(t.members_at, EXCLUDED.members_at)",
+        },
+    )
+)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ioc.contributions import Effects
-from ioc.db.entities import merge_entities
-from ioc.db.pool import Conn, Queryable
-from ioc.db.writes import Writes
+from ioc.db.entities import Upsert, UpsertStore
+from ioc.db.pool import Queryable
 from ioc.kpi.backlog import backlog
 from ioc.kpi.context import KpiContext
 from ioc.registry import Registry
@@ -33,8 +31,9 @@ async def documents_overdue(
 
 STATE = {"eoffice.backlog": documents_backlog, "eoffice.overdue": documents_overdue}
 
-_MERGED = {
-    "eoffice_documents": (
+STORE = UpsertStore(
+    Upsert(
+        "eoffice_documents",
         "document_id",
         (
             ("agency", "text"),
@@ -42,16 +41,6 @@ _MERGED = {
             ("due_at", "timestamptz"),
             ("processed_at", "timestamptz"),
         ),
-    ),
-}
-
-
-class DocumentStore:
-    def add_parts(self, writes: Writes, fx: Effects) -> None:
-        merge_entities(writes, fx, _MERGED)
-
-    def has_rows(self, fx: Effects) -> bool:
-        return False
-
-    async def write_rows(self, conn: Conn, fx: Effects) -> None:
-        return None
+    )
+)
+"""Documents merged column-wise: each event fills in what it knows."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ioc.contributions import Effects
-from ioc.db.pool import Conn, Queryable
-from ioc.db.writes import Writes
+from ioc.db.entities import Upsert, UpsertStore
+from ioc.db.pool import Queryable
 from ioc.kpi.context import KpiContext
 from ioc.registry import Registry
 from schemas.kpis import UNKNOWN, Dimension
@@ -53,26 +52,13 @@ _COLUMNS = (
 )
 
 # The latest state change wins, whatever order batches come in (an offboarding wins a tie).
-_MERGE = f"""
-merge_market_merchants AS (
-    INSERT INTO market_merchants AS t (merchant_id, {", ".join(c for c, _ in _COLUMNS)})
-    SELECT * FROM unnest($1::text[], {", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(_COLUMNS, 2))})
-    ON CONFLICT (merchant_id) DO UPDATE SET
-        {", ".join(f"{c} = EXCLUDED.{c}" for c, _ in _COLUMNS)}
-    WHERE EXCLUDED.changed_at > t.changed_at
-       OR (EXCLUDED.changed_at = t.changed_at AND t.onboarded AND NOT EXCLUDED.onboarded)
-)"""
-
-
-class MerchantStore:
-    def add_parts(self, writes: Writes, fx: Effects) -> None:
-        rows = fx.entities.get(MERCHANTS)
-        if rows:
-            ids = list(rows)
-            writes.add(_MERGE, ids, *([rows[i][c] for i in ids] for c, _ in _COLUMNS))
-
-    def has_rows(self, fx: Effects) -> bool:
-        return False
-
-    async def write_rows(self, conn: Conn, fx: Effects) -> None:
-        return None
+STORE = UpsertStore(
+    Upsert(
+        MERCHANTS,
+        "merchant_id",
+        _COLUMNS,
+        sets={c: f"EXCLUDED.{c}" for c, _ in _COLUMNS},
+        where="EXCLUDED.changed_at > t.changed_at"
+        " OR (EXCLUDED.changed_at = t.changed_at AND t.onboarded AND NOT EXCLUDED.onboarded)",
+    )
+)
