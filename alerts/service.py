@@ -182,8 +182,12 @@ class AlertService(mode.Service):
     # -- rules ---------------------------------------------------------------------------------
 
     def _reload(self, *, initial: bool = False) -> None:
-        """Load the rules file when it changed; keep the rules in force when the new file is bad."""
-        path = self.settings.alert_rules
+        """Load the rules file when it changed; keep the rules in force when the new file is bad.
+
+        Only a file the operator named stops the start: the shipped default failing (a damaged
+        install) is logged and no rules are evaluated, so the pipeline itself still runs.
+        """
+        path = self.settings.rules_file
         try:
             st = path.stat()
             stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
@@ -196,6 +200,9 @@ class AlertService(mode.Service):
             rules = load_rules(path)
         except RulesError as exc:
             self.metrics.reload_ok.set(0)
+            if initial and self.settings.alert_rules is None:
+                log.warning("the shipped alert rules cannot be used; no rules are evaluated. %s", exc)
+                return
             if initial:
                 raise RulesError(
                     exc.source,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _CONFIG = SettingsConfigDict(env_prefix="IOC_", extra="ignore", frozen=True)
+# The default alert rules, package data of the kernel beside the default registry.
+SHIPPED_ALERT_RULES = "alert_rules.yml"
 
 
 class BrokerSettings(BaseSettings):
@@ -154,9 +157,10 @@ class AlertSettings(BaseSettings):
 
     model_config = _CONFIG
 
-    alert_rules: Path = Field(
-        default=Path("deploy/alerts/rules.yml"),
-        description="The alert rules file (YAML); reloaded when it changes.",
+    alert_rules: Path | None = Field(
+        default=None,
+        description="The alert rules file (YAML); reloaded when it changes. Unset: the rules shipped "
+        "in the package (a copy of deploy/alerts/rules.yml), found wherever the process runs.",
     )
     alert_eval_interval_s: float = Field(
         default=5.0, gt=0, description="Seconds between two evaluations of every rule."
@@ -183,6 +187,14 @@ class AlertSettings(BaseSettings):
     alert_history_retention_days: float = Field(
         default=90.0, gt=0, description="Days of alert state changes and delivered notifications kept."
     )
+
+    @property
+    def rules_file(self) -> Path:
+        """The file to evaluate: IOC_ALERT_RULES when set, else the shipped default rules."""
+        if self.alert_rules is not None:
+            return self.alert_rules
+        # An installed package is a plain directory: the data file has a real path to watch.
+        return Path(str(resources.files("ioc").joinpath("data", SHIPPED_ALERT_RULES)))
 
 
 class RuntimeSettings(BaseSettings):

@@ -12,8 +12,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -71,15 +72,28 @@ def sample(
 
 
 class IocProcess:
-    """One `ioc <command>` child process with its environment."""
+    """One `ioc <command>` child process with its environment.
 
-    def __init__(self, command: str, env: Mapping[str, str]) -> None:
+    `program` is how `ioc` is run (default: this interpreter's `-m cli`) and `cwd` where, so a
+    test can run an installed copy from a directory outside the checkout.
+    """
+
+    def __init__(
+        self,
+        command: str,
+        env: Mapping[str, str],
+        *,
+        program: Sequence[str] = (sys.executable, "-m", "cli"),
+        cwd: Path | None = None,
+    ) -> None:
         self.command = command
         self.env = dict(env)
+        self.program = list(program)
+        self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> IocProcess:
-        self.proc = spawn([sys.executable, "-m", "cli", self.command], env=self.env)
+        self.proc = spawn([*self.program, self.command], env=self.env, cwd=self.cwd)
         return self
 
     def stop(self) -> None:
@@ -97,10 +111,12 @@ class IocProcess:
 
 
 @contextlib.contextmanager
-def running_worker(env: Mapping[str, str], *, ready_timeout: float = 60) -> Iterator[tuple[IocProcess, str]]:
-    """A worker that owns partitions; yields it and its metrics URL."""
+def running_worker(
+    env: Mapping[str, str], *, ready_timeout: float = 60, **how: Any
+) -> Iterator[tuple[IocProcess, str]]:
+    """A worker that owns partitions; yields it and its metrics URL (`how`: see IocProcess)."""
     port = free_port()
-    worker = IocProcess("worker", {**env, "IOC_WORKER_METRICS_PORT": str(port)}).start()
+    worker = IocProcess("worker", {**env, "IOC_WORKER_METRICS_PORT": str(port)}, **how).start()
     url = f"http://127.0.0.1:{port}/metrics"
     try:
         wait_until(
@@ -114,10 +130,12 @@ def running_worker(env: Mapping[str, str], *, ready_timeout: float = 60) -> Iter
 
 
 @contextlib.contextmanager
-def running_api(env: Mapping[str, str], *, ready_timeout: float = 30) -> Iterator[tuple[IocProcess, str]]:
+def running_api(
+    env: Mapping[str, str], *, ready_timeout: float = 30, **how: Any
+) -> Iterator[tuple[IocProcess, str]]:
     """An API process serving on a free port; yields it and its base URL (no trailing slash)."""
     port = free_port()
-    api = IocProcess("api", {**env, "IOC_API_PORT": str(port)}).start()
+    api = IocProcess("api", {**env, "IOC_API_PORT": str(port)}, **how).start()
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(

@@ -29,13 +29,18 @@ def _die_with_parent() -> None:
 
 
 def spawn(
-    args: Sequence[str], *, env: Mapping[str, str] | None = None, quiet: bool = False
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    quiet: bool = False,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a child that receives SIGTERM when this process dies, however it dies."""
     out = subprocess.DEVNULL if quiet else None
     return subprocess.Popen(  # noqa: S603 - arguments are ours, never a shell
         list(args),
         env=dict(env) if env is not None else None,
+        cwd=cwd,
         stdout=out,
         stderr=out,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PDEATHSIG, no threads yet
