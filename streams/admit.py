@@ -75,6 +75,11 @@ class BatchResult:
     # fingerprints of the accepted events, per partition (their duplicate memory's new entries)
     fingerprints: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     deadletters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
+    # the rejected records' (topic, partition, offset), in the order of `deadletters`: their
+    # ids, stored with the batch (streams/outbox.py)
+    deadletter_ids: list[tuple[str, int, int]] = field(default_factory=list)
+    # where a send of these dead letters can be found in their topic (Outbox.bounds), stored too
+    deadletter_from: list[int] = field(default_factory=list)
     # (topic, outcome) -> records; outcome is "accepted", "duplicate" or a rejection reason
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
     touched: set[tuple[str, int]] = field(default_factory=set)
@@ -294,4 +299,5 @@ def _tally(outcomes: Counter[tuple[str, str]], topic: str, accepted: int, duplic
 
 def _reject(result: BatchResult, rec: RawRecord, rejection: Rejection, now: datetime) -> None:
     result.deadletters.append((rec.key, deadletter_value(rec, rejection, now)))
+    result.deadletter_ids.append((rec.topic, rec.partition, rec.offset))
     result.outcomes[(rec.topic, str(rejection.reason))] += 1

@@ -6,13 +6,16 @@ because exactness depends on it (quix-streams' `Checkpoint` plays the same part)
 
 1. the batch's effects and statement are built while the previous batch is still being
    written, when they need nothing from the database (`sink.prepare`);
-2. the previous write must have committed before anything of this batch leaves the process
-   (a failed write stops the worker before this batch's dead letters go out);
-3. dead letters are sent, and acknowledged by the broker, before the batch's offsets are
-   stored: a crash in between re-judges the batch and sends them again, never loses them;
-4. effects and offsets commit in one database transaction, retried until it succeeds; a
-   retry first checks whether the lost attempt committed (`sink.store_batch(again=True)`);
-5. only then are the broker's (informational) offsets committed and the metrics counted.
+2. the previous write must have committed before this batch's is sent (a failed write stops
+   the worker before anything of this batch is stored);
+3. effects, offsets and the batch's dead letters commit in one database transaction, retried
+   until it succeeds; a retry first checks whether the lost attempt committed
+   (`sink.store_batch(again=True)`);
+4. only then are the dead letters sent, acknowledged and confirmed (streams/outbox.py): sent
+   before the commit, a crash in between would send them again from the batch judged anew;
+   sent after it, the rows a crash leaves tell the next owner what to look for in the topic
+   (`recover_deadletters`), so a reader sees each bad record once;
+5. then the broker's (informational) offsets are committed and the metrics counted.
 
 At most one batch is being written at a time, and batches are written in order.
 """
@@ -21,9 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -35,7 +39,9 @@ from schemas.topics import DEADLETTER
 from streams import sink
 from streams.admit import BatchResult
 from streams.dimsets import DimensionSets
+from streams.dltopic import read_values
 from streams.metrics import WorkerMetrics
+from streams.outbox import Outbox, confirm, load_ends, load_pending, scan_start, unsent
 
 log = logging.getLogger("ioc.streams.ingest")
 T = TypeVar("T")
@@ -52,7 +58,8 @@ class Checkpoint:
         *,
         group: str,
         pool: asyncpg.Pool,
-        producer: Any,
+        outbox: Outbox,
+        client: Mapping[str, Any],
         commit: Commit,
         metrics: WorkerMetrics,
         should_stop: Callable[[], bool],
@@ -60,7 +67,8 @@ class Checkpoint:
     ) -> None:
         self.group = group
         self.pool = pool
-        self.producer = producer
+        self.outbox = outbox
+        self.client = client  # the Kafka client's settings, for reading the dead-letter topic
         self.commit = commit
         self.metrics = metrics
         self.should_stop = should_stop
@@ -74,11 +82,12 @@ class Checkpoint:
         returns once the write's statement is on its way (or the write has ended), so the loop
         can judge the next batch while the database works."""
         arrival_minute, hour = now.replace(second=0, microsecond=0), int(now.timestamp()) // 3600
+        if result.deadletters:
+            result.deadletter_from = self.outbox.bounds()
         prepared = sink.prepare(
             result, group=self.group, arrival_minute=arrival_minute, hour=hour, sets=self.sets
         )
-        await self.settle()  # first: if the previous write failed, nothing of this batch goes out
-        await self._send_deadletters(result)
+        await self.settle()  # first: if the previous write failed, nothing of this batch is stored
         # The write's lookups and aggregation need this loop to themselves; its statement needs
         # only short turns of it (to be sent and answered). So the loop goes back to judging
         # once that statement is on its way (or the write has ended).
@@ -139,6 +148,9 @@ class Checkpoint:
             )
 
         await self.with_db(write, timed=True)
+        if result.deadletters:
+            ends = await self.outbox.send(result.deadletters)
+            await self.with_db(confirm(self.group, result.deadletter_ids, ends).execute)
         try:
             await self.commit(result)
         except Exception as exc:  # noqa: BLE001 - a failed informational commit is not fatal
@@ -146,13 +158,25 @@ class Checkpoint:
         self._count(result)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
-    async def _send_deadletters(self, result: BatchResult) -> None:
-        if not result.deadletters:
+    async def recover_deadletters(self, partitions: list[tuple[str, int]]) -> None:
+        """Send the dead letters a crash left stored but unconfirmed on `partitions`, except
+        those the topic already holds (from the rows' `scan_from` on); then confirm them all."""
+        if not self.outbox.ends_loaded:
+            self.outbox.learn(await self.with_db(functools.partial(load_ends, group=self.group)))
+        pending = await self.with_db(functools.partial(load_pending, group=self.group, partitions=partitions))
+        if not pending:
             return
-        futures = [
-            await self.producer.send(DEADLETTER, value=value, key=key) for key, value in result.deadletters
-        ]
-        await asyncio.gather(*futures)
+        found = await read_values(self.client, DEADLETTER, start=scan_start(pending))
+        missing = unsent(pending, found)
+        ends = await self.outbox.send([(p.key, p.value) for p in missing])
+        await self.with_db(confirm(self.group, [p.id for p in pending], ends).execute)
+        log.info(
+            "dead letters left by a crash: %d, %d of them already in %s, %d sent now",
+            len(pending),
+            len(pending) - len(missing),
+            DEADLETTER,
+            len(missing),
+        )
 
     def _count(self, result: BatchResult) -> None:
         m = self.metrics

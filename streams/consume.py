@@ -29,6 +29,7 @@ from streams import sink
 from streams.admit import BatchResult, PartitionState, admit
 from streams.checkpoint import Checkpoint
 from streams.metrics import WorkerMetrics
+from streams.outbox import Outbox
 
 SOURCE_TOPICS = tuple(t.name for t in SOURCES.topics)
 
@@ -97,7 +98,8 @@ class IngestService(mode.Service):
         self._checkpoint = Checkpoint(
             group=self.group,
             pool=pool,
-            producer=self._producer,
+            outbox=Outbox(self._producer, group=self.group),
+            client={"bootstrap_servers": bootstrap},
             commit=self._commit,
             metrics=self.metrics,
             should_stop=lambda: self.should_stop,
@@ -136,7 +138,8 @@ class IngestService(mode.Service):
     # -- partition ownership -------------------------------------------------------------
 
     async def acquire(self, assigned: list[TopicPartition]) -> None:
-        """Take partitions over from the positions stored in the database."""
+        """Take partitions over from the positions stored in the database, and finish sending
+        the dead letters their previous owner stored (streams/outbox.py)."""
         since = int(self.clock.now().timestamp()) // 3600 - 25
         async with self._lock:
             await self.checkpoint.settle(reported=True)
@@ -152,6 +155,8 @@ class IngestService(mode.Service):
                 )
                 self.states[(tp.topic, tp.partition)] = state
                 self.consumer.seek(tp, state.next_offset)
+            # before any new batch of these partitions: what a crashed owner stored but may not have sent
+            await self.checkpoint.recover_deadletters([(tp.topic, tp.partition) for tp in assigned])
             self.metrics.partitions.set(len(self.states))
         log.info("assigned %d partitions", len(assigned))
 

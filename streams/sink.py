@@ -152,6 +152,15 @@ fingerprints AS (
     FROM unnest($3::text[], $4::int[], $5::int[], $6::int[]) AS u(t, p, at, n)
 )"""
 
+# A batch's dead letters, sent only once this statement has committed (streams/outbox.py).
+_OUTBOX_CTE = """
+deadletters AS (
+    INSERT INTO deadletter_outbox (consumer_group, topic, partition, "offset", key, value, scan_from)
+    SELECT $1, t, p, o, k, v, $7
+    FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bytea[], $6::bytea[]) AS u(t, p, o, k, v)
+    ON CONFLICT (consumer_group, topic, partition, "offset") DO NOTHING
+)"""
+
 _OFFSETS_CTE = """
 offsets AS (
     INSERT INTO ingest_offsets
@@ -185,7 +194,8 @@ async def _stored(conn: Conn, group: str, result: BatchResult) -> bool:
 def _statement(
     fx: Effects, group: str, result: BatchResult, arrival_minute: datetime, hour: int, sets: DimensionSets
 ) -> Writes:
-    """The batch's one statement: its effects, outcome counts, fingerprints and positions."""
+    """The batch's one statement: its effects, outcome counts, fingerprints, dead letters and
+    positions."""
     writes = Writes()
     kpi_store.add_effects(writes, fx, sets)
     if result.outcomes:
@@ -205,6 +215,17 @@ def _statement(
             fingerprints.extend(fps)
     if slices:
         writes.add(_FINGERPRINTS_CTE, hour, pack(fingerprints), *([s[i] for s in slices] for i in range(4)))
+    if ids := result.deadletter_ids:
+        writes.add(
+            _OUTBOX_CTE,
+            group,
+            [i[0] for i in ids],
+            [i[1] for i in ids],
+            [i[2] for i in ids],
+            [k for k, _ in result.deadletters],
+            [v for _, v in result.deadletters],
+            result.deadletter_from,
+        )
     if touched := result.positions:
         writes.add(
             _OFFSETS_CTE,
