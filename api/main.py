@@ -19,7 +19,7 @@ from api.deps import AppState
 from api.probes import BrokerProbe
 from api.prometheus import KpiCollector, KpiRefresher
 from api.reader import KpiReader
-from api.routes import alerts, health, kpis, live, series, sources
+from api.routes import alerts, dimensions, health, kpis, live, series, sources
 from api.routes import wall as wall_layout
 from api.snapshot import Snapshotter
 from ioc.clock import Clock, SystemClock
@@ -94,6 +94,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(live.router)
     app.include_router(wall_layout.router, responses=AUTH_RESPONSES)
+    app.include_router(dimensions.router, responses=AUTH_RESPONSES)  # names of codes
     for module in (kpis, series):  # their routes check the token's scope themselves
         app.include_router(module.router, responses=AUTH_RESPONSES)
     for module in (sources, alerts):  # province-wide answers: a token of scope `all`

@@ -48,6 +48,7 @@ class Snapshotter:
     async def refresh(self) -> Snapshot:
         as_of, kpis = await self.reader.totals(DEFAULT_WINDOW)
         stats = await source_stats(self.pool, now=as_of, topics=[t.name for t in SOURCES.topics])
+        fresh = self.reader.ctx.freshness  # per topic: how often, in which hours
         sources = [
             SourceStatus(
                 topic=s.topic,
@@ -56,7 +57,9 @@ class Snapshotter:
                 rejected_5m=s.rejected_5m,
                 duplicates_5m=s.records_5m.get("duplicate", 0),
                 consumer_lag=s.consumer_lag,
-                stale=s.newest_event_at is None or as_of - s.newest_event_at > self.stale_after,
+                stale=fresh.stale(s.topic, s.newest_event_at, as_of, fallback=self.stale_after),
+                active=fresh.active(s.topic, as_of, fallback=self.stale_after),
+                expected_every_s=fresh.of(s.topic, self.stale_after).every.total_seconds(),
             )
             for s in stats
         ]

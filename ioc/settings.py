@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ioc.freshness import ALWAYS, DEFAULT_OFFICE_HOURS, parse_expectation, parse_hours
+
 _CONFIG = SettingsConfigDict(env_prefix="IOC_", extra="ignore", frozen=True)
 # The default alert rules, package data of the kernel beside the default registry.
 SHIPPED_ALERT_RULES = "alert_rules.yml"
@@ -113,6 +115,32 @@ class KpiSettings(BaseSettings):
     minute_retention_days: float = Field(
         default=35, gt=0, description="Minute buckets kept; hourly rollups are kept 10x longer."
     )
+    office_hours: str = Field(
+        default=DEFAULT_OFFICE_HOURS,
+        description="Local hours (IOC_TIMEZONE) of the source topics expected in office hours, e.g. "
+        "'monday:saturday 07:00-17:30'.",
+    )
+    source_freshness: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON {topic: "<every> <when>"} overriding a source\'s declared freshness, e.g. '
+        '{"ioc.eoffice.documents": "30m monday:friday 07:30-17:00"}; <when> is always, office or hours.',
+    )
+
+    @field_validator("office_hours")
+    @classmethod
+    def _hours(cls, v: str) -> str:
+        parse_hours(v)  # refused at start, with what is wrong, not at the first snapshot
+        return v
+
+    @field_validator("source_freshness")
+    @classmethod
+    def _freshness(cls, v: dict[str, str]) -> dict[str, str]:
+        for topic, text in v.items():
+            try:
+                parse_expectation(text, office=ALWAYS)
+            except ValueError as exc:
+                raise ValueError(f"{topic}: {exc}") from None
+        return v
 
     @property
     def offline_after(self) -> timedelta:
@@ -145,7 +173,12 @@ class ApiExtraSettings(BaseSettings):
     )
     metrics_refresh_s: float = Field(default=15, gt=0, description="How often the KPI gauges are recomputed.")
     snapshot_interval_s: float = Field(default=1, gt=0, description="Snapshot and live-push period.")
-    stale_after_s: float = Field(default=300, gt=0, description="A source with no newer event is stale.")
+    stale_after_s: float = Field(
+        default=300,
+        gt=0,
+        description="Fallback only: a source topic that declares no freshness is stale after this "
+        "long without an event, around the clock.",
+    )
     live_queue: int = Field(
         default=16, ge=1, description="Messages queued per live client before it is dropped."
     )

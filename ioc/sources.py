@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ioc.contributions import Effects
 from ioc.errors import SourceError
+from ioc.freshness import ALWAYS, parse_expectation
 from ioc.kpi.formulas import Formula
 from schemas.kpis import Dimension, Kind, Kpi
 from schemas.topics import SourceTopic
@@ -180,6 +181,12 @@ class Source:
     fast_path: FastPath | None = None
     migrations: str | None = None  # a package holding `migrations/*.sql` for the source's tables
     simulator: ProfileFactory | None = None  # builds its simulator profiles for a run; None: not simulated
+    value_names: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
+    """Names (Vietnamese, English) of the values of its fixed dimensions, the ones the registry
+    of places does not hold (site levels, payment providers, ...): dimension -> code -> names."""
+    freshness: Mapping[str, str] = field(default_factory=dict)
+    """Topic -> when it is expected to speak, `"<every> <when>"` (ioc/freshness.py): `"10s always"`,
+    `"15m office"`; a topic without one is stale after IOC_STALE_AFTER_S, around the clock."""
 
     def check(self) -> None:
         """Refuse a source whose parts disagree (a KPI with no way to compute it, ...)."""
@@ -206,6 +213,13 @@ class Source:
         for topic in self.topics:
             if topic.source != self.name:
                 raise SourceError(f"source {self.name}: topic {topic.name} names source {topic.source}")
+        for topic_name, text in self.freshness.items():
+            if topic_name not in {t.name for t in self.topics}:
+                raise SourceError(f"source {self.name}: freshness of a topic not its own: {topic_name}")
+            try:
+                parse_expectation(text, office=ALWAYS)
+            except ValueError as exc:
+                raise SourceError(f"source {self.name}: {exc}") from None
 
 
 class Sources:
@@ -252,6 +266,16 @@ class Sources:
         for s in self.all:
             for name, labels in s.dimension_labels.items():
                 out.setdefault(name, labels)
+        return out
+
+    @cached_property
+    def value_names(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """Dimension -> code -> names (vi, en) of the sources' fixed values; the first source's wins."""
+        out: dict[str, dict[str, tuple[str, str]]] = {}
+        for s in self.all:
+            for dim, names in s.value_names.items():
+                for code, pair in names.items():
+                    out.setdefault(dim, {}).setdefault(code, pair)
         return out
 
     @cached_property

@@ -16,7 +16,15 @@ class SourceStatus(BaseModel):
     rejected_5m: int = Field(description="Records dead-lettered in the last 5 minutes")
     duplicates_5m: int = Field(description="Duplicates ignored in the last 5 minutes")
     consumer_lag: int | None = Field(default=None, description="Records not yet consumed, where known")
-    stale: bool = Field(description="No event newer than the staleness threshold")
+    stale: bool = Field(
+        description="Silent longer than expected while it should be speaking (never outside its hours)"
+    )
+    active: bool = Field(
+        default=True, description="Within the hours it is expected to speak (false: quiet hours, not stale)"
+    )
+    expected_every_s: float | None = Field(
+        default=None, description="The longest silence expected while active, in seconds"
+    )
 
 
 class SourcesResponse(BaseModel):
@@ -136,3 +144,37 @@ class WallResponse(BaseModel):
     areas: list[WallArea]
     topics: list[WallTopic]
     dimensions: list[WallDimension]
+
+
+class DimensionInfo(BaseModel):
+    """A dimension KPIs break down by (or a kind of registry place), and what uses it."""
+
+    name: str
+    label_vi: str = Field(description="How a breakdown by it is worded on the wall, in Vietnamese")
+    label_en: str
+    kpis: list[str] = Field(description="KPIs that break down by it (empty: it only names places)")
+    areas: list[str] = Field(description="Sources (wall areas) that declare it")
+    values: int = Field(description="How many named values /api/v1/dimensions/{name} lists")
+
+
+class DimensionsResponse(BaseModel):
+    dimensions: list[DimensionInfo]
+
+
+class DimensionValue(BaseModel):
+    """One value of a dimension with its display names and the code of the place it lies in."""
+
+    code: str
+    name_vi: str
+    name_en: str = Field(
+        description="The registry's English name, else the Vietnamese one without diacritics"
+    )
+    parent: str | None = Field(
+        description="A commune's district, a district agency's district, a site's commune (else "
+        "district), a market's or team's commune; null at the top"
+    )
+
+
+class DimensionValuesResponse(BaseModel):
+    name: str
+    values: list[DimensionValue]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.auth.deps import AUTH_RESPONSES, metrics_guard
 from api.deps import State
@@ -24,6 +25,11 @@ class Readiness(BaseModel):
     ready: bool
     broker: str
     database: str
+    snapshot_as_of: datetime | None = Field(
+        default=None,
+        description="When the numbers the API serves were computed (null before the first snapshot):"
+        " the wall shows their age and stops calling itself live when they stop moving.",
+    )
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")
@@ -39,12 +45,14 @@ async def healthz() -> Health:
 )
 async def readyz(state: State) -> JSONResponse:
     broker_err, db_err = await asyncio.gather(state.broker.check(), check_database(state.pool))
+    snap = state.snapshotter.current
     body = Readiness(
         ready=broker_err is None and db_err is None,
         broker=broker_err or "ok",
         database=db_err or "ok",
+        snapshot_as_of=snap.as_of if snap is not None else None,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
 
 
 @router.get(

@@ -28,7 +28,19 @@ SOURCE = Source(
         "commune": ("theo xã", "by commune"),
         "level": ("theo cấp tổ", "by team level"),
         "kind": ("theo loại hoạt động", "by activity"),
+        "team": ("theo tổ", "by team"),  # not a breakdown: names its registry places (teams)
     },
+    value_names={
+        "level": {"commune": ("Tổ cấp xã", "Commune team"), "village": ("Tổ cấp thôn", "Village team")},
+        "kind": {
+            "account_setup": ("Tạo tài khoản", "Account setup"),
+            "app_install": ("Cài đặt ứng dụng", "App installation"),
+            "online_service_help": ("Hỗ trợ dịch vụ công trực tuyến", "Online public-service help"),
+            "cashless_help": ("Hỗ trợ thanh toán không tiền mặt", "Cashless payment help"),
+            "training": ("Tập huấn", "Training"),
+        },
+    },
+    freshness={kpis.ACTIVITIES: "1h office"},
     kpis=kpis.KPIS,
     sum_blocks=kpis.SUM_BLOCKS,
     sketch_blocks=(),

@@ -23,6 +23,7 @@ SOURCE = Source(
     structs=(wire.DocumentReceived, wire.DocumentProcessed),
     dimensions=kpis.DIMS,
     dimension_labels={"agency": ("theo cơ quan", "by agency")},
+    freshness={kpis.DOCUMENTS: "15m office"},
     kpis=kpis.KPIS,
     sum_blocks=kpis.SUM_BLOCKS,
     sketch_blocks=kpis.SKETCH_BLOCKS,

@@ -27,6 +27,15 @@ SOURCE = Source(
         "market": ("theo chợ", "by market"),
         "provider": ("theo đơn vị thanh toán", "by payment provider"),
     },
+    value_names={
+        "provider": {
+            "vnpt_money": ("VNPT Money", "VNPT Money"),
+            "viettel_money": ("Viettel Money", "Viettel Money"),
+            "bank_qr": ("QR ngân hàng", "Bank QR"),
+            "other": ("Khác", "Other"),
+        }
+    },
+    freshness={kpis.PAYMENTS: "30m office"},
     kpis=kpis.KPIS,
     sum_blocks=kpis.SUM_BLOCKS,
     sketch_blocks=kpis.SKETCH_BLOCKS,

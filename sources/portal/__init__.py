@@ -38,6 +38,8 @@ SOURCE = Source(
         "district": ("theo địa bàn", "by district"),
         "service_level": ("theo mức dịch vụ", "by service level"),
     },
+    value_names={"service_level": {str(n): (f"Mức {n}", f"Level {n}") for n in (2, 3, 4)}},
+    freshness={kpis.APPLICATIONS: "15m office"},
     kpis=kpis.KPIS,
     sum_blocks=kpis.SUM_BLOCKS,
     sketch_blocks=kpis.SKETCH_BLOCKS,

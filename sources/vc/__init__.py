@@ -32,6 +32,15 @@ SOURCE = Source(
         "site_level": ("theo cấp", "by site level"),
         "commune": ("theo xã", "by commune"),
     },
+    value_names={
+        "site_level": {
+            "province": ("Cấp tỉnh", "Province"),
+            "department": ("Sở, ngành", "Department"),
+            "district": ("Cấp huyện", "District"),
+            "commune": ("Cấp xã", "Commune"),
+        }
+    },
+    freshness={kpis.TELEMETRY: "10s always", kpis.MEETINGS: "8h office"},
     kpis=kpis.KPIS,
     sum_blocks=kpis.SUM_BLOCKS,
     sketch_blocks=kpis.SKETCH_BLOCKS,

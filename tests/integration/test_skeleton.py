@@ -40,7 +40,8 @@ async def stored_outcomes(database_url: str) -> dict[str, int]:
 async def test_events_are_counted_through_metrics(broker: EmbeddedBroker, database_url: str) -> None:
     env = base_env(IOC_KAFKA_URL=broker.url, IOC_DATABASE_URL=database_url)
     with running_worker(env) as (_worker, metrics_url), running_api(env) as (_api, api):
-        assert httpx.get(api + "/readyz").json() == {"ready": True, "broker": "ok", "database": "ok"}
+        ready = httpx.get(api + "/readyz").json()
+        assert (ready["ready"], ready["broker"], ready["database"]) == (True, "ok", "ok")
         bad = [(TELEMETRY, b"TQ-T-1", b"{not json"), (TELEMETRY, b"TQ-T-1", b'{"schema_version": 1}')]
         await produce(broker.bootstrap_servers, heartbeats(50) + bad)
 
@@ -59,10 +60,13 @@ async def test_events_are_counted_through_metrics(broker: EmbeddedBroker, databa
             return sample(s, "ioc_source_accepted_5m", topic=TELEMETRY) == 50
 
         wait_until(api_counted, timeout=10, what="the API's /metrics to show 50 accepted")
-        sources = httpx.get(api + "/api/v1/sources").json()["sources"]
-        telemetry = next(s for s in sources if s["topic"] == TELEMETRY)
+        body = httpx.get(api + "/api/v1/sources").json()
+        telemetry = next(s for s in body["sources"] if s["topic"] == TELEMETRY)
         assert telemetry["accepted_5m"] == 50 and telemetry["rejected_5m"] == 2
-        assert telemetry["stale"] is False
+        # Heartbeats are expected every 10 s at all hours: stale exactly when the newest is older.
+        silent = datetime.fromisoformat(body["as_of"]) - datetime.fromisoformat(telemetry["newest_event_at"])
+        assert telemetry["active"] is True
+        assert telemetry["stale"] is (silent.total_seconds() > 10)
         page = httpx.get(api + "/")
         assert page.status_code == 200 and "Trung tâm điều hành" in page.text
 
