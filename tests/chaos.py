@@ -350,19 +350,24 @@ async def wait_stored(database_url: str, count: int, *, timeout: float) -> dict[
     return got
 
 
-def expected_outcomes(sent: list[Event]) -> dict[str, int]:
-    """Every distinct event accepted once; every re-send a duplicate."""
+def expected_outcomes(sent: list[Event], rejected: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Every distinct event accepted once; every re-send a duplicate; `rejected`: bad records
+    sent besides, by reason."""
     distinct = len({e["event_id"] for e in sent})
     out = {"accepted": distinct}
     if len(sent) > distinct:
         out["duplicate"] = len(sent) - distinct
-    return out
+    return {**out, **(rejected or {})}
 
 
-async def assert_stored_exactly(database_url: str, sent: list[Event], *, timeout: float = 90) -> None:
-    """Nothing lost, nothing counted twice: the stored outcomes are exactly the events sent."""
-    got = await wait_stored(database_url, len(sent), timeout=timeout)
-    assert got == expected_outcomes(sent)
+async def assert_stored_exactly(
+    database_url: str, sent: list[Event], *, timeout: float = 90, rejected: Mapping[str, int] | None = None
+) -> None:
+    """Nothing lost, nothing counted twice: the stored outcomes are exactly the events sent (and
+    the `rejected` bad records, by reason)."""
+    expected = expected_outcomes(sent, rejected)
+    got = await wait_stored(database_url, sum(expected.values()), timeout=timeout)
+    assert got == expected
 
 
 # -- the KPIs against the oracle ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from cli.runtime.broker import EmbeddedBroker
 from cli.runtime.postgres import EmbeddedPostgres
 from ioc.db.migrate import migrate
 from sources import SOURCE_TOPIC_NAMES, SOURCES
+from tests.bad_stream import assert_dead_lettered_once, bad_events, rejected_outcomes
 from tests.chaos import (
     Api,
     Stream,
@@ -74,36 +75,47 @@ async def kill_nine_repeatedly(
     batch: int = 250,
 ) -> list[tuple[int, int]]:
     """Stream while killing the worker `kills` times at random moments; each time a new worker
-    (same group) takes over from the offsets in the database. Returns (sent, stored) per kill."""
+    (same group) takes over from the offsets in the database. Bad records flow beside, at a
+    tenth of the rate: each must be dead-lettered exactly once. Returns (sent, stored) per kill."""
     rng = random.Random(seed)
     # enough for 25 s a kill at `rate`: the stream outlasts the kills
     events = event_stream(rng, datetime.now(UTC), scenarios=int(rate * kills * 25 / PER_SCENARIO) + 1)
+    bad = bad_events(datetime.now(UTC), count=int(rate / 10 * kills * 25) + 1)
     env = env_for(broker.url, database_url, batch=batch)
     worker = Worker(env, log).start()
     history: list[tuple[int, int]] = []
     try:
         await worker.wait_owning()
-        async with Stream(broker.bootstrap_servers, events, rate=rate) as stream:
+        async with (
+            Stream(broker.bootstrap_servers, events, rate=rate) as stream,
+            Stream(broker.bootstrap_servers, bad, rate=rate / 10) as bad_stream,
+        ):
             for _ in range(kills):
                 await worker.wait_owning(timeout=90)
                 await asyncio.sleep(rng.uniform(0.0, 3.0))
                 assert stream.running, "the stream must still flow at every kill"
                 stored = await stored_count(database_url)
                 worker.kill()
-                history.append((len(stream.sent), stored))
+                history.append((len(stream.sent) + len(bad_stream.sent), stored))
                 worker = Worker(env, log).start()
             await stream.stop()
+            await bad_stream.stop()
         sent = stream.sent
         assert len(sent) >= 2000, f"only {len(sent)} events sent: not a sustained stream"
         topics = {topic_of(str(e["type"])) for e in sent}
         assert topics == set(SOURCE_TOPIC_NAMES), f"the stream must hold every topic, not only {topics}"
-        await assert_stored_exactly(database_url, sent, timeout=120)
+        rejected = rejected_outcomes(bad_stream.sent)
+        await assert_stored_exactly(database_url, sent, timeout=120, rejected=rejected)
         await assert_kpis_equal_oracle(database_url, sent, datetime.now(UTC))
+        await assert_dead_lettered_once(broker.bootstrap_servers, bad_stream.sent)
     finally:
         worker.stop()
     # The stream ran ahead of the stored batches at the kills: they struck a working pipeline.
     assert sum(s > d for s, d in history) >= kills // 2, history
-    print(f"{kills} kills survived, {len(sent)} events sent; (sent, stored) at each kill: {history}")
+    print(
+        f"{kills} kills survived, {len(sent)} events and {len(bad_stream.sent)} bad records sent;"
+        f" (sent, stored) at each kill: {history}; {worker.log().count('left by a crash')} recoveries"
+    )
     return history
 
 
