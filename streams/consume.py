@@ -155,8 +155,15 @@ class IngestService(mode.Service):
                 )
                 self.states[(tp.topic, tp.partition)] = state
                 self.consumer.seek(tp, state.next_offset)
-            # before any new batch of these partitions: what a crashed owner stored but may not have sent
-            await self.checkpoint.recover_deadletters([(tp.topic, tp.partition) for tp in assigned])
+            # before any new batch of these partitions: what a crashed owner stored but may not
+            # have sent. Failing that, the worker stops (as for a failed write) rather than leave
+            # them unsent; aiokafka would only log an error raised here.
+            try:
+                await self.checkpoint.recover_deadletters([(tp.topic, tp.partition) for tp in assigned])
+            except Exception as exc:
+                log.error("sending the dead letters a previous owner left failed: %r", exc)
+                await self.crash(exc)
+                raise
             self.metrics.partitions.set(len(self.states))
         log.info("assigned %d partitions", len(assigned))
 
