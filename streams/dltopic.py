@@ -56,6 +56,7 @@ async def read_values(
             else:
                 await consumer.seek_to_beginning(tp)
         out: list[bytes] = []
+        rewound: set[TopicPartition] = set()
         idle_since = time.monotonic()
         while True:
             batch = await consumer.getmany(timeout_ms=300, max_records=10_000)
@@ -63,12 +64,30 @@ async def read_values(
                 out.extend(r.value for r in records if r.value is not None)
             if batch:
                 idle_since = time.monotonic()
-            if await _caught_up(consumer, tps) or time.monotonic() - idle_since > idle_s:
+            if await _caught_up(consumer, tps):
+                beyond = [tp for tp in await _beyond_the_log(consumer, tps) if tp not in rewound]
+                if not beyond:
+                    return out
+                # this broker answers a fetch past the log's end with nothing, not an error
+                rewound.update(beyond)
+                await consumer.seek_to_beginning(*beyond)
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > idle_s:
                 return out
     finally:
         # aiokafka's coordinator may cancel its own task on stop when nothing was assigned
         with contextlib.suppress(asyncio.CancelledError):
             await consumer.stop()
+
+
+async def _beyond_the_log(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> list[TopicPartition]:
+    """Partitions read from a start past their log's end: a log that was lost and begun again."""
+    out = []
+    for tp in tps:
+        hw = consumer.highwater(tp)
+        if hw is not None and await consumer.position(tp) > hw:
+            out.append(tp)
+    return out
 
 
 async def _caught_up(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> bool:

@@ -158,6 +158,18 @@ async def test_after_a_crash_between_commit_and_send_each_bad_record_is_in_the_t
         await pool.close()
 
 
+async def test_a_bound_past_the_end_of_the_log_reads_the_partition_from_its_start(
+    broker: EmbeddedBroker, producer: AIOKafkaProducer
+) -> None:
+    """The embedded broker keeps nothing across restarts: a stored end can lie past a new log,
+    and what was sent since is below it. It is found all the same."""
+    sent = [await producer.send_and_wait(DEADLETTER, value=b"v%d" % i, partition=0) for i in range(3)]
+    assert [md.offset for md in sent] == [0, 1, 2]
+    client = {"bootstrap_servers": broker.bootstrap_servers}
+    assert await read_values(client, DEADLETTER, start={0: 1}) == [b"v1", b"v2"]
+    assert await read_values(client, DEADLETTER, start={0: 500}) == [b"v0", b"v1", b"v2"]
+
+
 def dead_letter(rejected_at: datetime, offset: int) -> bytes:
     original = encode(valid_event("vc.heartbeat", occurred_at=NOW - timedelta(hours=3)))
     return orjson.dumps(
