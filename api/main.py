@@ -24,6 +24,7 @@ from api.routes import wall as wall_layout
 from api.snapshot import Snapshotter
 from ioc.clock import Clock, SystemClock
 from ioc.db.pool import create_pool
+from ioc.kafka import client_options
 from ioc.kpi.query import context_from
 from ioc.settings import Settings
 from sources import SOURCES
@@ -68,7 +69,7 @@ def create_app(
         registry.register(kpi_collector)
         windows = [w.strip() for w in settings.serve.metrics_windows.split(",") if w.strip()]
         refresher = KpiRefresher(kpi_collector, pool, ctx, clock, windows, settings.serve.metrics_refresh_s)
-        broker = BrokerProbe(settings.broker.bootstrap_servers)
+        broker = BrokerProbe(client_options(settings.broker))
         broadcaster = live.Broadcaster(snapshotter, settings.serve.live_queue)
         app.state.ioc = AppState(
             settings, pool, broker, registry, snapshotter, reader, broadcaster, thresholds

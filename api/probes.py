@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import asyncpg
 from aiokafka.client import AIOKafkaClient
@@ -14,10 +16,13 @@ log = logging.getLogger("ioc.api.probes")
 
 
 class BrokerProbe:
-    """A metadata request to the broker, the cheapest call that proves it really answers."""
+    """A metadata request to the broker, the cheapest call that proves it really answers.
 
-    def __init__(self, bootstrap_servers: str) -> None:
-        self.bootstrap_servers = bootstrap_servers
+    `client` is ioc.kafka.client_options: the probe connects as securely as the worker does.
+    """
+
+    def __init__(self, client: Mapping[str, Any]) -> None:
+        self.client = dict(client)
         self._client: AIOKafkaClient | None = None
         self._last: str | None = None
 
@@ -35,7 +40,7 @@ class BrokerProbe:
         try:
             if self._client is None:
                 client = AIOKafkaClient(
-                    bootstrap_servers=self.bootstrap_servers,
+                    **self.client,
                     request_timeout_ms=int(timeout * 1000),
                     client_id="ioc-api-probe",
                 )

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from importlib import resources
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ioc.freshness import ALWAYS, DEFAULT_OFFICE_HOURS, parse_expectation, parse_hours
@@ -19,12 +20,18 @@ from ioc.freshness import ALWAYS, DEFAULT_OFFICE_HOURS, parse_expectation, parse
 _CONFIG = SettingsConfigDict(env_prefix="IOC_", extra="ignore", frozen=True)
 # The default alert rules, package data of the kernel beside the default registry.
 SHIPPED_ALERT_RULES = "alert_rules.yml"
+# The default alert rules, package data of the kernel beside the default registry.
+SHIPPED_ALERT_RULES = "alert_rules.yml"
 
 
 class BrokerSettings(BaseSettings):
-    """Where the Kafka-protocol broker is and how topics are laid out."""
+    """Where the Kafka-protocol broker is, how to authenticate to it, how topics are laid out.
 
-    model_config = _CONFIG
+    ioc/kafka.py turns these into the options of every Kafka client the product makes.
+    """
+
+    # Secrets never echo in errors; an empty variable (compose's `${X:-}`) counts as unset.
+    model_config = SettingsConfigDict(**_CONFIG, hide_input_in_errors=True, env_ignore_empty=True)
 
     kafka_url: str | None = Field(
         default=None,
@@ -38,6 +45,14 @@ class BrokerSettings(BaseSettings):
     )
     consumer_group: str = Field(default="ioc-worker")
     session_timeout_s: float = Field(default=10.0, gt=0)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA (PEM) of the brokers; unset: system")
+    kafka_ssl_certfile: Path | None = Field(default=None, description="Client certificate (PEM), for mTLS")
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="Its key; unset: in the cert file")
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
 
     @field_validator("kafka_url")
     @classmethod
@@ -45,6 +60,18 @@ class BrokerSettings(BaseSettings):
         if v is not None and not v.startswith("kafka://"):
             raise ValueError("IOC_KAFKA_URL must look like kafka://host:port[,host:port]")
         return v
+
+    @model_validator(mode="after")
+    def _security(self) -> BrokerSettings:
+        """Refuse at start what would only fail at the first connection, less clearly."""
+        protocol = self.kafka_security_protocol
+        if protocol != "PLAINTEXT" and self.kafka_url is None:
+            raise ValueError(f"{protocol} needs IOC_KAFKA_URL: the embedded broker speaks PLAINTEXT only")
+        if protocol.startswith("SASL_") and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(f"{protocol} needs IOC_KAFKA_SASL_USERNAME and IOC_KAFKA_SASL_PASSWORD")
+        if self.kafka_ssl_keyfile is not None and self.kafka_ssl_certfile is None:
+            raise ValueError("IOC_KAFKA_SSL_KEYFILE is the key of IOC_KAFKA_SSL_CERTFILE: set both")
+        return self
 
     @property
     def bootstrap_servers(self) -> str:
@@ -220,6 +247,14 @@ class AlertSettings(BaseSettings):
     alert_history_retention_days: float = Field(
         default=90.0, gt=0, description="Days of alert state changes and delivered notifications kept."
     )
+
+    @property
+    def rules_file(self) -> Path:
+        """The file to evaluate: IOC_ALERT_RULES when set, else the shipped default rules."""
+        if self.alert_rules is not None:
+            return self.alert_rules
+        # An installed package is a plain directory: the data file has a real path to watch.
+        return Path(str(resources.files("ioc").joinpath("data", SHIPPED_ALERT_RULES)))
 
     @property
     def rules_file(self) -> Path:

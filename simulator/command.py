@@ -28,14 +28,15 @@ from typing import Any
 import click
 
 from ioc.errors import ConfigError
+from ioc.kafka import security_options
 from ioc.logs import setup_logging
 from ioc.registry import load_registry
-from ioc.settings import IngestSettings, RuntimeSettings
+from ioc.settings import BrokerSettings, IngestSettings, RuntimeSettings
 from simulator.config import FaultConfig, SimulatorConfig, parse_duration, plan
 from simulator.generator import Simulation
 from simulator.records import read_records
 from simulator.runner import Progress, SimulatorStats, drive, simulate_to, with_seed
-from simulator.sinks import FileSink, KafkaSink, Sink, SinkError
+from simulator.sinks import FileSink, KafkaSink, Sink, SinkError, parse_bootstrap
 from sources import SOURCE_TOPIC_NAMES
 
 
@@ -181,7 +182,7 @@ def simulate(
         )
     if to_file is None and not bootstrap:
         raise click.UsageError("no broker: set IOC_KAFKA_URL or --bootstrap (or write --to-file)")
-    sink: Sink = FileSink(to_file) if to_file is not None else KafkaSink(bootstrap or "")
+    sink: Sink = FileSink(to_file) if to_file is not None else _kafka_sink(bootstrap or "")
     progress = None if quiet else Progress()
     # The generator makes short-lived objects by the million: collect the young generation less often.
     gc.set_threshold(100_000, 50, 1000)
@@ -220,6 +221,15 @@ def simulate(
         stats = _run(generate)
     if stats.stopped and not quiet:
         click.echo("simulate: stopped", err=True)
+
+
+def _kafka_sink(bootstrap: str) -> KafkaSink:
+    """A sink to `bootstrap`, secured as IOC_KAFKA_SECURITY_PROTOCOL and its settings say."""
+    try:
+        broker = BrokerSettings(kafka_url="kafka://" + parse_bootstrap(bootstrap))
+        return KafkaSink(bootstrap, security=security_options(broker))
+    except (SinkError, ValueError) as exc:  # a bad URL, a setting that does not validate, TLS files
+        raise click.UsageError(str(exc)) from exc
 
 
 def _faults(specs: tuple[str, ...]) -> FaultConfig:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -82,9 +83,11 @@ class KafkaSink:
         compression_type: str | None = None,
         max_in_flight: int = 1000,
         client_id: str = "ioc-simulator",
+        security: Mapping[str, Any] | None = None,
     ) -> None:
         self.bootstrap_servers = parse_bootstrap(bootstrap_servers)
         self._options: dict[str, Any] = {
+            **(security or {}),  # ioc.kafka.security_options: TLS and SASL as configured
             "acks": acks,
             "linger_ms": linger_ms,
             "max_batch_size": max_batch_size,

