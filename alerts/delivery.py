@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -60,6 +61,11 @@ Db = Callable[[], AbstractAsyncContextManager[Conn]]
 """Borrow the leader's database connection (the service serialises its use)."""
 
 SIGNATURE_HEADER = "X-IOC-Signature"
+TIMESTAMP_HEADER = "X-IOC-Signature-Timestamp"
+TIMESTAMPED_HEADER = "X-IOC-Signature-Timestamped"
+"""HMAC of `<timestamp>:<body>` (Grafana's scheme): a receiver that checks it and refuses old
+timestamps cannot be fooled by a captured notification sent again. X-IOC-Signature (the body
+alone) stays, as the contract says, for receivers built before."""
 USER_AGENT = "ioc-alerts/1"
 
 
@@ -76,6 +82,11 @@ class Attempt:
 def sign(body: bytes, secret: bytes) -> str:
     """`sha256=<hex HMAC-SHA256 of the exact body bytes>`, the X-IOC-Signature header value."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def sign_timestamped(body: bytes, secret: bytes, timestamp: int) -> str:
+    """The X-IOC-Signature-Timestamped value: the HMAC of `<unix seconds>:<exact body bytes>`."""
+    return sign(str(timestamp).encode("ascii") + b":" + body, secret)
 
 
 def classify(status: int) -> Outcome:
@@ -251,7 +262,11 @@ class WebhookDelivery(Delivery):
         secret = os.environ.get(self.receiver.secret_env)
         if not secret:
             return None
-        headers[SIGNATURE_HEADER] = sign(body, secret.encode("utf-8"))
+        key = secret.encode("utf-8")
+        timestamp = int(time.time())  # wall time, as the receiver checks it; per attempt
+        headers[SIGNATURE_HEADER] = sign(body, key)
+        headers[TIMESTAMP_HEADER] = str(timestamp)
+        headers[TIMESTAMPED_HEADER] = sign_timestamped(body, key, timestamp)
         return headers
 
     async def attempt(self, body: bytes) -> Attempt:

@@ -86,6 +86,15 @@ def _check_label_names(labels: Mapping[str, str]) -> None:
             )
 
 
+def _check_escalation(after: timedelta | None, to: tuple[str, ...]) -> None:
+    if (after is None) != (not to):
+        raise ValueError(
+            "give both 'escalate_after' (a duration) and 'escalate_to' (receiver names), or neither"
+        )
+    if after is not None and after <= timedelta(0):
+        raise ValueError("'escalate_after' must be longer than 0s")
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -100,6 +109,9 @@ class Receiver(_Model):
     send_resolved: bool = True
     repeat_interval: Duration = timedelta(hours=4)
     timeout: Duration = timedelta(seconds=10)
+    escalate_after: Duration | None = None
+    """An alert routed here and not acknowledged this long after it fired goes to `escalate_to`."""
+    escalate_to: tuple[str, ...] = ()
 
     @field_validator("url", "alertmanager_url")
     @classmethod
@@ -119,6 +131,11 @@ class Receiver(_Model):
         if v <= timedelta(0):
             raise ValueError("must be longer than 0s")
         return v
+
+    @model_validator(mode="after")
+    def _escalation(self) -> Receiver:
+        _check_escalation(self.escalate_after, self.escalate_to)
+        return self
 
     @model_validator(mode="after")
     def _one_kind(self) -> Receiver:
@@ -155,6 +172,14 @@ class Rule(_Model):
     active_time_intervals: tuple[str, ...] = ()
     """Names of the file's `time_intervals` (or `open_hours`): outside them all, the condition is
     not met. Empty: always active."""
+    escalate_after: Duration | None = None
+    """A firing alert not acknowledged this long after it fired is sent to `escalate_to` too."""
+    escalate_to: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _escalation(self) -> Rule:
+        _check_escalation(self.escalate_after, self.escalate_to)
+        return self
 
     @field_validator("kpi")
     @classmethod

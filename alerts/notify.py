@@ -3,7 +3,8 @@
 Each receiver keeps, per rule, a small log like Alertmanager's notification log: which alerts
 it was told are firing and when it was last sent anything. A receiver is notified when an
 alert it has not been told about fires, when one it was told about resolves (if it wants
-resolved notifications), and again every `repeat_interval` while alerts still fire. A
+resolved notifications), and again every `repeat_interval` while alerts still fire and one of
+them is not acknowledged. A
 silenced alert is never announced; a receiver that was told an alert fired before a silence
 began is still told when it resolves, so no ticket is left open by a maintenance window.
 """
@@ -65,8 +66,11 @@ def plan(
         return notice, GroupLog(new_log_notified, log.last_sent_at)
     news = bool(loud_fps - log.notified)
     closing = closing if receiver.send_resolved else ()
+    # an acknowledged alert keeps firing, but someone is on it: it alone is not re-sent
     repeat = (
-        bool(loud) and log.last_sent_at is not None and now - log.last_sent_at >= receiver.repeat_interval
+        any(not a.acknowledged for a in loud)
+        and log.last_sent_at is not None
+        and now - log.last_sent_at >= receiver.repeat_interval
     )
     if not (news or closing or repeat):
         return None, GroupLog(new_log_notified, log.last_sent_at)

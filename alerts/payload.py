@@ -46,7 +46,7 @@ def webhook_alert(alert: AlertState, *, external_url: str) -> dict[str, Any]:
     return {
         "status": "resolved" if resolved else "firing",
         "labels": dict(alert.labels),
-        "annotations": dict(alert.annotations),
+        "annotations": alert.announced,
         "startsAt": rfc3339(_starts_at(alert)),
         "endsAt": rfc3339(alert.resolved_at) if resolved and alert.resolved_at else ZERO_TIME,
         "generatorURL": generator_url(alert, external_url),
@@ -85,7 +85,7 @@ def webhook_payload(notice: Notice, *, external_url: str) -> dict[str, Any]:
         "receiver": notice.receiver,
         "groupLabels": {"alertname": notice.rule},
         "commonLabels": _common(a.labels for a in alerts),
-        "commonAnnotations": _common(a.annotations for a in alerts),
+        "commonAnnotations": _common(a.announced for a in alerts),
         "externalURL": external_url,
         "alerts": [webhook_alert(a, external_url=external_url) for a in alerts],
     }
@@ -107,7 +107,7 @@ def postable_alert(
     ends = alert.resolved_at if alert.state == "resolved" and alert.resolved_at else now + valid_for
     return {
         "labels": dict(alert.labels),
-        "annotations": dict(alert.annotations),
+        "annotations": alert.announced,
         "startsAt": rfc3339(_starts_at(alert)),
         "endsAt": rfc3339(ends),
         "generatorURL": generator_url(alert, external_url),

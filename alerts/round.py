@@ -12,10 +12,12 @@ source without one (tests, dry runs), Asia/Ho_Chi_Minh and the shipped registry.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from alerts.durations import format_duration
 from alerts.evaluate import (
     AlertState,
     Calendar,
@@ -31,9 +33,11 @@ from alerts.notify import GroupLog, Notice, plan
 from alerts.payload import encode, postable_alert, webhook_payload
 from alerts.rules import RuleSet
 from alerts.source import KpiSource
-from ioc.db.alert_rows import OutboxItem
+from ioc.db.alert_rows import Ack, OutboxItem
 from ioc.kpi.context import KpiContext
+from ioc.names import name_lookup
 from ioc.registry import Registry, load_registry
+from schemas.actions import Silence
 
 LogChanges = dict[tuple[str, str], GroupLog | None]
 """(receiver, rule) -> its new log, or None to forget it."""
@@ -61,6 +65,22 @@ def calendar_of(source: KpiSource, rules: RuleSet) -> Calendar:
     return calendar_from(load_registry(None), Calendar().timezone, kinds)
 
 
+def names_of(source: KpiSource) -> dict[tuple[str, str], str]:
+    """(dimension, code) -> the Vietnamese name `{{ by_name }}` shows: from the registry the
+    source's KPIs are computed with (ioc/names.py), or the shipped one."""
+    ctx = getattr(source, "ctx", None)
+    if isinstance(ctx, KpiContext):
+        found = name_lookup(ctx.registry, ctx.sources.value_names)
+    else:
+        found = name_lookup(load_registry(None), {})
+    return {key: v.name_vi for key, v in found.items()}
+
+
+def name_in(names: Mapping[tuple[str, str], str], by: str | None, code: str | None) -> str | None:
+    """The name of `code` of dimension `by`, if it has one."""
+    return names.get((by, code)) if by is not None and code is not None else None
+
+
 async def evaluate_rules(
     rules: RuleSet,
     source: KpiSource,
@@ -69,13 +89,20 @@ async def evaluate_rules(
     now: datetime,
     unreadable: Callable[[Rule, Exception], None],
     calendar: Calendar | None = None,
+    silences: Sequence[Silence] = (),
 ) -> dict[str, RuleResult]:
     """Every rule advanced to `now` (each KPI, window and breakdown read once), and the alerts of
     rules that left the file ended. A rule whose KPI cannot be read is left out, so its alerts
     stay as they were; `unreadable` is told about it. `calendar` (local time, opening hours)
-    defaults to the source's (`calendar_of`).
+    defaults to the source's (`calendar_of`). `silences`: those made through the API, applied
+    beside the file's.
     """
+
+    def silenced(labels: Mapping[str, str]) -> bool:
+        return rules.silenced(labels, now) or any(s.applies(labels, now) for s in silences)
+
     cal = calendar or calendar_of(source, rules)
+    names = names_of(source)
     intervals = rules.interval_by_name
     results: dict[str, RuleResult] = {}
     cache: dict[tuple[str, str, str | None], dict[str, float | None]] = {}
@@ -92,8 +119,9 @@ async def evaluate_rules(
             cache[key],
             active.get(rule.name, {}),
             now=now,
-            silenced=lambda labels: rules.silenced(labels, now),
+            silenced=silenced,
             active=functools.partial(rule_active, rule, intervals, now=now, cal=cal),
+            by_name=functools.partial(name_in, names, rule.by),
         )
     for gone in active.keys() - rules.rule_by_name.keys():
         results[gone] = retire(active[gone], now=now)
@@ -162,3 +190,70 @@ def plan_round(
             if notice is not None:
                 outbox.extend(outbox_items(receiver, notice, external_url=external_url))
     return changed, outbox
+
+
+def with_acks(results: Mapping[str, RuleResult], acks: Mapping[str, Ack]) -> dict[str, RuleResult]:
+    """The results with each active alert carrying its acknowledgement (only the firing it was
+    made in counts: `AlertState.acknowledged`)."""
+    return {
+        name: replace(
+            result,
+            active={fp: replace(a, ack=acks.get(fp)) for fp, a in result.active.items()},
+        )
+        for name, result in results.items()
+    }
+
+
+Escalation = tuple[str, datetime, str]
+"""(fingerprint, firing_since, receiver): one firing sent to one escalation receiver."""
+
+
+def escalation_targets(rule: Rule, receivers: Mapping[str, Receiver]) -> dict[str, timedelta]:
+    """Escalation receiver -> how long an alert of `rule` may stay unacknowledged: the rule's
+    own, and those of the receivers it routes to (the shortest wins)."""
+    out: dict[str, timedelta] = {}
+    owners: list[Rule | Receiver] = [rule, *(r for n in rule.receivers if (r := receivers.get(n)))]
+    for owner in owners:
+        if owner.escalate_after is not None:
+            for target in owner.escalate_to:
+                out[target] = min(out.get(target, owner.escalate_after), owner.escalate_after)
+    return out
+
+
+def plan_escalations(
+    rules: RuleSet,
+    results: Mapping[str, RuleResult],
+    sent: set[Escalation],
+    *,
+    external_url: str,
+    now: datetime,
+) -> tuple[list[OutboxItem], list[Escalation]]:
+    """Firing alerts neither acknowledged nor silenced past their `escalate_after`, sent once
+    per firing to each escalation receiver, with an `escalation` annotation saying why."""
+    receivers = rules.receiver_by_name
+    outbox: list[OutboxItem] = []
+    escalated: list[Escalation] = []
+    for rule_name, result in results.items():
+        rule = rules.rule_by_name.get(rule_name)
+        if rule is None:
+            continue
+        for target, after in sorted(escalation_targets(rule, receivers).items()):
+            due = [
+                a
+                for a in result.firing
+                if not a.silenced
+                and not a.acknowledged
+                and a.firing_since is not None
+                and now - a.firing_since >= after
+                and (a.fingerprint, a.firing_since, target) not in sent
+            ]
+            receiver = receivers.get(target)
+            if not due or receiver is None:
+                continue
+            why = f"not acknowledged within {format_duration(after)}"
+            marked = tuple(replace(a, annotations={**a.annotations, "escalation": why}) for a in due)
+            outbox.extend(
+                outbox_items(receiver, Notice(target, rule_name, marked, (), now), external_url=external_url)
+            )
+            escalated.extend((a.fingerprint, a.firing_since, target) for a in due if a.firing_since)
+    return outbox, escalated

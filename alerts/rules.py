@@ -213,6 +213,7 @@ def _cross_checks(rules: list[Rule], receivers: list[Receiver], periods: list[st
     """`periods`: the time intervals' names, an invalid interval's too (it is reported already)."""
     errors = []
     known = {r.name for r in receivers}
+    webhooks = {r.name for r in receivers if not r.is_alertmanager}  # escalations are sent once
     for kind, names in (
         ("receiver", [r.name for r in receivers]),
         ("rule", [r.name for r in rules]),
@@ -220,6 +221,16 @@ def _cross_checks(rules: list[Rule], receivers: list[Receiver], periods: list[st
     ):
         for dup in sorted({n for n in names if names.count(n) > 1}):
             errors.append(f"{kind} {dup!r}: field 'name': {kind} name used more than once")
+    for owner, targets in [
+        *((f"rule {r.name!r}", r.escalate_to) for r in rules),
+        *((f"receiver {r.name!r}", r.escalate_to) for r in receivers),
+    ]:
+        for name in targets:
+            if name not in webhooks:
+                errors.append(
+                    f"{owner}: field 'escalate_to': {name!r} is not a webhook receiver;"
+                    f" allowed: {', '.join(sorted(webhooks)) or '(no webhook receivers defined)'}"
+                )
     for rule in rules:
         for receiver in rule.receivers:
             if receiver not in known:

@@ -28,10 +28,11 @@ from alerts.delivery import Delivery, DeliveryContext, WebhookDelivery
 from alerts.evaluate import AlertState
 from alerts.metrics import AlertMetrics
 from alerts.notify import GroupLog
-from alerts.round import evaluate_rules, plan_round
+from alerts.round import evaluate_rules, plan_escalations, plan_round, with_acks
 from alerts.rules import Receiver, Rule, RulesError, RuleSet, load_rules
 from alerts.source import KpiSource
 from ioc.clock import Clock, SystemClock
+from ioc.db import alert_actions as actions
 from ioc.db import alert_outbox
 from ioc.db import alerts as store
 from ioc.db.leader import AdvisoryLeader
@@ -269,15 +270,26 @@ class AlertService(mode.Service):
         """One round: read the KPIs, advance every alert, plan and store notifications atomically."""
         now = self.clock.now()
         rules = self.rules
-        results = await evaluate_rules(rules, self.source, self._active, now=now, unreadable=self._unreadable)
-        logs, outbox = plan_round(
-            rules, results, self._logs, external_url=self.settings.alert_external_url, now=now
+        async with self._db() as conn:  # operators' actions count from the next round on
+            acks = await actions.load_acks(conn)
+            silences = await actions.active_silences(conn, now)
+            sent = await actions.escalations(conn)
+        results = await evaluate_rules(
+            rules, self.source, self._active, now=now, unreadable=self._unreadable, silences=silences
         )
+        results = with_acks(results, acks)
+        external_url = self.settings.alert_external_url
+        logs, outbox = plan_round(rules, results, self._logs, external_url=external_url, now=now)
+        escalation_outbox, escalated = plan_escalations(
+            rules, results, sent, external_url=external_url, now=now
+        )
+        outbox += escalation_outbox
         updated = [a for r in results.values() for a in r.updated]
         changes = [c for r in results.values() for c in r.changes]
         if updated or changes or logs or outbox:
-            async with self._db() as conn:
+            async with self._db() as conn, conn.transaction():
                 await store.save_evaluation(conn, updated=updated, changes=changes, logs=logs, outbox=outbox)
+                await actions.record_escalations(conn, escalated, now)
         # Only now that it is stored does the new state become ours.
         for name, result in results.items():
             if result.active:
@@ -306,6 +318,7 @@ class AlertService(mode.Service):
                 keep = timedelta(days=self.settings.alert_history_retention_days)
                 max_age = timedelta(seconds=self.settings.alert_outbox_max_age_s)
                 await store.purge(conn, before=now - keep, owed_before=now - max_age, now=now)
+                await actions.purge_finished(conn)
                 self._last_purge = now
         self.metrics.owed.clear()
         for receiver in {*owed, *(r.name for r in rules.receivers)}:

@@ -15,7 +15,7 @@ from api.snapshot import Snapshotter
 from ioc.settings import Settings
 
 if TYPE_CHECKING:
-    from api.routes.live import Broadcaster
+    from api.routes.live import ScopedHubs
 
 
 @dataclass
@@ -26,7 +26,7 @@ class AppState:
     registry: CollectorRegistry
     snapshotter: Snapshotter
     reader: KpiReader
-    broadcaster: Broadcaster
+    hubs: ScopedHubs
     thresholds: dict[str, tuple[float, float]]
 
 

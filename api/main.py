@@ -8,20 +8,21 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib import resources
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from api import errors
-from api.auth import AUTH_RESPONSES, AuthSettings, install_auth, require_all
+from api.auth import AUTH_RESPONSES, install_auth
 from api.deps import AppState
 from api.probes import BrokerProbe
 from api.prometheus import KpiCollector, KpiRefresher
 from api.reader import KpiReader
-from api.routes import alerts, dimensions, health, kpis, live, series, sources
+from api.routes import actions, alerts, dimensions, health, kpis, live, series, sources
 from api.routes import wall as wall_layout
 from api.snapshot import Snapshotter
+from ioc.access import ALL, Scope
 from ioc.clock import Clock, SystemClock
 from ioc.db.pool import create_pool
 from ioc.kafka import client_options
@@ -43,12 +44,9 @@ def load_thresholds(settings: Settings) -> dict[str, tuple[float, float]]:
     return out
 
 
-def create_app(
-    settings: Settings, *, clock: Clock | None = None, auth: AuthSettings | None = None
-) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The API bound to the configured broker and database."""
     clock = clock or SystemClock()
-    auth = auth or AuthSettings()
     ctx = context_from(settings.kpi, SOURCES)
     thresholds = load_thresholds(settings)
 
@@ -59,27 +57,31 @@ def create_app(
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
             collector(registry=registry)
         reader = KpiReader(pool, ctx, clock, ttl=settings.serve.snapshot_interval_s)
-        snapshotter = Snapshotter(
-            pool,
-            reader,
-            interval=settings.serve.snapshot_interval_s,
-            stale_after=timedelta(seconds=settings.serve.stale_after_s),
-        )
+
+        def snapshotter_for(scope: Scope) -> Snapshotter:
+            return Snapshotter(
+                pool,
+                reader,
+                interval=settings.serve.snapshot_interval_s,
+                stale_after=timedelta(seconds=settings.serve.stale_after_s),
+                scope=scope,
+            )
+
+        snapshotter = snapshotter_for(ALL)
         kpi_collector = KpiCollector(snapshotter)
         registry.register(kpi_collector)
         windows = [w.strip() for w in settings.serve.metrics_windows.split(",") if w.strip()]
         refresher = KpiRefresher(kpi_collector, pool, ctx, clock, windows, settings.serve.metrics_refresh_s)
         broker = BrokerProbe(client_options(settings.broker))
-        broadcaster = live.Broadcaster(snapshotter, settings.serve.live_queue)
-        app.state.ioc = AppState(
-            settings, pool, broker, registry, snapshotter, reader, broadcaster, thresholds
-        )
+        hubs = live.ScopedHubs(live.Broadcaster(snapshotter, settings.serve.live_queue), snapshotter_for)
+        app.state.ioc = AppState(settings, pool, broker, registry, snapshotter, reader, hubs, thresholds)
         snapshotter.start()
         refresher.start()
         try:
             yield
         finally:
             await refresher.stop()
+            await hubs.stop()
             await snapshotter.stop()
             await broker.close()
             await pool.close()
@@ -91,15 +93,13 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
-    install_auth(app, auth)  # tokens, CORS, request limits, redacted logs
+    install_auth(app, settings.auth)  # tokens, CORS, request limits, redacted logs
     app.include_router(health.router)
     app.include_router(live.router)
     app.include_router(wall_layout.router, responses=AUTH_RESPONSES)
     app.include_router(dimensions.router, responses=AUTH_RESPONSES)  # names of codes
-    for module in (kpis, series):  # their routes check the token's scope themselves
+    for module in (kpis, series, sources, alerts, actions):  # each route checks role and scope
         app.include_router(module.router, responses=AUTH_RESPONSES)
-    for module in (sources, alerts):  # province-wide answers: a token of scope `all`
-        app.include_router(module.router, responses=AUTH_RESPONSES, dependencies=[Depends(require_all)])
 
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
 

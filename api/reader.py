@@ -22,9 +22,12 @@ from typing import Any
 
 import asyncpg
 
+from ioc.access import ALL, Scope
 from ioc.clock import Clock
-from ioc.kpi.query import TOTAL, KpiContext, kpi_values
-from ioc.kpi.series import Series, series
+from ioc.hierarchy import Hierarchy
+from ioc.kpi.query import KpiContext
+from ioc.kpi.scoped import scoped_series, scoped_totals, scoped_values
+from ioc.kpi.series import Series
 from schemas.kpis import Dimension
 
 log = logging.getLogger("ioc.api.reader")
@@ -107,45 +110,70 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
 
 
 class KpiReader:
-    """The API's read side: totals, breakdowns and series, cached for `ttl` seconds."""
+    """The API's read side: totals, breakdowns and series, cached for `ttl` seconds, each as the
+    asking token's scope sees it (`ioc.kpi.scoped`); answers are shared by tokens of one scope."""
 
     def __init__(self, pool: asyncpg.Pool, ctx: KpiContext, clock: Clock, ttl: float = 1.0) -> None:
         self.pool = pool
         self.ctx = ctx
         self.clock = clock
         self.cache = TtlCache(ttl)
+        self.hierarchy = Hierarchy.of(ctx.registry)
 
-    async def totals(self, window: str) -> tuple[datetime, dict[str, float | None]]:
+    async def totals(self, window: str, scope: Scope = ALL) -> tuple[datetime, dict[str, float | None]]:
         async def compute() -> tuple[datetime, dict[str, float | None]]:
             as_of = self.clock.now()
-            values = await kpi_values(
-                self.pool, list(self.ctx.sources.kpis), as_of=as_of, window=window, by=None, ctx=self.ctx
+            values = await scoped_totals(
+                self.pool, scope=scope, hierarchy=self.hierarchy, as_of=as_of, window=window, ctx=self.ctx
             )
-            return as_of, {n: values[n][TOTAL] for n in self.ctx.sources.kpis}
+            return as_of, values
 
-        result: tuple[datetime, dict[str, float | None]] = await self.cache.get(("totals", window), compute)
+        result: tuple[datetime, dict[str, float | None]] = await self.cache.get(
+            ("totals", window, scope), compute
+        )
         return result
 
     async def values(
-        self, name: str, window: str, by: Dimension | None
+        self, name: str, window: str, by: Dimension | None, scope: Scope = ALL
     ) -> tuple[datetime, dict[str, float | None]]:
         async def compute() -> tuple[datetime, dict[str, float | None]]:
             as_of = self.clock.now()
-            values = await kpi_values(self.pool, [name], as_of=as_of, window=window, by=by, ctx=self.ctx)
+            values = await scoped_values(
+                self.pool,
+                [name],
+                scope=scope,
+                hierarchy=self.hierarchy,
+                as_of=as_of,
+                window=window,
+                by=by,
+                ctx=self.ctx,
+            )
             return as_of, dict(sorted(values[name].items()))
 
         result: tuple[datetime, dict[str, float | None]] = await self.cache.get(
-            ("kpi", name, window, by), compute
+            ("kpi", name, window, by, scope), compute
         )
         return result
 
     async def series(
-        self, name: str, start: datetime, end: datetime, step: str, by: Dimension | None
+        self, name: str, start: datetime, end: datetime, step: str, by: Dimension | None, scope: Scope = ALL
     ) -> Series:
+        """Points per breakdown value; for a scoped total, the series of the scope's own value
+        (`scoped_series`)."""
+
         async def compute() -> Series:
-            return await series(
-                self.pool, name, start=start, end=end, step=step, by=by, ctx=self.ctx, as_of=self.clock.now()
+            return await scoped_series(
+                self.pool,
+                name,
+                scope=scope,
+                hierarchy=self.hierarchy,
+                start=start,
+                end=end,
+                step=step,
+                by=by,
+                ctx=self.ctx,
+                as_of=self.clock.now(),
             )
 
-        result: Series = await self.cache.get(("series", name, start, end, step, by), compute)
+        result: Series = await self.cache.get(("series", name, start, end, step, by, scope), compute)
         return result

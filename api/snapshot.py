@@ -14,6 +14,7 @@ import asyncpg
 
 from api.periodic import Periodic
 from api.reader import KpiReader
+from ioc.access import ALL, Scope
 from ioc.db.alerts import firing_alerts
 from ioc.db.sources import source_stats
 from schemas.alerts import Alert
@@ -35,10 +36,17 @@ class Snapshotter:
     """Owns the current snapshot, refreshes it, and tells listeners when it changed."""
 
     def __init__(
-        self, pool: asyncpg.Pool, reader: KpiReader, *, interval: float, stale_after: timedelta
+        self,
+        pool: asyncpg.Pool,
+        reader: KpiReader,
+        *,
+        interval: float,
+        stale_after: timedelta,
+        scope: Scope = ALL,
     ) -> None:
         self.pool = pool
         self.reader = reader
+        self.scope = scope  # a scoped token's snapshot: totals over its part, its alerts only
         self.interval = interval
         self.stale_after = stale_after
         self.current: Snapshot | None = None
@@ -46,7 +54,7 @@ class Snapshotter:
         self._periodic = Periodic("snapshot refresh", interval, self.refresh)
 
     async def refresh(self) -> Snapshot:
-        as_of, kpis = await self.reader.totals(DEFAULT_WINDOW)
+        as_of, kpis = await self.reader.totals(DEFAULT_WINDOW, self.scope)
         stats = await source_stats(self.pool, now=as_of, topics=[t.name for t in SOURCES.topics])
         fresh = self.reader.ctx.freshness  # per topic: how often, in which hours
         sources = [
@@ -63,11 +71,18 @@ class Snapshotter:
             )
             for s in stats
         ]
-        snap = Snapshot(as_of=as_of, kpis=kpis, sources=sources, alerts=await firing_alerts(self.pool))
+        snap = Snapshot(
+            as_of=as_of, kpis=kpis, sources=sources, alerts=self.visible(await firing_alerts(self.pool))
+        )
         previous, self.current = self.current, snap
         for listener in list(self.listeners):
             listener(previous, snap)
         return snap
+
+    def visible(self, alerts: list[Alert]) -> list[Alert]:
+        """The alerts whose labels fall in this snapshot's scope."""
+        inside = self.reader.hierarchy.labels_inside
+        return [a for a in alerts if inside(self.scope, a.labels)]
 
     def start(self) -> None:
         self._periodic.start()

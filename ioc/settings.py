@@ -8,18 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from importlib import resources
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ioc.access import Principal, parse_tokens
 from ioc.freshness import ALWAYS, DEFAULT_OFFICE_HOURS, parse_expectation, parse_hours
 
 _CONFIG = SettingsConfigDict(env_prefix="IOC_", extra="ignore", frozen=True)
-# The default alert rules, package data of the kernel beside the default registry.
-SHIPPED_ALERT_RULES = "alert_rules.yml"
 # The default alert rules, package data of the kernel beside the default registry.
 SHIPPED_ALERT_RULES = "alert_rules.yml"
 
@@ -256,13 +254,57 @@ class AlertSettings(BaseSettings):
         # An installed package is a plain directory: the data file has a real path to watch.
         return Path(str(resources.files("ioc").joinpath("data", SHIPPED_ALERT_RULES)))
 
+
+class AuthSettings(BaseSettings):
+    """The API's access control and request limits (contract/KPIS.md, "Access")."""
+
+    # hide_input_in_errors: a refused IOC_API_TOKENS must not print the tokens it holds
+    model_config = SettingsConfigDict(**_CONFIG, hide_input_in_errors=True)
+
+    api_tokens: SecretStr = Field(
+        default=SecretStr(""),
+        description='API tokens: a JSON object {"<token or sha256:hex>": {"name", "role", "scope"}}; '
+        "role `viewer`, `operator` or `admin`; scope `all`, `district:CODE`, `commune:CODE` or "
+        '`agency:CODE`. The older `token:scope,...` and {"token": "scope"} still work. Empty: '
+        "no token is needed anywhere.",
+    )
+    api_tokens_file: Path | None = Field(
+        default=None, description="A file holding the same JSON as IOC_API_TOKENS (used when that is empty)."
+    )
+    metrics_require_token: bool = Field(
+        default=True,
+        description="With tokens configured, /metrics needs an `admin` token of scope `all` "
+        "(its labels reveal every district's numbers).",
+    )
+    cors_origins: str = Field(
+        default="", description="Origins allowed to call the API from a browser (comma list); empty: no CORS."
+    )
+    api_max_query_bytes: int = Field(default=4096, ge=256, description="Longest query string accepted.")
+    api_max_body_bytes: int = Field(default=16384, ge=0, description="Largest request body accepted.")
+
+    @model_validator(mode="after")
+    def _parse(self) -> AuthSettings:
+        parse_tokens(self.tokens_text)  # fail at start, naming the entry but never the token
+        return self
+
     @property
-    def rules_file(self) -> Path:
-        """The file to evaluate: IOC_ALERT_RULES when set, else the shipped default rules."""
-        if self.alert_rules is not None:
-            return self.alert_rules
-        # An installed package is a plain directory: the data file has a real path to watch.
-        return Path(str(resources.files("ioc").joinpath("data", SHIPPED_ALERT_RULES)))
+    def tokens_text(self) -> str:
+        """The configured tokens: IOC_API_TOKENS, else the file IOC_API_TOKENS_FILE names."""
+        text = self.api_tokens.get_secret_value()
+        if not text.strip() and self.api_tokens_file is not None:
+            try:
+                return self.api_tokens_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"IOC_API_TOKENS_FILE cannot be read: {exc.strerror}") from None
+        return text
+
+    @property
+    def tokens(self) -> dict[bytes, Principal]:
+        return parse_tokens(self.tokens_text)
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
 
 class RuntimeSettings(BaseSettings):
@@ -287,6 +329,7 @@ class Settings:
     serve: ApiExtraSettings = field(default_factory=ApiExtraSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     def with_services(self, *, kafka_url: str | None, database_url: str | None) -> Settings:
         """A copy pointing at concrete services (used once the embedded ones are up)."""

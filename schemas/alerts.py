@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.actions import Ack
+
 AlertStateName = Literal["pending", "firing", "resolved", "inactive"]
 """`inactive`: a pending alert whose condition cleared before it fired (nobody was told)."""
 
@@ -34,6 +36,12 @@ class Alert(BaseModel):
     firing_since: datetime | None
     silenced: bool = Field(description="A silence matches: shown here, but nobody is notified")
     updated_at: datetime = Field(description="Last evaluation that changed this alert")
+    acknowledgement: Ack | None = Field(
+        default=None, description="Who acknowledged this firing, when and why (it still fires)"
+    )
+    escalated_at: datetime | None = Field(
+        default=None, description="When it was sent to its escalation receivers, not acknowledged in time"
+    )
 
 
 class AlertsResponse(BaseModel):

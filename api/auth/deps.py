@@ -1,14 +1,17 @@
-"""The FastAPI dependencies that check a caller: data routes, /metrics and the live channel."""
+"""The FastAPI dependencies that identify a caller: HTTP routes, /metrics and the live channel."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth.scopes import ALL, AuthError, Scope
+from api.auth.scopes import AuthError, require_everything, require_role
 from api.auth.tokens import Tokens
+from ioc.access import ANONYMOUS, Principal, Role
 from schemas.api import ErrorBody
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -16,12 +19,15 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": ErrorBody,
         "description": "API tokens are configured and none, or an unknown one, was sent",
     },
-    403: {"model": ErrorBody, "description": "The token's scope does not cover this"},
+    403: {"model": ErrorBody, "description": "The token's role or scope does not cover this"},
     # RequestLimits (api.auth.limits) answers these on every route, before any handler runs.
     413: {"model": ErrorBody, "description": "The declared request body is over IOC_API_MAX_BODY_BYTES"},
     414: {"model": ErrorBody, "description": "The query string is over IOC_API_MAX_QUERY_BYTES"},
     431: {"model": ErrorBody, "description": "The request headers are over 16 KiB"},
 }
+
+LIVE_AUTH_TIMEOUT_S = 10.0
+"""How long the live channel waits for a browser's first message, which carries its token."""
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from IOC_API_TOKENS (when configured)")
 
@@ -33,51 +39,71 @@ def tokens_of(app_state: Any) -> Tokens:
 
 async def caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Scope:
-    """The scope of the request's token; everything when no tokens are configured."""
+) -> Principal:
+    """Who the request acts as; everyone is an admin of everything when no tokens are configured."""
     tokens = tokens_of(request.app.state)
     if not tokens.enabled:
-        return ALL
+        return ANONYMOUS
     if credentials is None:
         raise AuthError(
             401, "unauthorized", "this endpoint needs an API token: `Authorization: Bearer <token>`"
         )
-    scope = tokens.scope_of(credentials.credentials)
-    if scope is None:
+    principal = tokens.principal_of(credentials.credentials)
+    if principal is None:
         raise AuthError(401, "unauthorized", "unknown API token")
-    return scope
+    return principal
 
 
-Caller = Annotated[Scope, Depends(caller)]
+Caller = Annotated[Principal, Depends(caller)]
 
 
-async def require_all(scope: Caller) -> Scope:
-    """Endpoints whose answers are province-wide: a token of scope `all` (or no tokens configured)."""
-    scope.require_all()
-    return scope
+async def operator(principal: Caller) -> Principal:
+    """Acting on alerts (acknowledge, silence): role `operator` or `admin`."""
+    require_role(principal, Role.OPERATOR, "acting on alerts")
+    return principal
+
+
+async def admin(principal: Caller) -> Principal:
+    """The audit log: role `admin`."""
+    require_role(principal, Role.ADMIN, "reading the audit log")
+    return principal
+
+
+Operator = Annotated[Principal, Depends(operator)]
+Admin = Annotated[Principal, Depends(admin)]
 
 
 async def metrics_guard(request: Request) -> None:
-    """/metrics: open, unless tokens are configured and IOC_METRICS_REQUIRE_TOKEN (the default)."""
+    """/metrics: open, unless tokens are configured and IOC_METRICS_REQUIRE_TOKEN (the default);
+    then an `admin` token of scope `all`, since its labels name every district's numbers."""
     tokens = tokens_of(request.app.state)
     if tokens.enabled and tokens.metrics_require_token:
-        credentials = await _bearer(request)
-        scope = await caller(request, credentials)
-        scope.require_all()
+        principal = await caller(request, await _bearer(request))
+        require_role(principal, Role.ADMIN, "reading /metrics")
+        require_everything(principal, "/metrics")
 
 
-async def admit_live(ws: WebSocket) -> bool:
-    """The live channel pushes province-wide snapshots: a token of scope `all`, sent as
-    `?token=` or `Authorization: Bearer`. Refused handshakes are closed with 1008 (HTTP 403)."""
+async def admit_live(ws: WebSocket) -> Principal | None:
+    """Who a live-channel client is, after `ws.accept()`: its `Authorization: Bearer` header,
+    or (browsers cannot set headers on a WebSocket) its first message `{"token": "..."}`. Never
+    a query string: a URL ends up in logs and histories. A refusal closes with 1008 and says why;
+    the answer is None then."""
     tokens = tokens_of(ws.app.state)
     if not tokens.enabled:
-        return True
-    token = ws.query_params.get("token")
+        return ANONYMOUS
     header = ws.headers.get("authorization", "")
-    if token is None and header[:7].lower() == "bearer ":
-        token = header[7:].strip()
-    scope = tokens.scope_of(token) if token else None
-    if scope is None or not scope.is_all:
-        await ws.close(code=1008, reason="an API token of scope `all` is needed")
-        return False
-    return True
+    token: str | None = header[7:].strip() if header[:7].lower() == "bearer " else None
+    if token is None:
+        try:
+            first = await asyncio.wait_for(ws.receive_text(), LIVE_AUTH_TIMEOUT_S)
+            sent = orjson.loads(first)
+            token = sent.get("token") if isinstance(sent, dict) else None
+        except (TimeoutError, orjson.JSONDecodeError, KeyError, RuntimeError):
+            token = None
+    principal = tokens.principal_of(token) if isinstance(token, str) and token else None
+    if principal is None:
+        await ws.close(
+            code=1008,
+            reason='an API token is needed: `Authorization: Bearer` or a first message {"token": "..."}',
+        )
+    return principal

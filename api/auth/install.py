@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from api.auth.limits import install_limits
 from api.auth.redact import redact_tokens_in_logs
 from api.auth.scopes import AuthError
-from api.auth.settings import AuthSettings
 from api.auth.tokens import Tokens
+from ioc.settings import AuthSettings
 
 
 def document_security(app: FastAPI, tokens: Tokens) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api.auth.settings import AuthSettings
+from ioc.settings import AuthSettings
 from schemas.api import ErrorBody
 
 MAX_HEADER_BYTES = 16384
@@ -89,8 +89,8 @@ def install_limits(app: FastAPI, settings: AuthSettings) -> None:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.origins,
-            allow_methods=["GET"],
-            allow_headers=["Authorization"],
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
             allow_credentials=False,
         )
     app.add_middleware(

@@ -1,72 +1,63 @@
-"""What one token may read (`all`, `district:CODE`, `agency:CODE`), and the 401/403 refusal."""
+"""The 401/403 refusals, each saying what the token may do instead.
+
+A scoped token reads totals over its part of the province and breakdowns by a dimension whose
+values lie inside it (`ioc.hierarchy`); a role below the one a route needs is refused by name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal, TypeVar
-
 from api.errors import ApiError
-
-V = TypeVar("V")
-ScopeKind = Literal["all", "district", "agency"]
+from ioc.access import Principal, Role
+from ioc.hierarchy import Hierarchy
 
 
 class AuthError(ApiError):
-    """401 (no or unknown token, with a WWW-Authenticate challenge) or 403 (outside the scope)."""
+    """401 (no or unknown token, with a WWW-Authenticate challenge) or 403 (outside the role or scope)."""
 
     @property
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": 'Bearer realm="ioc"'} if self.status == 401 else {}
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What one token may read."""
-
-    kind: ScopeKind
-    value: str | None = None
-
-    def __str__(self) -> str:
-        return self.kind if self.value is None else f"{self.kind}:{self.value}"
-
-    @property
-    def is_all(self) -> bool:
-        return self.kind == "all"
-
-    def require_all(self) -> None:
-        if not self.is_all:
-            raise AuthError(
-                403,
-                "forbidden",
-                f"a token scoped to {self} cannot read this; it may read /api/v1/kpis/{{name}} and "
-                f"/api/v1/series/{{name}} with by={self.kind}",
-            )
-
-    def check_breakdown(self, by: str | None) -> None:
-        """A scoped token reads breakdowns by its own dimension only (a total is province-wide)."""
-        if not self.is_all and by != self.kind:
-            raise AuthError(
-                403,
-                "forbidden",
-                f"a token scoped to {self} reads breakdowns by {self.kind} only (got by={by})",
-                [self.kind],
-            )
-
-    def only_mine(self, values: Mapping[str, V]) -> dict[str, V]:
-        """The breakdown values this scope may see."""
-        if self.is_all:
-            return dict(values)
-        return {k: v for k, v in values.items() if k == self.value}
+_MAY = {
+    Role.VIEWER: "read KPIs, series, sources and alerts",
+    Role.OPERATOR: "read, and acknowledge alerts and manage silences",
+    Role.ADMIN: "read, act on alerts, and read /metrics and the audit log",
+}
 
 
-ALL = Scope("all")
+def require_role(principal: Principal, role: Role, action: str) -> None:
+    """403 unless `principal` has at least `role`; the body names what it may do."""
+    if not principal.may(role):
+        raise AuthError(
+            403,
+            "forbidden",
+            f"{action} needs the role `{role}`; the token {principal.name!r} is `{principal.role}` "
+            f"(scope {principal.scope}) and may {_MAY[principal.role]}",
+        )
 
 
-def parse_scope(text: str) -> Scope:
-    kind, _, value = text.strip().partition(":")
-    if kind == "all" and not value:
-        return ALL
-    if kind in ("district", "agency") and value.strip():
-        return Scope(kind, value.strip())  # type: ignore[arg-type]
-    raise ValueError(f"scope {text.strip()!r} is not `all`, `district:CODE` or `agency:CODE`")
+def check_breakdown(
+    principal: Principal, by: str | None, breakdowns: list[str], hierarchy: Hierarchy
+) -> None:
+    """A scoped token breaks down only by dimensions whose values can lie inside its scope."""
+    scope = principal.scope
+    if by is None or scope.is_all or hierarchy.reaches(scope, by):
+        return
+    allowed = [d for d in breakdowns if hierarchy.reaches(scope, d)]
+    raise AuthError(
+        403,
+        "forbidden",
+        f"a token scoped to {scope} cannot break down by {by!r}: its values are not inside the scope",
+        allowed,
+    )
+
+
+def require_everything(principal: Principal, what: str) -> None:
+    """403 unless the token sees the whole province (e.g. /metrics, whose labels name all)."""
+    if not principal.scope.is_all:
+        raise AuthError(
+            403,
+            "forbidden",
+            f"{what} shows the whole province; a token scoped to {principal.scope} cannot read it",
+        )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.auth import Caller
 from api.deps import State
 from api.errors import ERROR_RESPONSES, time_range
 from api.routes.kpis import QueryTime
@@ -16,8 +17,10 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 
 @router.get("/alerts", response_model=AlertsResponse, summary="Alerts firing now, most severe first")
-async def alerts(state: State) -> AlertsResponse:
-    return AlertsResponse(as_of=state.reader.clock.now(), alerts=await firing_alerts(state.pool))
+async def alerts(principal: Caller, state: State) -> AlertsResponse:
+    inside = state.reader.hierarchy.labels_inside
+    found = [a for a in await firing_alerts(state.pool) if inside(principal.scope, a.labels)]
+    return AlertsResponse(as_of=state.reader.clock.now(), alerts=found)
 
 
 @router.get(
@@ -28,6 +31,7 @@ async def alerts(state: State) -> AlertsResponse:
     summary="Alert state changes in a time range, oldest first",
 )
 async def history(
+    principal: Caller,
     state: State,
     from_: Annotated[
         QueryTime | None, Query(alias="from", description="RFC 3339; default 24 h before `to`")
@@ -35,5 +39,6 @@ async def history(
     to: Annotated[QueryTime | None, Query(description="RFC 3339; default now")] = None,
 ) -> AlertHistoryResponse:
     start, end = time_range(from_, to, now=state.reader.clock.now())
-    changes = await alert_history(state.pool, start, end)
+    inside = state.reader.hierarchy.labels_inside
+    changes = [c for c in await alert_history(state.pool, start, end) if inside(principal.scope, c.labels)]
     return AlertHistoryResponse(from_=start, to=end, changes=changes)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from api.auth import Caller, caller, require_all
+from api.auth import Caller, caller, check_breakdown
 from api.deps import State
 from api.errors import ERROR_RESPONSES, ApiError
 from schemas.api import CatalogEntry, CatalogResponse, KpiResponse, KpisResponse, Thresholds
@@ -77,11 +77,12 @@ def dimension_for(name: str, by: str | None) -> Dimension | None:
     "/kpis",
     response_model=KpisResponse,
     responses=ERROR_RESPONSES,
-    dependencies=[Depends(require_all)],
-    summary="Every KPI's total",
+    summary="Every KPI's total (over the token's scope)",
 )
-async def kpis(state: State, window: Annotated[Window, Query()] = DEFAULT_WINDOW) -> KpisResponse:
-    as_of, values = await state.reader.totals(window)
+async def kpis(
+    principal: Caller, state: State, window: Annotated[Window, Query()] = DEFAULT_WINDOW
+) -> KpisResponse:
+    as_of, values = await state.reader.totals(window, principal.scope)
     return KpisResponse(window=window, as_of=as_of, kpis=values)
 
 
@@ -92,17 +93,17 @@ async def kpis(state: State, window: Annotated[Window, Query()] = DEFAULT_WINDOW
     summary="One KPI, as a total or broken down by a dimension",
 )
 async def kpi(
+    principal: Caller,
     state: State,
-    scope: Caller,
     name: KpiName,
     window: Annotated[Window, Query()] = DEFAULT_WINDOW,
     by: By = None,
 ) -> KpiResponse:
     kpi_or_404(name)
     dim = dimension_for(name, by)
-    scope.check_breakdown(by)
-    as_of, values = await state.reader.values(name, window, dim)
-    return KpiResponse(name=name, window=window, by=by, as_of=as_of, values=scope.only_mine(values))
+    check_breakdown(principal, by, [str(d) for d in SOURCES.kpis[name].breakdowns], state.reader.hierarchy)
+    as_of, values = await state.reader.values(name, window, dim, principal.scope)
+    return KpiResponse(name=name, window=window, by=by, as_of=as_of, values=values)
 
 
 @router.get(

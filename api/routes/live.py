@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.auth.deps import admit_live
 from api.snapshot import Snapshot, Snapshotter
+from ioc.access import Scope
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 log = logging.getLogger("ioc.api.live")
@@ -76,9 +78,11 @@ class Broadcaster:
         snapshotter.listeners.append(self._on_change)
 
     def _on_change(self, old: Snapshot | None, new: Snapshot) -> None:
-        if old is None or not self.clients:
+        if not self.clients:
             return
-        messages = change_messages(old, new)
+        # A client that connected before the first snapshot existed has seen nothing yet:
+        # it gets the first one in full, or it would wait for a change that may never come.
+        messages = [full_message(new)] if old is None else change_messages(old, new)
         for queue in list(self.clients):
             for message in messages:
                 try:
@@ -105,12 +109,37 @@ async def _until_disconnect(ws: WebSocket) -> None:
         pass
 
 
+class ScopedHubs:
+    """One snapshot and broadcaster per scope with live clients: a district's operators share
+    one refresh a second, and never receive another district's numbers or alerts."""
+
+    def __init__(self, main: Broadcaster, make: Callable[[Scope], Snapshotter]) -> None:
+        self.main = main
+        self._make = make
+        self._hubs: dict[Scope, Broadcaster] = {}
+
+    def of(self, scope: Scope) -> Broadcaster:
+        if scope.is_all:
+            return self.main
+        hub = self._hubs.get(scope)
+        if hub is None:
+            snapshotter = self._make(scope)
+            hub = self._hubs[scope] = Broadcaster(snapshotter, self.main.queue_size)
+            snapshotter.start()
+        return hub
+
+    async def stop(self) -> None:
+        for hub in self._hubs.values():
+            await hub.snapshotter.stop()
+
+
 @router.websocket("/live")
 async def live(ws: WebSocket) -> None:
-    if not await admit_live(ws):
+    await ws.accept()  # a browser's token comes in its first message, so accept first
+    principal = await admit_live(ws)
+    if principal is None:
         return
-    broadcaster: Broadcaster = ws.app.state.ioc.broadcaster
-    await ws.accept()
+    broadcaster = ws.app.state.ioc.hubs.of(principal.scope)
     queue = broadcaster.subscribe()
     gone = asyncio.create_task(_until_disconnect(ws))
     try:

@@ -9,10 +9,11 @@ not CHO_TAM_CO.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from api.auth import caller
+from api.auth import Caller
 from api.deps import State
+from ioc.names import registry_values
 from ioc.registry import Registry
 from schemas.api import WallArea, WallBreakdown, WallDimension, WallResponse, WallTopic
 from sources import SOURCES
@@ -21,17 +22,10 @@ router = APIRouter(prefix="/api/v1", tags=["wall"])
 
 
 def place_names(registry: Registry, dimension: str) -> dict[str, tuple[str, str]] | None:
-    """Names (vi, en) of a dimension's values when the registry knows them as places; None
-    otherwise (agencies' registry names are full titles, longer than their codes on a wall)."""
-    if dimension == "district":
-        places = [(d.code, d.name_vi, d.name_en) for d in registry.districts]
-    elif dimension == "commune":
-        places = [(c.code, c.name_vi, c.name_en) for c in registry.communes]
-    elif dimension in registry.places:
-        places = [(p.code, p.name_vi, p.name_en) for p in registry.places[dimension]]
-    else:
-        return None
-    return {code: (vi, en or vi) for code, vi, en in places}
+    """Names (vi, en) of a dimension's values when the registry holds them (ioc/names.py); None
+    otherwise. The wall page itself reads them from /api/v1/dimensions/{name}."""
+    found = registry_values(registry, dimension)
+    return None if found is None else {v.code: (v.name_vi, v.name_en) for v in found}
 
 
 def wall_layout(registry: Registry) -> WallResponse:
@@ -69,6 +63,13 @@ def wall_layout(registry: Registry) -> WallResponse:
     return WallResponse(areas=areas, topics=topics, dimensions=dimensions)
 
 
-@router.get("/wall", response_model=WallResponse, dependencies=[Depends(caller)], summary="The wall's layout")
-async def wall(state: State) -> WallResponse:
-    return wall_layout(state.reader.ctx.registry)
+@router.get("/wall", response_model=WallResponse, summary="The wall's layout")
+async def wall(principal: Caller, state: State) -> WallResponse:
+    """The layout; a scoped token gets the names of only the places inside its scope."""
+    layout = wall_layout(state.reader.ctx.registry)
+    scope, holds = principal.scope, state.reader.hierarchy.holds
+    if not scope.is_all:
+        for dim in layout.dimensions:
+            if dim.values is not None:
+                dim.values = {k: v for k, v in dim.values.items() if holds(scope, dim.name, k)}
+    return layout

@@ -17,6 +17,25 @@ State = AlertStateName
 
 
 @dataclass(frozen=True, slots=True)
+class Ack:
+    """An operator's acknowledgement of one firing (an `alert_acks` row)."""
+
+    fingerprint: str
+    firing_since: datetime
+    acked_by: str
+    comment: str
+    acked_at: datetime
+
+    def annotations(self) -> dict[str, str]:
+        """What receivers are told of it, beside the rule's own annotations."""
+        return {
+            "acknowledged_by": self.acked_by,
+            "acknowledged_at": self.acked_at.isoformat(),
+            "acknowledgement": self.comment,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class AlertState:
     """One alert (one rule, one dimension value) as of an evaluation: an `alert_state` row."""
 
@@ -36,10 +55,22 @@ class AlertState:
     firing_since: datetime | None = None
     resolved_at: datetime | None = None
     silenced: bool = False
+    ack: Ack | None = None  # not a column: attached from `alert_acks` each evaluation
 
     @property
     def active(self) -> bool:
         return self.state in ("pending", "firing")
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.ack is not None and self.ack.firing_since == self.firing_since
+
+    @property
+    def announced(self) -> dict[str, str]:
+        """The annotations sent to receivers: the rule's, and the acknowledgement if any."""
+        if self.ack is None or not self.acknowledged:
+            return dict(self.annotations)
+        return {**self.annotations, **self.ack.annotations()}
 
 
 @dataclass(frozen=True, slots=True)

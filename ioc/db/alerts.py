@@ -18,6 +18,7 @@ import orjson
 
 from ioc.db.alert_rows import AlertState, Change, GroupLog, OutboxItem
 from ioc.db.pool import Conn, Queryable
+from schemas.actions import Ack
 from schemas.alerts import Alert, AlertChange
 
 MAX_CHANGES = 10_000
@@ -78,16 +79,36 @@ def _shown(a: AlertState) -> Alert:
 # -- what the API reads ------------------------------------------------------------------------
 
 
+_SHOWN = """
+SELECT s.*, a.acked_by, a.comment AS ack_comment, a.acked_at,
+       (SELECT min(e.at) FROM alert_escalations e
+        WHERE e.fingerprint = s.fingerprint AND e.firing_since = s.firing_since) AS escalated_at
+FROM alert_state s
+LEFT JOIN alert_acks a ON a.fingerprint = s.fingerprint AND a.firing_since = s.firing_since
+WHERE s.state = ANY($1::text[])
+ORDER BY CASE s.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
+         coalesce(s.firing_since, s.active_since), s.rule, s.fingerprint
+"""
+
+
 async def firing_alerts(conn: Queryable, *, include_pending: bool = False) -> list[Alert]:
-    """Alerts firing now (and pending ones if asked), most severe first, then oldest first."""
+    """Alerts firing now (and pending ones if asked), most severe first, then oldest first,
+    each with its acknowledgement and when it escalated, if it did."""
     states = ["firing", "pending"] if include_pending else ["firing"]
-    rows = await conn.fetch(
-        "SELECT * FROM alert_state WHERE state = ANY($1::text[])"
-        " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,"
-        " coalesce(firing_since, active_since), rule, fingerprint",
-        states,
-    )
-    return [_shown(_alert(r)) for r in rows]
+    shown = []
+    for r in await conn.fetch(_SHOWN, states):
+        alert = _shown(_alert(r))
+        if r["acked_by"] is not None:
+            alert.acknowledgement = Ack(
+                fingerprint=alert.fingerprint,
+                acked_by=r["acked_by"],
+                acked_at=r["acked_at"],
+                comment=r["ack_comment"],
+                firing_since=r["firing_since"],
+            )
+        alert.escalated_at = r["escalated_at"]
+        shown.append(alert)
+    return shown
 
 
 async def alert_history(

@@ -48,7 +48,7 @@ SELECT metric, {col} AS d{extra}, {aggregate} AS v FROM (
     UNION ALL
     SELECT metric, dim_set{extra}, {value} FROM {hours}
     WHERE metric = ANY($1::text[]) AND bucket >= $3 AND bucket < $4
-) x{join} GROUP BY metric, d{extra}
+) x{join}{where} GROUP BY metric, d{extra}
 HAVING {aggregate} <> 0  -- a contribution moved out of `unknown` leaves a zero row behind
 """
 
@@ -156,10 +156,32 @@ def grouped_by_dimension(
     return out
 
 
+Within = tuple[Dimension, Sequence[str]]
+"""Only rows whose value of this dimension is one of these (a scoped token's part)."""
+
+
+def _filter(sources: Sources, metric: str, within: Within | None) -> tuple[str, str]:
+    """The WHERE clause and join that keep only `within`'s rows ($6 holds the values)."""
+    if within is None:
+        return "", ""
+    dim = within[0]
+    col, join = dimension_of(dim, sources.source_of(metric).derived.get(str(dim)))
+    return f"\nWHERE {col} = ANY($6::text[])", join
+
+
 async def _window_blocks(
-    conn: Conn, names: Sequence[str], start: datetime, end: datetime, by: Dimension | None, ctx: KpiContext
+    conn: Conn,
+    names: Sequence[str],
+    start: datetime,
+    end: datetime,
+    by: Dimension | None,
+    ctx: KpiContext,
+    within: Within | None = None,
 ) -> dict[tuple[str, str], Blocks]:
-    """Blocks summed over [start, end) per (area, dimension value): only those `names` read."""
+    """Blocks summed over [start, end) per (area, dimension value): only those `names` read.
+    With `within` (totals only), only the rows of those dimension values count."""
+    if within is not None and by is not None:
+        raise ValueError("a filtered read gives totals only")
     sources = ctx.sources
     wanted = [formula_blocks(sources, n) for n in names]
     h1, h2 = split_by_hours(start, end)
@@ -167,16 +189,19 @@ async def _window_blocks(
     for table in TABLES:
         metrics = [m for m in blocks_of(sources, table) if any(m in w.of(table) for w in wanted)]
         for (col, join), group in grouped_by_dimension(sources, metrics, by).items():
+            where, filter_join = _filter(sources, group[0], within)
             sql = _WINDOW.format(
                 col=col,
-                join=join,
+                join=join or filter_join,
+                where=where,
                 extra=table.extra,
                 value=table.value,
                 aggregate=table.aggregate,
                 minutes=table.table("minute"),
                 hours=table.table("hour"),
             )
-            for r in await conn.fetch(sql, group, start, h1, h2, end):
+            args = (group, start, h1, h2, end) if within is None else (group, start, h1, h2, end, within[1])
+            for r in await conn.fetch(sql, *args):
                 table.add(out[(area_of(r["metric"]), r["d"])], r["metric"], r)
     return out
 
@@ -285,3 +310,17 @@ async def all_kpis(conn: Conn, *, as_of: datetime, window: str, ctx: KpiContext)
     names = list(ctx.sources.kpis)
     values = await kpi_values(conn, names, as_of=as_of, window=window, by=None, ctx=ctx)
     return {n: values[n][TOTAL] for n in names}
+
+
+async def window_total_within(
+    conn: Conn, name: str, *, as_of: datetime, window: str, within: Within, ctx: KpiContext
+) -> float | None:
+    """A windowed KPI's value over only `within`'s rows: a district's share of on-time documents
+    from its agencies' blocks, exact for ratios and percentiles alike (blocks merge, values do
+    not). Formulas that divide by a state KPI are not filtered this way."""
+    if formula_blocks(ctx.sources, name).states:
+        raise ValueError(f"{name} divides by a state KPI; it has no filtered total")
+    start, end = window_range(as_of, window)
+    blocks = await _window_blocks(conn, [name], start, end, None, ctx, within)
+    block = blocks.get((area_of(name), TOTAL))
+    return ctx.sources.formulas[name](block if block is not None else Blocks())

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import hashlib
 import hmac
+import importlib.util
 import logging
 import threading
 import time
@@ -207,6 +208,16 @@ def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SECRET_ENV, SECRET)
 
 
+def receiver_check() -> Any:
+    """`verify` from deploy/webhooks/verify.py, the receiver-side example the docs point to."""
+    path = Path(__file__).parents[2] / "deploy" / "webhooks" / "verify.py"
+    spec = importlib.util.spec_from_file_location("ioc_webhook_verify", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.verify
+
+
 # -- tests -------------------------------------------------------------------------------------
 
 
@@ -222,6 +233,13 @@ async def test_signed_firing_then_resolved(
         (first,) = hook.received
         mac = hmac.new(SECRET.encode(), first.body, hashlib.sha256).hexdigest()
         assert first.headers["X-IOC-Signature"] == f"sha256={mac}"
+        # the timestamped signature, checked as deploy/webhooks/verify.py tells receivers to
+        verify = receiver_check()
+        assert verify(SECRET.encode(), first.headers, first.body)
+        stamp = int(first.headers["X-IOC-Signature-Timestamp"])
+        assert abs(stamp - time.time()) < 60
+        assert not verify(SECRET.encode(), first.headers, first.body, now=stamp + 3600)  # a replay
+        assert not verify(SECRET.encode(), first.headers, first.body + b" ")  # a changed body
         assert first.headers["Content-Type"] == "application/json"
         body = first.json
         assert (body["version"], body["status"], body["receiver"]) == ("4", "firing", "hook")

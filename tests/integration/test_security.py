@@ -1,8 +1,9 @@
 """Security basics of a government deployment, against the real processes.
 
-- With `IOC_API_TOKENS`, the data endpoints, `/metrics` and the live channel need a token;
-  a token scoped to a district or an agency sees only its own breakdown values; `/healthz`
-  and `/readyz` stay open. Without tokens everything is open (the embedded demo).
+- With `IOC_API_TOKENS`, the data endpoints, `/metrics` and the live channel need a token,
+  whose role decides what it may do and whose scope what it sees: a district's, commune's or
+  agency's part of the province, everywhere; `/healthz` and `/readyz` stay open. Without
+  tokens everything is open (the embedded demo).
 - Secrets (the database password, webhook secrets, API tokens) never reach a log line or a
   metric, even at DEBUG.
 - SQL is parameterised: values from events and requests never become SQL text. PostgreSQL's
@@ -31,7 +32,7 @@ import httpx
 import orjson
 import pytest
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
 from cli.runtime.broker import EmbeddedBroker
 from cli.runtime.postgres import EmbeddedPostgres
@@ -39,6 +40,7 @@ from cli.runtime.process import free_port
 from ioc.db.migrate import migrate
 from sources import SOURCES
 from tests.chaos import (
+    REGISTRY,
     Api,
     Worker,
     as_record,
@@ -54,9 +56,29 @@ from tests.services import base_env
 pytestmark = pytest.mark.integration
 
 T_ALL = "sec-all-0123456789abcdef"  # made-up tokens for the test
+T_VIEWER = "sec-viewer-0123456789ab"
 T_DISTRICT = "sec-district-0123456789"
+T_COMMUNE = "sec-commune-0123456789a"
 T_AGENCY = "sec-agency-0123456789ab"
-TOKENS = f"{T_ALL}:all,{T_DISTRICT}:district:YEN_SON,{T_AGENCY}:agency:SO_TTTT"
+T_DISTRICT_ADMIN = "sec-dadmin-0123456789ab"
+DISTRICT, OTHER_DISTRICT, AGENCY = "YEN_SON", "HAM_YEN", "SO_TTTT"
+COMMUNE = next(c.code for c in REGISTRY.communes if c.district == DISTRICT)
+
+
+def principal(name: str, role: str, scope: str) -> dict[str, str]:
+    return {"name": name, "role": role, "scope": scope}
+
+
+TOKENS = orjson.dumps(
+    {
+        T_ALL: principal("ioc.admin", "admin", "all"),
+        T_VIEWER: principal("wall.viewer", "viewer", "all"),
+        T_DISTRICT: principal("ys.operator", "operator", f"district:{DISTRICT}"),
+        T_COMMUNE: principal("xa.viewer", "viewer", f"commune:{COMMUNE}"),
+        T_AGENCY: principal("sotttt.viewer", "viewer", f"agency:{AGENCY}"),
+        T_DISTRICT_ADMIN: principal("hy.admin", "admin", f"district:{OTHER_DISTRICT}"),
+    }
+).decode()
 DATA_PATHS = (
     "/api/v1/kpis",
     "/api/v1/kpis/portal.submitted?by=district",
@@ -65,6 +87,9 @@ DATA_PATHS = (
     "/api/v1/sources",
     "/api/v1/alerts",
     "/api/v1/alerts/history",
+    "/api/v1/silences",
+    "/api/v1/audit",
+    "/api/v1/wall",
     "/metrics",
 )
 
@@ -89,18 +114,26 @@ async def api_over_data(
 
 
 async def live_snapshot(
-    base: str, *, query: str = "", headers: dict[str, str] | None = None
+    base: str, *, query: str = "", headers: dict[str, str] | None = None, first: dict[str, str] | None = None
 ) -> dict[str, Any]:
+    """The live channel's first push; `first`: a message sent first (how a browser gives its token)."""
     url = base.replace("http://", "ws://") + "/api/v1/live" + query
     async with ws_connect(url, additional_headers=headers or {}, open_timeout=10) as ws:
-        first: dict[str, Any] = orjson.loads(await asyncio.wait_for(ws.recv(), timeout=10))
-        return first
+        if first is not None:
+            await ws.send(orjson.dumps(first).decode())
+        got: dict[str, Any] = orjson.loads(await asyncio.wait_for(ws.recv(), timeout=15))
+        return got
 
 
-async def live_refused(base: str, *, query: str = "", headers: dict[str, str] | None = None) -> int:
-    with pytest.raises(InvalidStatus) as refused:
-        await live_snapshot(base, query=query, headers=headers)
-    return refused.value.response.status_code
+async def live_closed(base: str, *, query: str = "") -> int:
+    """The close code of a live connection that sends no token (the server waits, then closes)."""
+    url = base.replace("http://", "ws://") + "/api/v1/live" + query
+    async with ws_connect(url, open_timeout=10) as ws:
+        await ws.send(orjson.dumps({"hello": "no token here"}).decode())
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), timeout=15)
+        assert ws.close_code is not None
+        return ws.close_code
 
 
 # -- tokens and scopes ------------------------------------------------------------------------------
@@ -122,47 +155,114 @@ async def test_tokens_guard_the_data_metrics_and_live_channel(
                 assert r.headers["www-authenticate"].startswith("Bearer")
             assert (await client.get(path, headers=bearer(T_ALL))).status_code == 200, path
 
-        # a district's token: its own district's values, nothing province-wide
-        def district(path: str) -> Any:
-            return client.get(path, headers=bearer(T_DISTRICT))
+        # roles: /metrics and the audit log are an admin's of scope `all`; viewers only read
+        for token, path in ((T_VIEWER, "/metrics"), (T_DISTRICT, "/metrics"), (T_DISTRICT_ADMIN, "/metrics")):
+            r = await client.get(path, headers=bearer(token))
+            assert r.status_code == 403 and r.json()["error"] == "forbidden", (token, path)
+        for token in (T_VIEWER, T_DISTRICT, T_COMMUNE):
+            r = await client.get("/api/v1/audit", headers=bearer(token))
+            assert r.status_code == 403 and "`admin`" in r.json()["detail"]
+        assert (await client.get("/api/v1/audit", headers=bearer(T_DISTRICT_ADMIN))).status_code == 200
+        r = await client.post("/api/v1/silences", json={}, headers=bearer(T_VIEWER))
+        assert r.status_code == 403 and "`operator`" in r.json()["detail"]
 
-        everyone = (
-            await client.get("/api/v1/kpis/portal.submitted?by=district", headers=bearer(T_ALL))
-        ).json()
-        assert len(everyone["values"]) > 1
-        mine = (await district("/api/v1/kpis/portal.submitted?by=district")).json()
-        assert mine["values"] == {"YEN_SON": everyone["values"]["YEN_SON"]}
-        series = (await district("/api/v1/series/vc.heartbeats?by=district&step=1h")).json()
-        assert list(series["series"]) == ["YEN_SON"]
-        for path in (
-            "/api/v1/kpis",
-            "/api/v1/kpis/portal.submitted",
-            "/api/v1/kpis/portal.submitted?by=agency",
-            "/api/v1/kpis/eoffice.received?by=agency",
-            "/api/v1/kpis/vc.endpoints_online?by=endpoint",
-            "/api/v1/series/vc.heartbeats?step=1h",
-            "/api/v1/sources",
-            "/api/v1/alerts",
-            "/metrics",
-        ):
-            r = await district(path)
-            assert r.status_code == 403 and r.json()["error"] == "forbidden", (path, r.text)
-        assert (await district("/api/v1/catalog")).status_code == 200
-
-        # an agency's token likewise
-        agency = (
-            await client.get("/api/v1/kpis/eoffice.received?by=agency", headers=bearer(T_AGENCY))
-        ).json()
-        assert list(agency["values"]) == ["SO_TTTT"]
-        r = await client.get("/api/v1/kpis/portal.submitted?by=district", headers=bearer(T_AGENCY))
-        assert r.status_code == 403
-
-        # the live channel: `?token=` (browsers cannot set its headers) or the header; scope `all`
-        assert await live_refused(base) == 403
-        assert await live_refused(base, query="?token=sec-wrong-0123456789abc") == 403
-        assert await live_refused(base, query=f"?token={T_DISTRICT}") == 403
-        assert (await live_snapshot(base, query=f"?token={T_ALL}"))["type"] == "snapshot"
+        # live channel: the header, or a first message from a browser; never a query string
+        assert await live_closed(base) == 1008
+        assert await live_closed(base, query=f"?token={T_ALL}") == 1008
         assert (await live_snapshot(base, headers=bearer(T_ALL)))["type"] == "snapshot"
+        assert (await live_snapshot(base, first={"token": T_VIEWER}))["type"] == "snapshot"
+
+
+async def test_a_scoped_token_sees_exactly_its_part_of_the_province(
+    broker: EmbeddedBroker, database_url: str, tmp_path: Path
+) -> None:
+    """Totals over the scope (through the registry's parent links), breakdowns inside it only,
+    and never another district's number or name: in answers, errors or the live channel."""
+    async with api_over_data(broker, database_url, tmp_path / "api.log", IOC_API_TOKENS=TOKENS) as client:
+        base = str(client.base_url).rstrip("/")
+
+        async def get(token: str, path: str) -> Any:
+            r = await client.get(path, headers=bearer(token))
+            assert r.status_code == 200, (path, r.text)
+            return r.json()
+
+        async def values(token: str, name: str, by: str) -> dict[str, float | None]:
+            got: dict[str, float | None] = (await get(token, f"/api/v1/kpis/{name}?by={by}"))["values"]
+            return got
+
+        # totals: the scope's own breakdown value, or the values under it added up
+        mine = (await get(T_DISTRICT, "/api/v1/kpis"))["kpis"]
+        for name in (
+            "vc.endpoints_known",
+            "vc.heartbeats",
+            "portal.submitted",
+            "vc.rtt_ms_p95",
+            "market.merchants",
+        ):
+            assert mine[name] == (await values(T_ALL, name, "district"))[DISTRICT], name
+        agencies = [a.code for a in REGISTRY.agencies if a.district == DISTRICT]
+        by_agency = await values(T_ALL, "eoffice.received", "agency")
+        assert mine["eoffice.received"] == sum(by_agency[a] or 0 for a in agencies)
+        # a ratio over the district's agencies comes from their blocks, here its one committee's
+        assert len(agencies) == 1
+        on_time = await values(T_ALL, "eoffice.on_time_pct", "agency")
+        assert mine["eoffice.on_time_pct"] == on_time[agencies[0]] and on_time[agencies[0]] is not None
+        assert mine["vc.meetings_active"] is None  # no breakdown: nothing to say about one district
+        commune = (await get(T_COMMUNE, "/api/v1/kpis"))["kpis"]
+        assert (
+            commune["vc.endpoints_known"] == (await values(T_ALL, "vc.endpoints_known", "commune"))[COMMUNE]
+        )
+        assert commune["portal.submitted"] is None and commune["eoffice.received"] is None
+        agency = (await get(T_AGENCY, "/api/v1/kpis"))["kpis"]
+        assert agency["eoffice.received"] == by_agency[AGENCY]
+        sites = {s.endpoint_id for s in REGISTRY.sites if s.agency == AGENCY}
+        by_endpoint = await values(T_ALL, "vc.endpoints_known", "endpoint")
+        assert agency["vc.endpoints_known"] == sum(by_endpoint[e] or 0 for e in sites)
+
+        # breakdowns: only the values inside the scope, equal to everyone's
+        everyone = await values(T_ALL, "vc.endpoints_known", "commune")
+        inside = await values(T_DISTRICT, "vc.endpoints_known", "commune")
+        communes = {c.code for c in REGISTRY.communes if c.district == DISTRICT}
+        assert set(inside) == communes & set(everyone) and inside == {k: everyone[k] for k in inside}
+        assert await values(T_DISTRICT, "portal.submitted", "district") == {
+            DISTRICT: (await values(T_ALL, "portal.submitted", "district"))[DISTRICT]
+        }
+        series = await get(T_DISTRICT, "/api/v1/series/vc.heartbeats?by=district&step=1h")
+        assert list(series["series"]) == [DISTRICT]
+        total = await get(T_DISTRICT, "/api/v1/series/vc.heartbeats?step=1h")
+        whole = await get(T_DISTRICT, "/api/v1/series/vc.heartbeats?by=district&step=1h")
+        assert total["points"] == whole["series"][DISTRICT]
+        for token, path in (
+            (T_DISTRICT, "/api/v1/kpis/portal.submitted?by=service_level"),
+            (T_DISTRICT, "/api/v1/series/vc.heartbeats?by=site_level&step=1h"),
+            (T_AGENCY, "/api/v1/kpis/portal.submitted?by=district"),
+            (T_COMMUNE, "/api/v1/kpis/vc.endpoints_known?by=district"),
+        ):
+            r = await client.get(path, headers=bearer(token))
+            assert r.status_code == 403 and r.json()["error"] == "forbidden", (path, r.text)
+            assert r.json()["allowed"] is not None
+
+        # nothing names another district: every answer the district's token gets, and its live push
+        others = {d.code for d in REGISTRY.districts} - {DISTRICT}
+        texts = [
+            (await client.get(path, headers=bearer(T_DISTRICT))).text
+            for path in (
+                "/api/v1/kpis",
+                "/api/v1/kpis/vc.endpoints_known?by=district",
+                "/api/v1/kpis/vc.endpoints_known?by=commune",
+                "/api/v1/kpis/eoffice.received?by=agency",
+                "/api/v1/kpis/portal.submitted?by=service_level",
+                "/api/v1/alerts",
+                "/api/v1/silences",
+                "/api/v1/wall",
+                "/metrics",
+            )
+        ]
+        live = await live_snapshot(base, first={"token": T_DISTRICT})
+        assert live["kpis"]["vc.endpoints_known"] == mine["vc.endpoints_known"]
+        texts.append(orjson.dumps(live).decode())
+        leaks = [code for code in others for text in texts if f'"{code}"' in text]
+        assert not leaks, leaks
 
 
 async def test_without_tokens_everything_stays_open_and_cors_stays_closed(
@@ -261,7 +361,7 @@ async def test_secrets_never_reach_logs_or_metrics(
                 await client.get("/api/v1/kpis", headers=bearer(API_TOKEN))
                 await client.get("/api/v1/kpis", headers=bearer(API_TOKEN + "x"))
                 await client.get(f"/api/v1/kpis?token={API_TOKEN}")
-                await live_snapshot(api.base, query=f"?window=1h&token={API_TOKEN}")
+                await live_closed(api.base, query=f"?window=1h&token={API_TOKEN}")  # refused, and redacted
                 await live_snapshot(api.base, headers=bearer(API_TOKEN))
                 api_metrics = (await client.get("/metrics", headers=bearer(API_TOKEN))).text
             await wait_for(

@@ -171,6 +171,7 @@ def test_every_pipeline_setting_reaches_the_containers() -> None:
         "IOC_EMBEDDED_BROKER_PORT",  # the embedded broker never runs in a deployment
         "IOC_REGISTRY_FILE",  # files: mounted and set by an override (deploy/README.md)
         "IOC_THRESHOLDS_FILE",
+        "IOC_API_TOKENS_FILE",
     }
     readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
     for name in sorted(not_for_containers - {"IOC_EMBEDDED_BROKER_PORT"}):

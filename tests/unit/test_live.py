@@ -40,6 +40,7 @@ def test_a_slow_client_is_dropped_and_the_others_keep_receiving() -> None:
     hub = Broadcaster(source, queue_size=4)  # type: ignore[arg-type]
     slow, fast = hub.subscribe(), hub.subscribe()
     source.push(snap(0, a=0.0))
+    assert fast.get_nowait()["full"] is True
     received = []
     for i in range(1, 20):
         source.push(snap(i, a=float(i)))
@@ -49,3 +50,14 @@ def test_a_slow_client_is_dropped_and_the_others_keep_receiving() -> None:
     drained = [slow.get_nowait() for _ in range(slow.qsize())]
     assert drained[-1] is None  # the sender is told to close the connection
     assert len(drained) <= 4  # memory stayed bounded
+
+
+def test_a_client_connected_before_the_first_snapshot_receives_it_in_full() -> None:
+    source = _Snapshotter()
+    hub = Broadcaster(source, queue_size=4)  # type: ignore[arg-type]
+    early = hub.subscribe()  # the API has not computed a snapshot yet
+    source.push(snap(0, a=1.0, b=None))
+    first = early.get_nowait()
+    assert first is not None and first["full"] is True and first["kpis"] == {"a": 1.0, "b": None}
+    source.push(snap(1, a=1.0, b=None))
+    assert early.empty()  # nothing changed since: nothing more to send

@@ -1,0 +1,134 @@
+"""Bodies of the alert-action routes: acknowledgements, silences (Alertmanager's API v2 shape)
+and the audit log (contract/KPIS.md, "HTTP API"). The matching rule of a silence lives here,
+once, for the API that checks a body and the evaluator that applies it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_COMMENT = 1000
+MAX_MATCHERS = 32
+MAX_SILENCE_DAYS = 366
+
+
+class AckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(default="", max_length=MAX_COMMENT, description="Why, for the next shift")
+
+
+class Ack(BaseModel):
+    """An acknowledgement of one firing of one alert."""
+
+    fingerprint: str
+    acked_by: str
+    acked_at: datetime
+    comment: str
+    firing_since: datetime = Field(description="The firing acknowledged; a later firing is not")
+
+
+class Matcher(BaseModel):
+    """One label matcher, as Alertmanager's: `isRegex` matches the whole value (anchored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    value: str = Field(max_length=500)
+    isRegex: bool = False
+    isEqual: bool = True
+
+    @model_validator(mode="after")
+    def _compiles(self) -> Matcher:
+        if self.isRegex:
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                raise ValueError(f"matcher {self.name!r}: the regex does not compile ({exc})") from None
+        return self
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        value = labels.get(self.name, "")
+        hit = re.fullmatch(self.value, value) is not None if self.isRegex else value == self.value
+        return hit == self.isEqual
+
+
+class SilenceBody(BaseModel):
+    """A silence to create (`createdBy` is the token's name, whatever is sent)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    matchers: list[Matcher] = Field(min_length=1, max_length=MAX_MATCHERS)
+    startsAt: AwareDatetime
+    endsAt: AwareDatetime
+    comment: str = Field(min_length=1, max_length=MAX_COMMENT)
+
+    @field_validator("matchers")
+    @classmethod
+    def _not_everything(cls, matchers: list[Matcher]) -> list[Matcher]:
+        if all(m.matches({}) for m in matchers):
+            raise ValueError(
+                "the matchers match every alert (even one with no labels); name at least one label value"
+            )
+        return matchers
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SilenceBody:
+        if self.endsAt <= self.startsAt:
+            raise ValueError("endsAt must be after startsAt")
+        if (self.endsAt - self.startsAt).days > MAX_SILENCE_DAYS:
+            raise ValueError(f"a silence lasts at most {MAX_SILENCE_DAYS} days")
+        return self
+
+
+SilenceState = Literal["active", "pending", "expired"]
+
+
+class SilenceStatus(BaseModel):
+    state: SilenceState
+
+
+class Silence(BaseModel):
+    """A silence as Alertmanager's API v2 lists one (`GettableSilence`)."""
+
+    id: str
+    status: SilenceStatus
+    updatedAt: datetime
+    matchers: list[Matcher]
+    startsAt: datetime
+    endsAt: datetime
+    createdBy: str
+    comment: str
+
+    def applies(self, labels: Mapping[str, str], now: datetime) -> bool:
+        return self.startsAt <= now < self.endsAt and all(m.matches(labels) for m in self.matchers)
+
+
+class SilenceCreated(BaseModel):
+    silenceID: str
+
+
+class AuditEntry(BaseModel):
+    """One action: who, what, when and from where. The API can list these, never edit them."""
+
+    at: datetime
+    actor: str
+    role: str
+    scope: str
+    address: str | None
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+class AuditResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    entries: list[AuditEntry]
