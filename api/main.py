@@ -19,7 +19,7 @@ from api.deps import AppState
 from api.probes import BrokerProbe
 from api.prometheus import KpiCollector, KpiRefresher
 from api.reader import KpiReader
-from api.routes import actions, alerts, dimensions, health, kpis, live, series, sources
+from api.routes import actions, alerts, dimensions, health, kpis, live, me, series, sources
 from api.routes import wall as wall_layout
 from api.snapshot import Snapshotter
 from ioc.access import ALL, Scope
@@ -98,7 +98,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(live.router)
     app.include_router(wall_layout.router, responses=AUTH_RESPONSES)
     app.include_router(dimensions.router, responses=AUTH_RESPONSES)  # names of codes
-    for module in (kpis, series, sources, alerts, actions):  # each route checks role and scope
+    for module in (kpis, series, sources, alerts, actions, me):  # each route checks role and scope
         app.include_router(module.router, responses=AUTH_RESPONSES)
 
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")

@@ -80,6 +80,16 @@ class Hierarchy:
             return True
         return dimension in self.children.get(scope.kind, frozenset())
 
+    def visible(self, scope: Scope, dimension: str, value: str) -> bool:
+        """Whether a token of `scope` may see that this value exists: a place inside its scope
+        or above it (a commune's token sees its own district's name), or a value that is no
+        place at all (a site level, a payment provider)."""
+        if scope.is_all or self.holds(scope, dimension, value):
+            return True
+        if dimension not in self.children and not any(dimension in c for c in self.children.values()):
+            return True  # not a place: nobody's part of the province
+        return (dimension, value) in self.ancestors.get((scope.kind, str(scope.value)), frozenset())
+
     def labels_inside(self, scope: Scope, labels: dict[str, str]) -> bool:
         """An alert falls in `scope` when one of its labels names a value inside it."""
         if scope.is_all:

@@ -132,3 +132,14 @@ class AuditResponse(BaseModel):
     from_: datetime = Field(serialization_alias="from")
     to: datetime
     entries: list[AuditEntry]
+
+
+class Me(BaseModel):
+    """The calling token, as the wall shows it."""
+
+    name: str
+    role: Literal["viewer", "operator", "admin"]
+    scope: str = Field(description="`all`, `district:CODE`, `commune:CODE` or `agency:CODE`")
+    may_act: bool = Field(description="May acknowledge alerts and manage silences")
+    may_audit: bool = Field(description="May read the audit log and /metrics")
+    tokens_required: bool = Field(description="False: no tokens are configured, the API is open")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 
-from api.auth import caller
-from api.deps import State
+from api.auth import Caller
+from api.deps import AppState, State
 from api.errors import ApiError
-from ioc.names import dimension_values
+from ioc.access import Principal
+from ioc.names import ValueName, dimension_values
 from ioc.registry import Registry
 from schemas.api import (
     DimensionInfo,
@@ -51,27 +52,37 @@ def describe(registry: Registry, name: str) -> DimensionInfo:
 @router.get(
     "/dimensions",
     response_model=DimensionsResponse,
-    dependencies=[Depends(caller)],
     summary="The breakdown dimensions and what breaks down by each",
 )
-async def dimensions(state: State) -> DimensionsResponse:
+async def dimensions(principal: Caller, state: State) -> DimensionsResponse:
     registry = state.reader.ctx.registry
-    return DimensionsResponse(dimensions=[describe(registry, n) for n in dimension_names(registry)])
+    found = [describe(registry, n) for n in dimension_names(registry)]
+    if not principal.scope.is_all:  # count only what the token may see
+        for info in found:
+            info.values = len(_visible(state, principal, info.name))
+    return DimensionsResponse(dimensions=found)
+
+
+def _visible(state: AppState, principal: Principal, name: str) -> list[ValueName]:
+    """The dimension's values a token may see (ioc.hierarchy: inside its scope or above it)."""
+    values = dimension_values(state.reader.ctx.registry, name, SOURCES.value_names)
+    visible = state.reader.hierarchy.visible
+    return [v for v in values if visible(principal.scope, name, v.code)]
 
 
 @router.get(
     "/dimensions/{name}",
     response_model=DimensionValuesResponse,
-    dependencies=[Depends(caller)],
     responses={404: {"model": ErrorBody, "description": "Unknown dimension; `allowed` lists them"}},
     summary="A dimension's values: code, Vietnamese and English names, parent",
 )
-async def dimension(state: State, name: DimensionName) -> DimensionValuesResponse:
+async def dimension(principal: Caller, state: State, name: DimensionName) -> DimensionValuesResponse:
+    """A scoped token gets only the places inside its scope (and those above it)."""
     registry = state.reader.ctx.registry
     allowed = dimension_names(registry)
     if name not in allowed:
         raise ApiError(404, "unknown_dimension", f"no dimension named {name!r}", allowed)
-    values = dimension_values(registry, name, SOURCES.value_names)
+    values = _visible(state, principal, name)
     return DimensionValuesResponse(
         name=name,
         values=[

@@ -255,9 +255,15 @@ async def test_a_scoped_token_sees_exactly_its_part_of_the_province(
                 "/api/v1/alerts",
                 "/api/v1/silences",
                 "/api/v1/wall",
+                "/api/v1/dimensions/district",
+                "/api/v1/dimensions/commune",
+                "/api/v1/dimensions/market",
+                "/api/v1/dimensions/endpoint",
                 "/metrics",
             )
         ]
+        names = await get(T_DISTRICT, "/api/v1/dimensions/commune")
+        assert {v["code"] for v in names["values"]} == communes
         live = await live_snapshot(base, first={"token": T_DISTRICT})
         assert live["kpis"]["vc.endpoints_known"] == mine["vc.endpoints_known"]
         texts.append(orjson.dumps(live).decode())

@@ -292,3 +292,19 @@ async def test_acting_on_alerts_needs_the_operator_role_and_the_audit_log_admin(
         assert r.status_code == 403, (method, path)
         assert "`viewer`" in r.json()["detail"] and "may read" in r.json()["detail"]
         assert (await guarded.request(method, path, json=json)).status_code == 401
+
+
+async def test_me_tells_the_wall_who_the_token_is_and_what_it_may_do() -> None:
+    guarded = real_app(api_tokens=NEW_FORM)
+    assert (await guarded.get("/api/v1/me")).status_code == 401  # the wall's cue to ask for a token
+    me = (await guarded.get("/api/v1/me", headers=bearer(T_OPERATOR))).json()
+    assert me == {
+        "name": "ha.nguyen",
+        "role": "operator",
+        "scope": "district:HAM_YEN",
+        "may_act": True,
+        "may_audit": False,
+        "tokens_required": True,
+    }
+    open_api = (await real_app().get("/api/v1/me")).json()
+    assert open_api["tokens_required"] is False and open_api["may_act"] is True
