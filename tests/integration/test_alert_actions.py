@@ -250,3 +250,59 @@ async def test_acknowledged_is_not_repeated_unacknowledged_escalates_once_across
     finally:
         hook.stop()
         escalation.stop()
+
+
+async def test_bad_actions_get_a_4xx_that_says_what_is_allowed(
+    broker: EmbeddedBroker, database_url: str, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    good: dict[str, Any] = {
+        "matchers": [{"name": "agency", "value": "SO_TTTT", "isRegex": False, "isEqual": True}],
+        "startsAt": now.isoformat(),
+        "endsAt": (now + timedelta(hours=1)).isoformat(),
+        "comment": "maintenance",
+    }
+    bad: list[tuple[str, str, Any, int, str]] = [
+        ("POST", "/api/v1/alerts/0123456789abcdef/ack", {"comment": "x"}, 404, "no alert"),
+        ("POST", "/api/v1/alerts/not-a-fingerprint/ack", None, 422, "fingerprint"),
+        ("POST", "/api/v1/alerts/0123456789abcdef/ack", {"comment": "x" * 5000}, 422, "1000"),
+        ("DELETE", "/api/v1/alerts/0123456789abcdef/ack", None, 404, "no alert"),
+        ("POST", "/api/v1/silences", good | {"endsAt": (now - timedelta(hours=1)).isoformat()}, 422, "after"),
+        ("POST", "/api/v1/silences", good | {"matchers": []}, 422, "matchers"),
+        (
+            "POST",
+            "/api/v1/silences",
+            good | {"matchers": [{"name": "a", "value": "(", "isRegex": True}]},
+            422,
+            "compile",
+        ),
+        ("POST", "/api/v1/silences", good | {"comment": "y" * 5000}, 422, "comment"),
+        ("POST", "/api/v1/silences", "not json", 422, ""),
+        (
+            "POST",
+            "/api/v1/silences",
+            good
+            | {
+                "startsAt": (now - timedelta(hours=3)).isoformat(),
+                "endsAt": (now - timedelta(hours=2)).isoformat(),
+            },
+            400,
+            "past",
+        ),
+        ("DELETE", "/api/v1/silences/not-a-uuid", None, 422, "silence_id"),
+        ("DELETE", "/api/v1/silences/6f1c0c1e-8a55-4b43-9a55-3f0e0d9b2b11", None, 404, "no silence"),
+        (
+            "GET",
+            "/api/v1/audit?from=2026-03-03T10:00:00%2B07:00&to=2026-03-03T09:00:00%2B07:00",
+            None,
+            400,
+            "from",
+        ),
+    ]
+    async with api(broker, database_url, tmp_path / "api.log") as client:
+        for method, path, body, status, words in bad:
+            kwargs: dict[str, Any] = {"content": body} if isinstance(body, str) else {"json": body}
+            r = await client.request(method, path, headers=bearer(T_ADMIN), **kwargs)
+            assert r.status_code == status, (method, path, r.text)
+            assert words.lower() in r.text.lower(), (method, path, r.text)
+            assert set(r.json()) >= {"error", "detail"}
