@@ -91,10 +91,13 @@ def alert_labels(rule: Rule, by_value: str | None) -> dict[str, str]:
     return labels
 
 
-def render_annotations(rule: Rule, value: float | None, by_value: str | None) -> dict[str, str]:
+def render_annotations(
+    rule: Rule, value: float | None, by_value: str | None, by_name: str | None = None
+) -> dict[str, str]:
     names = {
         "value": format_number(value),
         "by_value": TOTAL if by_value is None else by_value,
+        "by_name": by_name or (TOTAL if by_value is None else by_value),
         "rule": rule.name,
         "kpi": rule.kpi,
         "window": rule.display_window,
@@ -231,9 +234,11 @@ def evaluate_rule(
     now: datetime,
     silenced: Callable[[Mapping[str, str]], bool] = lambda _labels: False,
     active: Callable[[str | None], bool] = lambda _by_value: True,
+    by_name: Callable[[str | None], str | None] = lambda _by_value: None,
 ) -> RuleResult:
     """Advance one rule's alerts to `now` given the KPI's values (`{"": total}` without `by`);
-    `active(by_value)` says whether the rule is in its active time intervals for that value."""
+    `active(by_value)` says whether the rule is in its active time intervals for that value,
+    `by_name(by_value)` its registry name for `{{ by_name }}` (None: the value itself)."""
     result = RuleResult()
     wanted = sorted(values.items()) if rule.by is not None else [("", values.get(""))]
     seen: set[str] = set()
@@ -251,7 +256,7 @@ def evaluate_rule(
                 result.changes.append(Change(ended, old.state, now))
                 result.updated.append(ended)
             continue
-        notes = render_annotations(rule, value, by_value)
+        notes = render_annotations(rule, value, by_value, by_name(by_value))
         quiet = silenced(labels)
         if old is None:
             alert = AlertState(

@@ -11,8 +11,9 @@ import math
 import re
 from collections.abc import Mapping
 
-PLACEHOLDERS: tuple[str, ...] = ("value", "by_value", "rule", "kpi", "window", "threshold")
-"""The names a template may use (contract/KPIS.md, "Alerts")."""
+PLACEHOLDERS: tuple[str, ...] = ("value", "by_value", "by_name", "rule", "kpi", "window", "threshold")
+"""The names a template may use (contract/KPIS.md, "Alerts"); `by_name` is the by-value's
+Vietnamese name in the registry ("Huyện Chiêm Hóa" for CHIEM_HOA), else the value itself."""
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 

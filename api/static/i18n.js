@@ -16,6 +16,12 @@ const STRINGS = {
     "conn.connecting": "Đang kết nối…",
     "conn.live": "Trực tiếp",
     "conn.reconnecting": "Mất kết nối",
+    "conn.degraded": "Không trực tiếp",
+    "why.database": "Mất kết nối cơ sở dữ liệu",
+    "why.broker": "Mất kết nối máy chủ sự kiện",
+    "why.api": "Máy chủ không phản hồi",
+    "why.old": "Số liệu không được cập nhật",
+    figuresFrom: "— số liệu {age}",
     retryIn: "đang kết nối lại sau {n} giây",
     retryNow: "đang kết nối lại…",
     shownAsOf: "số liệu lúc {t}",
@@ -36,6 +42,7 @@ const STRINGS = {
     accepted5m: "5 phút: {n}",
     rejected5m: "{n} lỗi",
     stale: "Dữ liệu cũ",
+    quiet: "Ngoài giờ",
     neverSeen: "chưa có sự kiện",
     "ago.s": "{n} giây trước",
     "ago.m": "{n} phút trước",
@@ -61,6 +68,12 @@ const STRINGS = {
     "conn.connecting": "Connecting…",
     "conn.live": "Live",
     "conn.reconnecting": "Disconnected",
+    "conn.degraded": "Not live",
+    "why.database": "Database unreachable",
+    "why.broker": "Event broker unreachable",
+    "why.api": "Server not answering",
+    "why.old": "Figures not updating",
+    figuresFrom: "— figures from {age}",
     retryIn: "reconnecting in {n} s",
     retryNow: "reconnecting…",
     shownAsOf: "figures as of {t}",
@@ -82,6 +95,7 @@ const STRINGS = {
     accepted5m: "5 min: {n}",
     rejected5m: "{n} rejected",
     stale: "Stale",
+    quiet: "Quiet hours",
     neverSeen: "no events yet",
     "ago.s": "{n} s ago",
     "ago.m": "{n} min ago",
@@ -102,8 +116,8 @@ const STRINGS = {
 
 let lang = readLang();
 
-/** Names of breakdown values (registry places: districts, markets, ...), by dimension and code:
- * {district: {YEN_SON: ["Huyện Yên Sơn", "Yen Son District"]}}, from api/v1/wall. */
+/** Names of breakdown values (registry places: districts, agencies, markets, ...), by dimension
+ * and code: {district: {YEN_SON: ["Huyện Yên Sơn", "Yen Son District"]}}, from api/v1/dimensions. */
 const NAMES = {};
 
 function readLang() {
@@ -138,7 +152,7 @@ export function addWords(language, words) {
   if (language in STRINGS) Object.assign(STRINGS[language], words);
 }
 
-/** Names of a dimension's values, as api/v1/wall gives them ({code: [vi, en]}). */
+/** Names of a dimension's values ({code: [vi, en]}), from api/v1/dimensions/{name}. */
 export function addNames(dimension, names) {
   NAMES[dimension] = { ...NAMES[dimension], ...names };
 }

@@ -24,6 +24,9 @@ const MAX_ROWS = 6; // a ranking shows the few worst, not a table
 const PER_ROW = 5; // areas side by side before the wall takes a second row of areas
 const MIN_FIT = 0.45; // a figure or title shrinks to fit, never below this share of its size
 const FIGURE_SHARE = 0.6; // of a headline tile's width, the most its figure takes (wall.css)
+const MIN_NAME_FIT = 0.62; // a long place name in a ranking shrinks to fit, never below this
+const TRUST_AGE_MS = 10_000; // numbers older than this are not called live
+const READY_STALE_MS = 6_000; // a readyz answer older than this means the server is not answering
 
 /**
  * Traffic light of a value by the catalog's thresholds and `better` direction: ok, warn or bad;
@@ -64,12 +67,13 @@ function tile(name, size, area = {}) {
     ),
   );
   const attrs = { class: `tile ${size}`, "data-kpi": name, "data-status": "none", "data-raw": "" };
-  if (size !== "big") return h("div", attrs, label, reading);
+  const age = h("span", { class: "num-age" }); // shown while the numbers cannot be trusted
+  if (size !== "big") return h("div", attrs, label, reading, age);
   // A headline tile is one line: words left, figure right; a related figure below, full width.
   return h(
     "div",
     attrs,
-    h("div", { class: "text" }, label, h("div", { class: "note" }, h("span", { class: "when" }))),
+    h("div", { class: "text" }, label, h("div", { class: "note" }, h("span", { class: "when" }), age)),
     reading,
     asideName && aside(asideName),
   );
@@ -113,6 +117,7 @@ function areaSection(area) {
           h("span", { class: "by", "data-i18n": `by.${by}` }),
         ),
         h("span", { class: "order", "data-i18n": "worstFirst" }),
+        h("span", { class: "num-age" }),
       ),
       h("ol", {}),
     ),
@@ -229,7 +234,7 @@ export function renderKpis(state) {
 function alertText(alert) {
   const summary = pickLanguage(alert.annotations?.summary);
   if (summary) return summary;
-  const where = alert.by_value ? ` · ${alert.by_value}` : "";
+  const where = alert.by_value ? ` · ${alert.by ? dimensionName(alert.by, alert.by_value) : alert.by_value}` : "";
   return `${alert.rule}${where} = ${formatCount(alert.value)}`;
 }
 
@@ -293,6 +298,7 @@ function sourceCard(topic) {
       h("span", { class: "lag" }),
       h("span", { class: "counts" }),
       h("span", { class: "stale-flag", "data-i18n": "stale" }),
+      h("span", { class: "quiet-flag", "data-i18n": "quiet" }),
     ),
   );
 }
@@ -306,8 +312,10 @@ export function renderSources(state) {
       root.append(card);
       setText($(".name", card), t(`src.${src.topic}`));
       setText($(".stale-flag", card), t("stale"));
+      setText($(".quiet-flag", card), t("quiet"));
     }
     card.dataset.stale = src.stale ? "true" : "false";
+    card.dataset.active = src.active === false ? "false" : "true"; // outside its hours: quiet, not stale
     const lag = src.consumer_lag;
     card.dataset.lag = isMissing(lag) ? "" : String(lag);
     setText($(".lag", card), isMissing(lag) ? t("lagUnknown") : t("lag", { n: formatCount(lag) }));
@@ -349,7 +357,7 @@ function rankRow(entry, by, code, value, max) {
       "data-raw": isMissing(value) ? "" : String(value),
       "data-status": statusOf(entry, value),
     },
-    h("span", { class: "name", text: dimensionName(by, code) }),
+    h("span", { class: "name", text: dimensionName(by, code), title: dimensionName(by, code) }),
     h("span", { class: "bar" }, h("span", { class: "fill", style: width })),
     h("span", { class: "value", text: withUnit(entry.unit, value) }),
   );
@@ -366,6 +374,17 @@ export function renderBreakdown(state, area) {
   const max = Math.max(0, ...numbers);
   const rows = worstFirst(entry, values).slice(0, fits);
   list.replaceChildren(...rows.map(([code, value]) => rankRow(entry, by, code, value, max)));
+  fitNames(list);
+}
+
+/** Long registry names ("Sở Tài nguyên và Môi trường") shrink to their row rather than lose
+ * their end: all measured, then all set. */
+function fitNames(list) {
+  const names = $$(".name", list);
+  const fits = names.map((n) => (n.scrollWidth > n.clientWidth ? n.clientWidth / n.scrollWidth : 1));
+  names.forEach((n, i) => {
+    if (fits[i] < 1) n.style.fontSize = `${Math.max(MIN_NAME_FIT, fits[i] * 0.98).toFixed(3)}em`;
+  });
 }
 
 // -- trends --------------------------------------------------------------------------------------
@@ -397,10 +416,48 @@ export function renderClock(state) {
   setText($("#clock-date"), formatDate(now));
 }
 
+/** Why the numbers cannot be trusted though the channel is open, or null: readyz (database,
+ * broker, the server itself) first, then the numbers' age. */
+export function trustProblem(state) {
+  const ready = state.ready;
+  if (ready && Date.now() - ready.atMs > READY_STALE_MS) return "api";
+  if (ready && !ready.ok) {
+    if (ready.database && ready.database !== "ok") return "database";
+    if (ready.broker && ready.broker !== "ok") return "broker";
+    return "api";
+  }
+  return numbersAgeMs(state) > TRUST_AGE_MS ? "old" : null;
+}
+
+/** How old the numbers shown are, by the server's clock. */
+function numbersAgeMs(state) {
+  return state.confirmedMs ? Date.now() + state.skewMs - state.confirmedMs : Infinity;
+}
+
+/** While the numbers cannot be trusted, each tile and ranking says how old its numbers are. */
+function renderNumberAges(state, trusted) {
+  const now = Date.now() + state.skewMs;
+  const tileAge = !trusted && state.confirmedMs ? formatAge(now - state.confirmedMs) : "";
+  for (const node of $$(".tile .num-age")) setText(node, tileAge);
+  for (const section of $$("section.area")) {
+    const ranked = state.rankedMs[section.dataset.area];
+    setText($(".breakdown .num-age", section), !trusted && ranked ? formatAge(now - ranked) : "");
+  }
+}
+
 export function renderConnection(state) {
+  const trusted = state.conn === "live";
   document.body.dataset.conn = state.conn;
-  setText($("#conn-text"), t(`conn.${state.conn}`));
+  document.body.dataset.trust = trusted ? "true" : "false";
+  renderNumberAges(state, trusted);
   const detail = $("#conn-detail");
+  const figures = state.confirmedMs ? t("figuresFrom", { age: formatAge(numbersAgeMs(state)) }) : "";
+  if (state.conn === "degraded") {
+    setText($("#conn-text"), t(`why.${trustProblem(state) ?? "old"}`));
+    setText(detail, figures);
+    return;
+  }
+  setText($("#conn-text"), t(`conn.${state.conn}`));
   if (state.conn !== "reconnecting") {
     setText(detail, "");
     return;

@@ -3,15 +3,17 @@
 // across the room. The areas are data: one per source, as api/v1/wall lists them.
 //
 // Data, by paths relative to the page: api/v1/wall (the areas and their words, one per source),
-// api/v1/catalog (labels, units, thresholds), the
-// WebSocket api/v1/live (a full snapshot, then changes, alerts and sources), and, on a timer,
-// api/v1/kpis/{name}?by= (rankings) and api/v1/series/{name} (trends).
+// api/v1/catalog (labels, units, thresholds), api/v1/dimensions/{name} (the names behind the
+// codes, once per dimension), the WebSocket api/v1/live (a full snapshot, then changes, alerts
+// and sources), and, on a timer, api/v1/kpis/{name}?by= (rankings), api/v1/series/{name}
+// (trends) and readyz (whether the numbers can be trusted: broker, database, their age).
 // Plain ES modules, no build step, no dependencies.
 
 import { $ } from "./dom.js";
 import { addNames, addWords, currentLang, setLang } from "./i18n.js";
 import {
   buildAreas,
+  trustProblem,
   fitToRoom,
   renderAges,
   renderAlerts,
@@ -34,6 +36,8 @@ const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 8_000;
 const FETCH_TIMEOUT_MS = 8_000;
 const QUIET_PROBE_MS = 20_000; // a live channel this quiet gets its server asked whether it is there
+const READY_EVERY_MS = 2_000; // readyz is asked this often: a database that stops shows within 5 s
+const READY_TIMEOUT_MS = 2_500;
 
 /**
  * What each area shows, from api/v1/wall (each source declares its own): headline tiles (`of`: a
@@ -43,7 +47,11 @@ const QUIET_PROBE_MS = 20_000; // a live channel this quiet gets its server aske
 let AREAS = [];
 
 const state = {
-  conn: "connecting", // connecting | live | reconnecting
+  conn: "connecting", // connecting | live | reconnecting (the channel) | degraded (open, numbers not trusted)
+  ready: null, // the last readyz answer: {ok, broker, database, atMs}; null before the first
+  confirmedMs: 0, // server time up to which the numbers shown are known to be the server's
+  rankedMs: {}, // per area: as_of of its ranking
+  named: new Set(), // dimensions whose names were fetched (or are being)
   retryAtMs: 0,
   attempts: 0,
   socket: null,
@@ -88,12 +96,29 @@ function applyKpis(asOf, kpis) {
   const ms = Date.parse(asOf);
   if (Number.isNaN(ms) || ms < state.asOfMs) return;
   state.asOfMs = ms;
+  state.confirmedMs = Math.max(state.confirmedMs, ms);
   Object.assign(state.kpis, kpis);
   renderKpis(state);
 }
 
 function applyAlerts(alerts) {
   state.alerts = alerts;
+  renderAlerts(state);
+  for (const alert of alerts) if (alert.by) quietly(() => loadNames(alert.by));
+}
+
+/** The registry's names of a dimension's values, fetched once: rankings and alerts show them. */
+async function loadNames(dimension) {
+  if (state.named.has(dimension)) return;
+  state.named.add(dimension);
+  try {
+    const body = await getJson(`api/v1/dimensions/${encodeURIComponent(dimension)}`);
+    addNames(dimension, Object.fromEntries(body.values.map((v) => [v.code, [v.name_vi, v.name_en]])));
+  } catch (error) {
+    state.named.delete(dimension); // asked again with the next alert or ranking
+    throw error;
+  }
+  for (const area of AREAS) if (area.breakdown.by === dimension) renderBreakdown(state, area);
   renderAlerts(state);
 }
 
@@ -115,6 +140,7 @@ async function refreshBreakdown(area) {
   const { kpi, by } = area.breakdown;
   const body = await getJson(`api/v1/kpis/${kpi}?window=${WINDOW}&by=${by}`);
   state.breakdowns[area.id] = body.values;
+  state.rankedMs[area.id] = Date.parse(body.as_of);
   renderBreakdown(state, area);
 }
 
@@ -144,6 +170,7 @@ function refreshTrends() {
 /** Everything by plain HTTP: after (re)connecting, in case the live snapshot is not ready yet. */
 async function resync() {
   await quietly(loadCatalog);
+  await Promise.all([...new Set(AREAS.map((a) => a.breakdown.by))].map((by) => quietly(() => loadNames(by))));
   await Promise.all([
     quietly(async () => {
       const body = await getJson(`api/v1/kpis?window=${WINDOW}`);
@@ -155,6 +182,38 @@ async function resync() {
     refreshBreakdowns(),
     refreshTrends(),
   ]);
+}
+
+// -- can the numbers be trusted ------------------------------------------------------------------
+
+/**
+ * readyz says whether the broker and the database answer, and when the server's numbers were
+ * computed; with the channel open and nothing pushed since, the numbers shown are those. The
+ * state shown is then "live", or "degraded" with why (renderConnection), greying the numbers.
+ */
+async function checkReady() {
+  let ready;
+  try {
+    const response = await fetch("readyz", { signal: AbortSignal.timeout(READY_TIMEOUT_MS), cache: "no-store" });
+    const body = await response.json();
+    ready = { ok: response.ok, broker: body.broker, database: body.database, atMs: Date.now() };
+    const computed = Date.parse(body.snapshot_as_of ?? "");
+    if (response.ok && state.socket?.readyState === WebSocket.OPEN && !Number.isNaN(computed)) {
+      state.confirmedMs = Math.max(state.confirmedMs, computed);
+    }
+  } catch {
+    ready = { ok: false, broker: null, database: null, atMs: Date.now() };
+  }
+  state.ready = ready;
+  judgeConn();
+}
+
+/** live or degraded, while the channel is open: by readyz and the numbers' age. */
+function judgeConn() {
+  if (state.conn !== "live" && state.conn !== "degraded") return;
+  const next = trustProblem(state) ? "degraded" : "live";
+  if (next !== state.conn) setConn(next);
+  else renderConnection(state);
 }
 
 // -- the live channel ----------------------------------------------------------------------------
@@ -171,7 +230,9 @@ function setConn(conn) {
 }
 
 function markLive() {
-  if (state.socket?.readyState === WebSocket.OPEN && state.conn !== "live") setConn("live");
+  if (state.socket?.readyState !== WebSocket.OPEN) return;
+  if (state.conn !== "live" && state.conn !== "degraded") state.conn = "live";
+  judgeConn();
 }
 
 function onMessage(message) {
@@ -216,7 +277,8 @@ function scheduleReconnect() {
  */
 async function probe() {
   const socket = state.socket;
-  if (state.conn !== "live" || Date.now() - state.lastMessageMs < QUIET_PROBE_MS) return;
+  if (state.conn === "connecting" || state.conn === "reconnecting") return;
+  if (Date.now() - state.lastMessageMs < QUIET_PROBE_MS) return;
   try {
     await getJson("healthz");
     state.lastMessageMs = Date.now();
@@ -236,6 +298,7 @@ function connect() {
     state.asOfMs = 0; // a restarted server's first answers count, whatever its clock says
     state.lastMessageMs = Date.now();
     resync();
+    checkReady();
   });
   socket.addEventListener("message", (event) => {
     state.lastMessageMs = Date.now();
@@ -268,6 +331,7 @@ function renderAll() {
 function everySecond() {
   renderClock(state);
   renderAges(state);
+  judgeConn();
   renderConnection(state);
 }
 
@@ -306,7 +370,6 @@ async function loadLayout() {
         for (const dim of body.dimensions) words[`by.${dim.name}`] = dim[suffix];
         addWords(lang, words);
       }
-      for (const dim of body.dimensions) if (dim.values) addNames(dim.name, dim.values);
       return body.areas;
     } catch (error) {
       console.debug("wall: layout", error.message ?? error);
@@ -326,6 +389,7 @@ async function start() {
   setInterval(whenLive(refreshBreakdowns), BREAKDOWN_EVERY_MS);
   setInterval(whenLive(refreshTrends), TREND_EVERY_MS);
   setInterval(probe, QUIET_PROBE_MS / 2);
+  setInterval(checkReady, READY_EVERY_MS);
   connect();
 }
 
