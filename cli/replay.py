@@ -18,7 +18,7 @@ import base64
 import hashlib
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ import click
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from ioc.kafka import security_for
 from schemas.decode import Reason
 from schemas.topics import DEADLETTER
 from simulator.command import _Start as Rfc3339
@@ -128,9 +129,12 @@ def plan(chosen: Iterable[DeadLetter], replayed: set[ReplayKey]) -> tuple[list[D
     return out, skipped
 
 
-async def read_deadletters(bootstrap: str, *, idle_s: float = 2.0) -> list[DeadLetter]:
-    """Everything in the dead-letter topic now, decoded."""
-    values = await read_values({"bootstrap_servers": bootstrap}, DEADLETTER, idle_s=idle_s)
+async def read_deadletters(
+    bootstrap: str, *, idle_s: float = 2.0, security: Mapping[str, Any] | None = None
+) -> list[DeadLetter]:
+    """Everything in the dead-letter topic now, decoded (`security`: ioc.kafka.security_for)."""
+    client = {"bootstrap_servers": bootstrap, **(security or {})}
+    values = await read_values(client, DEADLETTER, idle_s=idle_s)
     return [dl for v in values if (dl := parse(v)) is not None]
 
 
@@ -170,12 +174,16 @@ async def record_replayed(conn: asyncpg.Connection, letters: Sequence[DeadLetter
 
 
 async def replay(
-    bootstrap: str, letters: Sequence[DeadLetter], conn: asyncpg.Connection | None = None
+    bootstrap: str,
+    letters: Sequence[DeadLetter],
+    conn: asyncpg.Connection | None = None,
+    *,
+    security: Mapping[str, Any] | None = None,
 ) -> Counter[str]:
     """Re-send `letters` to their original topics with their original keys and bytes, a chunk at
     a time: each chunk acknowledged by the broker, then recorded in `conn` (if given)."""
     sent: Counter[str] = Counter()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **(security or {}), acks="all", linger_ms=5)
     await producer.start()
     try:
         for start in range(0, len(letters), CHUNK):
@@ -194,7 +202,11 @@ async def replay(
 async def _run(
     servers: str, database_url: str | None, dry_run: bool, filters: dict[str, Any]
 ) -> Counter[str]:
-    letters = await read_deadletters(servers)
+    try:
+        security = security_for(servers)  # TLS and SASL as the IOC_KAFKA_* settings say
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    letters = await read_deadletters(servers, security=security)
     chosen = list(select(letters, **filters))
     by_reason = Counter(dl.reason for dl in chosen)
     click.echo(
@@ -217,7 +229,7 @@ async def _run(
         )
         if dry_run or not todo:
             return Counter()
-        return await replay(servers, todo, conn)
+        return await replay(servers, todo, conn, security=security)
     finally:
         if conn is not None:
             await conn.close()

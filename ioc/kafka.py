@@ -42,6 +42,13 @@ def security_options(broker: BrokerSettings) -> dict[str, Any]:
     return options
 
 
+def security_for(bootstrap: str) -> dict[str, Any]:
+    """`security_options` for servers named on a command line (`--bootstrap`), the other
+    IOC_KAFKA_* settings coming from the environment; ValueError if they do not validate."""
+    url = bootstrap if bootstrap.startswith("kafka://") else f"kafka://{bootstrap}"
+    return security_options(BrokerSettings(kafka_url=url))
+
+
 def tls_context(broker: BrokerSettings) -> ssl.SSLContext:
     """A client TLS context: the brokers' CA (or the system's), the client certificate if any.
 

@@ -28,10 +28,10 @@ from typing import Any
 import click
 
 from ioc.errors import ConfigError
-from ioc.kafka import security_options
+from ioc.kafka import security_for
 from ioc.logs import setup_logging
 from ioc.registry import load_registry
-from ioc.settings import BrokerSettings, IngestSettings, RuntimeSettings
+from ioc.settings import IngestSettings, RuntimeSettings
 from simulator.config import FaultConfig, SimulatorConfig, parse_duration, plan
 from simulator.generator import Simulation
 from simulator.records import read_records
@@ -226,8 +226,7 @@ def simulate(
 def _kafka_sink(bootstrap: str) -> KafkaSink:
     """A sink to `bootstrap`, secured as IOC_KAFKA_SECURITY_PROTOCOL and its settings say."""
     try:
-        broker = BrokerSettings(kafka_url="kafka://" + parse_bootstrap(bootstrap))
-        return KafkaSink(bootstrap, security=security_options(broker))
+        return KafkaSink(bootstrap, security=security_for(parse_bootstrap(bootstrap)))
     except (SinkError, ValueError) as exc:  # a bad URL, a setting that does not validate, TLS files
         raise click.UsageError(str(exc)) from exc
 

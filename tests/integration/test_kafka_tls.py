@@ -1,5 +1,6 @@
-"""Kafka security end to end: the worker, the API's readiness probe and the simulator reach a
-broker that speaks TLS only and requires a client certificate, using the IOC_KAFKA_* settings.
+"""Kafka security end to end: the worker, the API's readiness probe, the simulator and `ioc
+replay` reach a broker that speaks TLS only and requires a client certificate, using the
+IOC_KAFKA_* settings.
 
 The embedded broker has no TLS listener (tests/tls_proxy.py says why), so a TLS proxy of the
 test's own stands in front of it and records which clients came through, with which client
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +49,13 @@ def accepted_and_rejected(metrics: str) -> bool:
     return sample(s, "ioc_events_accepted_total", topic=TELEMETRY) > 0 and rejected > 0
 
 
+def dead_letters_seen(command: list[str], env: dict[str, str]) -> int:
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True)
+    found = re.search(r"replay: (\d+) dead letters", done.stderr)
+    assert found is not None, done.stderr
+    return int(found.group(1))
+
+
 async def test_every_client_reaches_a_tls_only_broker(tmp_path: Path, database_url: str) -> None:
     pki = Pki.create(tmp_path / "pki", key_password=KEY_PASSWORD)
     with tls_broker(pki) as (_broker, proxy):
@@ -63,6 +72,13 @@ async def test_every_client_reaches_a_tls_only_broker(tmp_path: Path, database_u
                 timeout=60,
                 what="the worker to consume the simulator's records over TLS",
             )
+        replay = [sys.executable, "-m", "cli", "replay", "--dry-run"]
+        wait_until(
+            lambda: dead_letters_seen(replay, env) > 0,
+            timeout=60,
+            interval=1,
+            what="`ioc replay` to read the worker's dead letters over TLS",
+        )
     assert proxy.seen.failures == []
     assert {cn for cn, _client in proxy.seen.connections} == {"ioc-pipeline"}  # the client certificate
     ours = {"ioc-ingest", "ioc-deadletter", "ioc-api-probe", "ioc-simulator"}
