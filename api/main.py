@@ -24,9 +24,12 @@ from api.routes import wall as wall_layout
 from api.snapshot import Snapshotter
 from ioc.access import ALL, Scope
 from ioc.clock import Clock, SystemClock
+from ioc.db.names import store_names
 from ioc.db.pool import create_pool
+from ioc.db.stored import StoredListener
 from ioc.kafka import client_options
 from ioc.kpi.query import context_from
+from ioc.names import name_lookup
 from ioc.settings import Settings
 from sources import SOURCES
 
@@ -53,6 +56,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database)
+        await store_names(pool, name_lookup(ctx.registry, SOURCES.value_names))  # Grafana's names
         registry = CollectorRegistry()
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
             collector(registry=registry)
@@ -75,11 +79,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         broker = BrokerProbe(client_options(settings.broker))
         hubs = live.ScopedHubs(live.Broadcaster(snapshotter, settings.serve.live_queue), snapshotter_for)
         app.state.ioc = AppState(settings, pool, broker, registry, snapshotter, reader, hubs, thresholds)
+
+        def on_stored() -> None:  # a worker stored a batch: fresh answers and pushes now
+            reader.cache.changed()
+            hubs.poke()
+
+        listener = StoredListener(pool, on_stored)
         snapshotter.start()
         refresher.start()
+        listener.start()
         try:
             yield
         finally:
+            await listener.stop()
             await refresher.stop()
             await hubs.stop()
             await snapshotter.stop()

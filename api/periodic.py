@@ -13,21 +13,35 @@ log = logging.getLogger("ioc.api.periodic")
 
 
 class Periodic:
-    """Runs `work` every `interval` seconds until stopped; a database error is logged, not fatal."""
+    """Runs `work` every `interval` seconds until stopped, and sooner when poked (new data was
+    stored), but never twice within `min_gap`; a database error is logged, not fatal."""
 
-    def __init__(self, name: str, interval: float, work: Callable[[], Awaitable[object]]) -> None:
+    def __init__(
+        self, name: str, interval: float, work: Callable[[], Awaitable[object]], *, min_gap: float = 0.1
+    ) -> None:
         self.name = name
         self.interval = interval
+        self.min_gap = min(min_gap, interval)
         self.work = work
         self._task: asyncio.Task[None] | None = None
+        self._poked = asyncio.Event()
+
+    def poke(self) -> None:
+        """Run again as soon as `min_gap` allows."""
+        self._poked.set()
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            started = loop.time()
+            self._poked.clear()
             try:
                 await self.work()
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("%s failed, retrying in %.0f s: %s", self.name, self.interval, exc)
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poked.wait(), max(0.0, started + self.interval - loop.time()))
+            await asyncio.sleep(max(0.0, started + self.min_gap - loop.time()))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"ioc-{self.name}")

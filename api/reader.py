@@ -37,11 +37,17 @@ class TtlCache:
     """Single-flight, stale-while-revalidate cache of coroutine results, fresh for `ttl` seconds."""
 
     def __init__(
-        self, ttl: float, max_entries: int = 2048, timer: Callable[[], float] = time.monotonic
+        self,
+        ttl: float,
+        max_entries: int = 2048,
+        timer: Callable[[], float] = time.monotonic,
+        min_age: float = 0.05,
     ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self.timer = timer  # monotonic seconds; a stand-in in tests
+        self.min_age = min(min_age, ttl)
+        self._changed_at = float("-inf")
         # key -> (monotonic time its computation started, the good answer)
         self._answers: dict[Hashable, tuple[float, Any]] = {}
         # key -> the one computation under way; also keeps background tasks referenced
@@ -53,9 +59,12 @@ class TtlCache:
         hit = self._answers.get(key)
         if hit is not None:
             age = self.timer() - hit[0]
-            if age < self.ttl:
+            outdated = hit[0] < self._changed_at and age >= self.min_age  # computed before new data
+            if age < self.ttl and not outdated:
                 return hit[1]
-            if age < 2 * self.ttl:  # serve it, at most one interval stale, and refresh behind
+            if outdated:  # wait for an answer with the new data (shared, single flight)
+                hit = None
+            elif age < 2 * self.ttl:  # serve it, at most one interval stale, and refresh behind
                 if key not in self._flights:
                     self._start(key, compute, background=True)
                 return hit[1]
@@ -63,6 +72,11 @@ class TtlCache:
         if flight is None:
             flight = self._start(key, compute, background=False)
         return await asyncio.shield(flight)  # a cancelled request leaves the computation running
+
+    def changed(self) -> None:
+        """New data was stored: answers computed before now are recomputed when next asked
+        (once they are `min_age` old, which bounds the recomputations under a stream of batches)."""
+        self._changed_at = self.timer()
 
     async def settle(self) -> None:
         """Wait until no computation is under way (their failures are their waiters' or logged)."""

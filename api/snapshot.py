@@ -87,5 +87,9 @@ class Snapshotter:
     def start(self) -> None:
         self._periodic.start()
 
+    def poke(self) -> None:
+        """New data was stored: refresh now rather than at the next period."""
+        self._periodic.poke()
+
     async def stop(self) -> None:
         await self._periodic.stop()

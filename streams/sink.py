@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from ioc.contributions import Effects
+from ioc.db import stored
 from ioc.db.pool import Conn
 from ioc.db.writes import Writes
 from ioc.sources import Lookups
@@ -197,6 +198,7 @@ def _statement(
     """The batch's one statement: its effects, outcome counts, fingerprints, dead letters and
     positions."""
     writes = Writes()
+    writes.announce(stored.CHANNEL)  # the API hears of the batch when it commits
     kpi_store.add_effects(writes, fx, sets)
     if result.outcomes:
         keys = list(result.outcomes)

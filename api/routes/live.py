@@ -128,6 +128,12 @@ class ScopedHubs:
             snapshotter.start()
         return hub
 
+    def poke(self) -> None:
+        """New data: every snapshot refreshes now."""
+        self.main.snapshotter.poke()
+        for hub in self._hubs.values():
+            hub.snapshotter.poke()
+
     async def stop(self) -> None:
         for hub in self._hubs.values():
             await hub.snapshotter.stop()

@@ -37,11 +37,19 @@ def _placeholders(sql: str) -> frozenset[int]:
 class Writes:
     """Collects CTE parts, each written with its own placeholders `$1..$n`, into one statement."""
 
-    __slots__ = ("_args", "_parts")
+    __slots__ = ("_args", "_channel", "_parts")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
         self._args: list[Any] = []
+        self._channel: str | None = None
+
+    def announce(self, channel: str) -> None:
+        """End the statement with a NOTIFY on `channel`: sent with the commit, in the same
+        round trip (ioc/db/stored.py)."""
+        if not channel.isidentifier():
+            raise ValueError(f"not a channel name: {channel!r}")
+        self._channel = channel
 
     def __bool__(self) -> bool:
         return bool(self._parts)
@@ -60,7 +68,8 @@ class Writes:
 
     @property
     def sql(self) -> str:
-        return "WITH " + ",\n".join(self._parts) + "\nSELECT 1"
+        end = "SELECT 1" if self._channel is None else f"SELECT pg_notify('{self._channel}', '')"
+        return "WITH " + ",\n".join(self._parts) + "\n" + end
 
     async def execute(self, conn: Conn) -> None:
         if self._parts:
