@@ -124,6 +124,13 @@ async def test_installed_commands_run_from_any_directory(
     )
     assert migrated.returncode == 0, migrated.stderr
     assert "schema up to date" in migrated.stdout
+    conn = await asyncpg.connect(empty_database)
+    try:  # the kernel's migrations and the sources' own, both package data
+        tables = ("kpi_minute", "market_merchants", "community_teams")
+        found = [await conn.fetchval("SELECT to_regclass($1)::text", t) for t in tables]
+    finally:
+        await conn.close()
+    assert found == list(tables)
     how = {"program": [ioc], "cwd": elsewhere}
     with running_worker(env, **how) as (_worker, metrics), running_api(env, **how) as (_api, api):
         assert sample(scrape(metrics), "ioc_alert_rules") > 0  # the shipped rules, from the package
@@ -137,7 +144,7 @@ async def test_installed_commands_run_from_any_directory(
         )
         page = httpx.get(api + "/")
         assert page.status_code == 200 and "Trung tâm điều hành" in page.text
-        css = httpx.get(api + "/static/wall.css")
-        assert css.status_code == 200
-        assert css.content == (REPO / "api" / "static" / "wall.css").read_bytes()
+        for shipped in sorted((REPO / "api" / "static").iterdir()):
+            served = httpx.get(f"{api}/static/{shipped.name}")
+            assert served.status_code == 200 and served.content == shipped.read_bytes(), shipped.name
         assert httpx.get(api + "/readyz").json()["ready"] is True
