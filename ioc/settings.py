@@ -5,6 +5,7 @@ Every setting has a default and an `IOC_` environment variable; the README lists
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from importlib import resources
@@ -145,10 +146,11 @@ class KpiSettings(BaseSettings):
         description="Local hours (IOC_TIMEZONE) of the source topics expected in office hours, e.g. "
         "'monday:saturday 07:00-17:30'.",
     )
-    source_freshness: dict[str, str] = Field(
-        default_factory=dict,
+    source_freshness: str = Field(
+        default="",
         description='JSON {topic: "<every> <when>"} overriding a source\'s declared freshness, e.g. '
-        '{"ioc.eoffice.documents": "30m monday:friday 07:30-17:00"}; <when> is always, office or hours.',
+        '{"ioc.eoffice.documents": "30m monday:friday 07:30-17:00"}; <when> is always, office or hours. '
+        "Empty: each source's own.",
     )
 
     @field_validator("office_hours")
@@ -159,13 +161,18 @@ class KpiSettings(BaseSettings):
 
     @field_validator("source_freshness")
     @classmethod
-    def _freshness(cls, v: dict[str, str]) -> dict[str, str]:
-        for topic, text in v.items():
+    def _freshness(cls, v: str) -> str:
+        for topic, text in _overrides(v).items():
             try:
                 parse_expectation(text, office=ALWAYS)
             except ValueError as exc:
                 raise ValueError(f"{topic}: {exc}") from None
         return v
+
+    @property
+    def freshness_overrides(self) -> dict[str, str]:
+        """IOC_SOURCE_FRESHNESS read: topic -> expectation."""
+        return _overrides(self.source_freshness)
 
     @property
     def offline_after(self) -> timedelta:
@@ -174,6 +181,19 @@ class KpiSettings(BaseSettings):
     @property
     def meeting_max_duration(self) -> timedelta:
         return timedelta(seconds=self.meeting_max_duration_s)
+
+
+def _overrides(text: str) -> dict[str, str]:
+    """A JSON object of strings, or nothing when `text` is blank."""
+    if not text.strip():
+        return {}
+    try:
+        found = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(found, dict) or not all(isinstance(v, str) for v in found.values()):
+        raise ValueError('must be a JSON object of strings, e.g. {"ioc.eoffice.documents": "30m office"}')
+    return found
 
 
 class ApiSettings(BaseSettings):

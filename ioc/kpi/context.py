@@ -47,12 +47,14 @@ class KpiContext:
 
 def context_from(settings: KpiSettings, sources: Sources) -> KpiContext:
     """The KPI context the settings describe (loads the registry file once)."""
-    return KpiContext(
+    ctx = KpiContext(
         registry=load_registry(settings.registry_file),
         sources=sources,
         offline_after=settings.offline_after,
         meeting_max_duration=settings.meeting_max_duration,
         timezone=ZoneInfo(settings.timezone),
         office_hours=settings.office_hours,
-        source_freshness=settings.source_freshness,
+        source_freshness=settings.freshness_overrides,
     )
+    _ = ctx.freshness  # an override naming an unknown topic is refused at start, not at first use
+    return ctx

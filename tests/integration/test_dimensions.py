@@ -7,9 +7,10 @@ made real rather than frozen: the office hours are set to an hour of the day tha
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 
@@ -29,6 +30,7 @@ def hours_away_from_now() -> str:
 
 @pytest.fixture
 def api(broker: EmbeddedBroker, database_url: str) -> Iterator[str]:
+    """The API with the office hours at another hour of the day (the registry names written)."""
     env = base_env(
         IOC_KAFKA_URL=broker.url, IOC_DATABASE_URL=database_url, IOC_OFFICE_HOURS=hours_away_from_now()
     )
@@ -118,3 +120,44 @@ def test_a_source_in_its_quiet_hours_is_not_stale_and_one_expected_now_is(api: s
 
     ready = httpx.get(f"{api}/readyz", timeout=10).json()
     assert ready["ready"] is True and ready["snapshot_as_of"] is not None
+
+
+async def test_grafana_reads_the_same_names_from_the_database(api: str, database_url: str) -> None:
+    """The API writes the registry's names at start; panels name places with ioc_name()."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT dimension, count(*) AS n FROM dimension_names GROUP BY 1")
+        counts = {r["dimension"]: r["n"] for r in rows}
+        assert counts["commune"] == 138 and counts["team"] == 1871 and counts["site_level"] == 4
+        named = await conn.fetchrow(
+            "SELECT ioc_name('agency', 'SO_TAI_CHINH') AS agency, ioc_name('district', 'CHIEM_HOA') AS"
+            " district, ioc_name('district', 'unknown') AS unknown, ioc_name(NULL, NULL) AS total"
+        )
+        assert named is not None and dict(named) == {
+            "agency": "Sở Tài chính",
+            "district": "Huyện Chiêm Hóa",
+            "unknown": "unknown",
+            "total": None,
+        }
+        row = await conn.fetchrow(
+            "SELECT * FROM dimension_names WHERE dimension = 'agency' AND code = 'UBND_CHIEM_HOA'"
+        )
+        assert row is not None and (row["name_en"], row["parent"]) == (
+            "Chiem Hoa District People's Committee",
+            "CHIEM_HOA",
+        )
+        # The state history beside its names, as the view gives it to Grafana.
+        await conn.execute(
+            "INSERT INTO kpi_state_minute (bucket, metric, dimension, value_key, value)"
+            " VALUES ($1, 'eoffice.backlog', 'agency', 'SO_TN_MT', 4)",
+            datetime(2026, 3, 4, 3, 0, tzinfo=UTC),
+        )
+        history = await conn.fetchrow("SELECT * FROM kpi_state_history_named WHERE kpi = 'eoffice.backlog'")
+        assert history is not None
+        assert (history["breakdown_name_vi"], history["breakdown_name_en"], history["value"]) == (
+            "Sở Tài nguyên và Môi trường",
+            "Department of Natural Resources and Environment",
+            4,
+        )
+    finally:
+        await conn.close()

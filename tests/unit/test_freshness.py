@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from ioc.freshness import (
     ALWAYS,
@@ -20,6 +21,9 @@ from ioc.freshness import (
     parse_expectation,
     parse_hours,
 )
+from ioc.kpi.context import context_from
+from ioc.settings import KpiSettings
+from sources import SOURCES
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 OFFICE = parse_hours(DEFAULT_OFFICE_HOURS)
@@ -194,3 +198,27 @@ def test_an_override_for_an_unknown_topic_is_refused() -> None:
             office_hours=DEFAULT_OFFICE_HOURS,
             timezone="Asia/Ho_Chi_Minh",
         )
+
+
+def test_settings_take_json_or_nothing_and_refuse_mistakes_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IOC_SOURCE_FRESHNESS", "")
+    assert KpiSettings().freshness_overrides == {}
+    monkeypatch.setenv("IOC_SOURCE_FRESHNESS", '{"ioc.vc.meetings": "1d office"}')
+    ctx = context_from(KpiSettings(), SOURCES)
+    assert ctx.freshness.of("ioc.vc.meetings", timedelta(seconds=300)).every == timedelta(days=1)
+    assert ctx.freshness.of("ioc.vc.telemetry", timedelta(seconds=300)) == HEARTBEATS  # as declared
+    for bad, says in (
+        ("[1]", "JSON object"),
+        ("{", "not JSON"),
+        ('{"ioc.vc.meetings": "5 parsecs"}', "duration"),
+    ):
+        monkeypatch.setenv("IOC_SOURCE_FRESHNESS", bad)
+        with pytest.raises(ValidationError, match=says):
+            KpiSettings()
+    monkeypatch.setenv("IOC_SOURCE_FRESHNESS", '{"ioc.vc.meeting": "1h office"}')  # a typo'd topic
+    with pytest.raises(ValueError, match="unknown topics"):
+        context_from(KpiSettings(), SOURCES)
+    monkeypatch.delenv("IOC_SOURCE_FRESHNESS")
+    monkeypatch.setenv("IOC_OFFICE_HOURS", "monday:saturday 07:00-25:00")
+    with pytest.raises(ValidationError, match="HH:MM"):
+        KpiSettings()
