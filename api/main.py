@@ -25,12 +25,10 @@ from api.snapshot import Snapshotter
 from ioc.access import ALL, Scope
 from ioc.clock import Clock, SystemClock
 from ioc.db.names import store_names
-from ioc.db.names import store_names
 from ioc.db.pool import create_pool
 from ioc.db.stored import StoredListener
 from ioc.kafka import client_options
 from ioc.kpi.query import context_from
-from ioc.names import name_lookup
 from ioc.names import name_lookup
 from ioc.settings import Settings
 from sources import SOURCES
@@ -58,7 +56,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.database)
-        await store_names(pool, name_lookup(ctx.registry, SOURCES.value_names))  # Grafana's names
         await store_names(pool, name_lookup(ctx.registry, SOURCES.value_names))  # Grafana's names
         registry = CollectorRegistry()
         for collector in (ProcessCollector, PlatformCollector, GCCollector):

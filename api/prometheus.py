@@ -96,14 +96,26 @@ class KpiCollector(Collector):
         lag = GaugeMetricFamily(
             "ioc_source_consumer_lag_records", "Records of a source topic not yet consumed.", labels=["topic"]
         )
+        stale = GaugeMetricFamily(
+            "ioc_source_stale",
+            "1 while a source topic is silent longer than expected in the hours it should speak.",
+            labels=["topic"],
+        )
+        active = GaugeMetricFamily(
+            "ioc_source_active",
+            "1 in the hours a source topic is expected to speak (IOC_OFFICE_HOURS, IOC_SOURCE_FRESHNESS).",
+            labels=["topic"],
+        )
         for s in snap.sources:
+            stale.add_metric([s.topic], float(s.stale))
+            active.add_metric([s.topic], float(s.active))
             if s.newest_event_at is not None:
                 newest.add_metric([s.topic], s.newest_event_at.timestamp())
             accepted.add_metric([s.topic], s.accepted_5m)
             rejected.add_metric([s.topic], s.rejected_5m)
             if s.consumer_lag is not None:
                 lag.add_metric([s.topic], s.consumer_lag)
-        yield from (newest, accepted, rejected, lag)
+        yield from (newest, accepted, rejected, lag, stale, active)
 
 
 class KpiRefresher:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from cli.runtime.broker import EmbeddedBroker
-from tests.services import base_env, running_api, wait_until
+from tests.services import base_env, running_api, sample, scrape, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -117,6 +117,13 @@ def test_a_source_in_its_quiet_hours_is_not_stale_and_one_expected_now_is(api: s
     assert (eoffice["active"], eoffice["stale"], eoffice["expected_every_s"]) == (False, False, 900)
     telemetry = topics["ioc.vc.telemetry"]
     assert (telemetry["active"], telemetry["stale"], telemetry["expected_every_s"]) == (True, True, 10)
+
+    # Prometheus says the same, for alerting rules.
+    samples = scrape(f"{api}/metrics")
+    assert sample(samples, "ioc_source_stale", topic="ioc.eoffice.documents") == 0
+    assert sample(samples, "ioc_source_active", topic="ioc.eoffice.documents") == 0
+    assert sample(samples, "ioc_source_stale", topic="ioc.vc.telemetry") == 1
+    assert sample(samples, "ioc_source_active", topic="ioc.vc.telemetry") == 1
 
     ready = httpx.get(f"{api}/readyz", timeout=10).json()
     assert ready["ready"] is True and ready["snapshot_as_of"] is not None

@@ -42,3 +42,6 @@ COMMENT ON COLUMN kpi_state_history_named.breakdown_value IS 'Dimension value, a
 COMMENT ON COLUMN kpi_state_history_named.breakdown_name_vi IS 'Vietnamese name of the value (the code where the registry has none).';
 COMMENT ON COLUMN kpi_state_history_named.breakdown_name_en IS 'English name of the value (the code where the registry has none).';
 COMMENT ON COLUMN kpi_state_history_named.value IS 'The KPI''s value at that minute.';
+
+-- Staleness is no longer one age for every topic (IOC_STALE_AFTER_S): say so where it was said.
+COMMENT ON COLUMN sources_now.event_age_seconds IS 'now() - newest_event_at, in seconds. Stale or not depends on the topic''s expected cadence and hours: /api/v1/sources, metric ioc_source_stale.';
