@@ -2,6 +2,7 @@
 // Every function here reads the state and writes the DOM; none fetches anything.
 
 import { renderTrend } from "./chart.js";
+import { session } from "./session.js";
 import { $, $$, h, remPx, setText } from "./dom.js";
 import {
   dimensionName,
@@ -253,7 +254,23 @@ function alertChip(alert) {
     h("span", { class: "summary", text: alertText(alert) }),
     h("span", { class: "since", text: t("since", { t: formatTime(since, false) }) }),
     alert.silenced && h("span", { class: "silenced", text: t("silenced") }),
+    alert.acknowledgement &&
+      h("span", {
+        class: "acked",
+        title: alert.acknowledgement.comment,
+        text: t("acked", { name: alert.acknowledgement.acked_by }),
+      }),
+    alert.escalated_at && h("span", { class: "escalated", text: t("escalated") }),
+    ...alertActions(alert),
   );
+}
+
+/** Buttons for a user who may act (an operator or admin, within their scope). */
+function alertActions(alert) {
+  if (!session.me?.may_act) return [];
+  const button = (action) =>
+    h("button", { type: "button", class: "act", "data-action": action, text: t(`btn.${action}`) });
+  return [button(alert.acknowledgement ? "unack" : "ack"), !alert.silenced && button("silence")];
 }
 
 const MAX_ALERT_CHIPS = 3;

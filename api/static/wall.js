@@ -11,6 +11,7 @@
 
 import { $ } from "./dom.js";
 import { addNames, addWords, currentLang, setLang } from "./i18n.js";
+import { actOn, apiFetch, liveHello, renderUser, session, signIn } from "./session.js";
 import {
   buildAreas,
   trustProblem,
@@ -71,7 +72,7 @@ const state = {
 
 /** GET a path relative to the page (so the wall also works behind a proxy that adds a prefix). */
 async function getJson(path) {
-  const response = await fetch(path, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: "no-store" });
+  const response = await apiFetch(path, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   return response.json();
 }
@@ -294,6 +295,8 @@ function connect() {
   const socket = new WebSocket(liveUrl());
   state.socket = socket;
   socket.addEventListener("open", () => {
+    const hello = liveHello(); // the token, in the first message: never in the URL
+    if (hello) socket.send(hello);
     state.attempts = 0;
     state.asOfMs = 0; // a restarted server's first answers count, whatever its clock says
     state.lastMessageMs = Date.now();
@@ -317,6 +320,7 @@ function connect() {
 
 function renderAll() {
   renderWords(state);
+  renderUser();
   renderKpis(state);
   renderAlerts(state);
   renderSources(state);
@@ -378,11 +382,26 @@ async function loadLayout() {
   }
 }
 
+/** An operator's click on an alert's button: the action box, then the answer by the live channel. */
+async function onAlertClick(event) {
+  const button = event.target.closest("button[data-action]");
+  const chip = button?.closest("[data-fingerprint]");
+  const alert = chip && state.alerts.find((a) => a.fingerprint === chip.dataset.fingerprint);
+  if (!alert) return;
+  if (await actOn(alert, button.dataset.action)) {
+    await quietly(() => fetchUnlessPushed("alerts", "api/v1/alerts", applyAlerts));
+  }
+}
+
 async function start() {
   setLang(currentLang());
+  renderWords(state);
+  session.onSignedOut = () => location.reload(); // the token was refused: ask again, from the start
+  await signIn();
   AREAS = await loadLayout();
   buildAreas($("#areas"), AREAS);
   $("#lang").addEventListener("click", toggleLanguage);
+  $("#alerts").addEventListener("click", onAlertClick);
   window.addEventListener("resize", onResize);
   renderAll();
   setInterval(everySecond, 1000);

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from api.routes.live import Broadcaster, change_messages, full_message
 from api.snapshot import Snapshot
 
@@ -40,11 +42,11 @@ def test_a_slow_client_is_dropped_and_the_others_keep_receiving() -> None:
     hub = Broadcaster(source, queue_size=4)  # type: ignore[arg-type]
     slow, fast = hub.subscribe(), hub.subscribe()
     source.push(snap(0, a=0.0))
-    assert fast.get_nowait()["full"] is True
+    assert orjson.loads(fast.get_nowait())["full"] is True
     received = []
     for i in range(1, 20):
         source.push(snap(i, a=float(i)))
-        received.append(fast.get_nowait())  # the fast client keeps up
+        received.append(orjson.loads(fast.get_nowait()))  # the fast client keeps up
     assert [m["kpis"]["a"] for m in received] == [float(i) for i in range(1, 20)]
     assert slow not in hub.clients and fast in hub.clients
     drained = [slow.get_nowait() for _ in range(slow.qsize())]
@@ -57,7 +59,9 @@ def test_a_client_connected_before_the_first_snapshot_receives_it_in_full() -> N
     hub = Broadcaster(source, queue_size=4)  # type: ignore[arg-type]
     early = hub.subscribe()  # the API has not computed a snapshot yet
     source.push(snap(0, a=1.0, b=None))
-    first = early.get_nowait()
-    assert first is not None and first["full"] is True and first["kpis"] == {"a": 1.0, "b": None}
+    text = early.get_nowait()
+    assert text is not None
+    first = orjson.loads(text)
+    assert first["full"] is True and first["kpis"] == {"a": 1.0, "b": None}
     source.push(snap(1, a=1.0, b=None))
     assert early.empty()  # nothing changed since: nothing more to send
