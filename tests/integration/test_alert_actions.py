@@ -115,11 +115,13 @@ async def test_a_silence_made_by_api_stops_delivery_and_its_expiry_brings_it(
     hook, escalation = Hook().start(), Hook().start()
     source = MemoryKpiSource()
     offline(source, TQ_1=0)
+    path = rules(tmp_path / "rules.yml", hook, escalation)
     try:
         async with (
             api(broker, database_url, tmp_path / "api.log") as client,
-            running(rules(tmp_path / "rules.yml", hook, escalation), database_url, source) as service,
+            contextlib.AsyncExitStack() as evaluator,
         ):
+            service = await evaluator.enter_async_context(running(path, database_url, source))
             now = datetime.now(UTC)
             body: dict[str, Any] = {
                 "matchers": [{"name": "endpoint", "value": "TQ-1", "isRegex": False, "isEqual": True}],
@@ -146,6 +148,11 @@ async def test_a_silence_made_by_api_stops_delivery_and_its_expiry_brings_it(
             assert hook.received == []
             alerts = (await client.get("/api/v1/alerts", headers=bearer(T_VIEWER))).json()["alerts"]
             assert [a["silenced"] for a in alerts] == [True]
+            # a restart of the evaluator: the silence, kept in the database, still holds
+            await evaluator.aclose()
+            service = await evaluator.enter_async_context(running(path, database_url, source))
+            await rounds(service, 10)
+            assert hook.received == []
 
             r = await client.delete(f"/api/v1/silences/{silence_id}", headers=bearer(T_OPERATOR))
             assert r.status_code == 204
