@@ -111,7 +111,8 @@ async def load_pending(conn: Conn, *, group: str, partitions: Sequence[tuple[str
     if not partitions:
         return []
     rows = await conn.fetch(
-        'SELECT o.topic, o.partition, o."offset", o.key, o.value, o.scan_from'
+        'SELECT DISTINCT ON (o.topic, o.partition, o."offset")'
+        ' o.topic, o.partition, o."offset", o.key, o.value, o.scan_from'
         " FROM deadletter_outbox o JOIN unnest($2::text[], $3::int[]) AS u(t, p)"
         " ON o.topic = u.t AND o.partition = u.p"
         ' WHERE o.consumer_group = $1 ORDER BY o.topic, o.partition, o."offset"',

@@ -159,7 +159,6 @@ deadletters AS (
     INSERT INTO deadletter_outbox (consumer_group, topic, partition, "offset", key, value, scan_from)
     SELECT $1, t, p, o, k, v, $7
     FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bytea[], $6::bytea[]) AS u(t, p, o, k, v)
-    ON CONFLICT (consumer_group, topic, partition, "offset") DO NOTHING
 )"""
 
 _OFFSETS_CTE = """
