@@ -1,0 +1,312 @@
+"""The TimescaleDB path, run for real: a TimescaleDB instance per test (tests/timescale_wasm.py,
+WASM PostgreSQL 17.5 + TimescaleDB 2.23 under Node), beside the plain PostgreSQL server.
+
+- `migrate()` runs every kernel and source migration with its `.timescale.sql` sibling: the
+  hypertables, compression settings and policies those files declare exist.
+- The same events, stored by the product's own write path into both databases, give the same
+  rows and the same KPI answers (every window and breakdown, `all_kpis`, series), equal to the
+  oracle's.
+- The compression and retention policies run (`CALL run_job`): compressed chunks answer the
+  same; a retention policy leaves what the DELETE job (ioc/db/retention.py) leaves.
+- Every view and every Grafana dashboard query runs on the hypertables and answers as on
+  PostgreSQL.
+
+Skipped, and only then, where Node.js is not installed (the reason is printed).
+One connection at a time: the WASM server serves one client; a pool needs
+IOC_DB_POOL_MIN = IOC_DB_POOL_MAX = 1.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from ioc.db.migrate import _migration_files, migrate
+from ioc.db.pool import create_pool
+from ioc.db.retention import purge
+from ioc.kpi.query import all_kpis, kpi_values
+from ioc.kpi.series import series
+from ioc.settings import DatabaseSettings
+from schemas.kpis import Kind
+from sources import CATALOG, SOURCES
+from tests.chaos import CTX, REGISTRY, kpi_mismatches, store_events
+from tests.integration.test_deploy import DEPLOY, grafana_sql, seed, seed_market_community, variable_options
+from tests.integration.test_deploy import sql_value as grafana_value
+from tests.scenarios import scenario
+from tests.timescale_wasm import TimescaleWasm, ensure_installed, unavailable
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 3, 3, 3, 17, 42, tzinfo=UTC)  # 10:17:42 in the province, a Tuesday
+WINDOWS = ("5m", "15m", "1h", "6h", "24h", "7d")
+MINUTE_TABLES = (
+    "kpi_minute",
+    "kpi_sketch_minute",
+    "kpi_distinct_minute",
+    "kpi_state_minute",
+    "ingest_minute",
+)
+
+
+@pytest.fixture
+def timescale(tmp_path: Path) -> Iterator[TimescaleWasm]:
+    """A fresh TimescaleDB instance for this test (one database; one client at a time)."""
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    ensure_installed()
+    with TimescaleWasm(tmp_path / "timescale") as ts:
+        print(f"TimescaleDB instance started in {ts.start_seconds:.2f} s")
+        yield ts
+
+
+@pytest.fixture
+async def ts_url(timescale: TimescaleWasm) -> AsyncIterator[str]:
+    """The instance, migrated as `ioc migrate` does (IOC_DB_TIMESCALE=auto)."""
+    conn = await asyncpg.connect(timescale.url)
+    try:
+        assert await migrate(conn, sources=SOURCES.migrations) is True
+    finally:
+        await conn.close()
+    yield timescale.url
+
+
+def declared() -> dict[str, set[tuple[str, ...]]]:
+    """What the `.timescale.sql` files ask for: hypertables, compressed tables with their
+    segment-by column, compression policies with their `compress_after`."""
+    text = "\n".join(ts for _, _, ts in _migration_files(SOURCES.migrations) if ts)
+    return {
+        "hypertables": {(t,) for t in re.findall(r"create_hypertable\('(\w+)'", text)},
+        "compressed": set(re.findall(r"ALTER TABLE (\w+) SET \(timescaledb\.compress, timescaledb\."
+                                     r"compress_segmentby = '(\w+)'\)", text)),
+        "policies": set(re.findall(r"add_compression_policy\('(\w+)', INTERVAL '([^']+)'", text)),
+    }  # fmt: skip
+
+
+async def rows_of(conn: asyncpg.Connection, table: str) -> list[str]:
+    """Every row of `table` as text, sorted: equal lists mean equal contents."""
+    return [r[0] for r in await conn.fetch(f"SELECT t::text FROM {table} t ORDER BY 1")]
+
+
+async def answers(conn: asyncpg.Connection | asyncpg.Pool, as_of: datetime) -> dict[tuple[Any, ...], Any]:
+    """Every KPI over every window, total and by each dimension it has; `all_kpis`; each window
+    KPI's series per minute, hour and day over the last 3 hours."""
+    out: dict[tuple[Any, ...], Any] = {}
+    for window in WINDOWS:
+        out[("all_kpis", window)] = await all_kpis(conn, as_of=as_of, window=window, ctx=CTX)
+        for by in (None, *SOURCES.dimensions):
+            names = [k.name for k in CATALOG if by is None or by in k.breakdowns]
+            if names:
+                got = await kpi_values(conn, names, as_of=as_of, window=window, by=by, ctx=CTX)
+                out.update({(name, window, by): values for name, values in got.items()})
+    for kpi in (k for k in CATALOG if k.kind is Kind.WINDOW):
+        for step in ("1m", "1h", "1d"):
+            got_series = await series(
+                conn, kpi.name, start=as_of - timedelta(hours=3), end=as_of, step=step, by=None, ctx=CTX,
+                as_of=as_of,
+            )  # fmt: skip
+            out[(kpi.name, "series", step)] = got_series
+    return out
+
+
+def differences(pg: dict[tuple[Any, ...], Any], ts: dict[tuple[Any, ...], Any]) -> list[tuple[Any, ...]]:
+    return [
+        (key, pg.get(key), ts.get(key))
+        for key in sorted(set(pg) | set(ts), key=repr)
+        if pg.get(key) != ts.get(key)
+    ]
+
+
+def events(seed_: int) -> list[dict[str, Any]]:
+    return scenario(random.Random(seed_), NOW, REGISTRY, history=True)
+
+
+# -- (a) migrations -------------------------------------------------------------------------------
+
+
+async def test_migrate_creates_the_hypertables_compression_and_policies(timescale: TimescaleWasm) -> None:
+    conn = await asyncpg.connect(timescale.url)
+    try:
+        assert await migrate(conn, sources=SOURCES.migrations) is True  # auto: the extension is there
+        applied = await conn.fetch("SELECT name, timescale FROM schema_migrations ORDER BY name")
+        assert [(r["name"], r["timescale"]) for r in applied] == [
+            (name, True) for name, _, _ in _migration_files(SOURCES.migrations)
+        ]
+        want = declared()
+        assert want["hypertables"] and want["compressed"] and want["policies"]
+        hypertables = await conn.fetch(
+            "SELECT hypertable_name FROM timescaledb_information.hypertables"
+            " WHERE hypertable_schema = 'public'"
+        )
+        compressed = await conn.fetch(
+            "SELECT hypertable_name, attname FROM timescaledb_information.compression_settings"
+            " WHERE segmentby_column_index IS NOT NULL"
+        )
+        policies = await conn.fetch(
+            "SELECT hypertable_name, config->>'compress_after' AS after FROM timescaledb_information.jobs"
+            " WHERE proc_name = 'policy_compression'"
+        )
+        got = {
+            "hypertables": {tuple(r) for r in hypertables},
+            "compressed": {tuple(r) for r in compressed},
+            "policies": {tuple(r) for r in policies},
+        }
+        assert got == want
+        # idempotent, as every start of a worker runs it again
+        assert await migrate(conn, sources=SOURCES.migrations) is True
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(applied)
+    finally:
+        await conn.close()
+
+
+async def test_timescale_off_gives_plain_postgresql_tables_on_a_timescaledb_server(
+    timescale: TimescaleWasm,
+) -> None:
+    conn = await asyncpg.connect(timescale.url)
+    try:
+        assert await migrate(conn, timescale="off", sources=SOURCES.migrations) is False
+        assert await conn.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'") == 0
+        assert not await conn.fetchval("SELECT bool_or(timescale) FROM schema_migrations")
+    finally:
+        await conn.close()
+
+
+# -- (b) the same answers on both -------------------------------------------------------------------
+
+
+async def test_the_same_events_give_the_same_rows_and_answers_on_postgresql_and_timescaledb(
+    ts_url: str, database_url: str
+) -> None:
+    sent = events(3)
+    for url in (database_url, ts_url):
+        await store_events(url, sent, NOW)
+    pg = await asyncpg.connect(database_url)
+    try:
+        ts = await asyncpg.connect(ts_url)
+        try:
+            for table in (*MINUTE_TABLES, "kpi_hour", "kpi_sketch_hour", "kpi_distinct_hour", "vc_presence"):
+                assert await rows_of(ts, table) == await rows_of(pg, table), table
+        finally:
+            await ts.close()
+        for as_of in (NOW, NOW + timedelta(minutes=7, seconds=5)):
+            expected = await answers(pg, as_of)
+            # The API's way in: a pool. The WASM server serves one client: min = max = 1.
+            settings = DatabaseSettings(db_pool_min=1, db_pool_max=1)
+            pool = await create_pool(settings, url=ts_url)
+            try:
+                got = await answers(pool, as_of)
+                async with pool.acquire() as conn:
+                    wrong = await kpi_mismatches(conn, sent, as_of)
+            finally:
+                await pool.close()
+            assert differences(expected, got) == []
+            assert wrong == []
+    finally:
+        await pg.close()
+
+
+# -- (c) policies, run by hand ------------------------------------------------------------------
+
+
+async def test_compression_keeps_the_answers_and_retention_drops_what_the_delete_job_deletes(
+    ts_url: str, database_url: str
+) -> None:
+    sent = events(5)
+    for url in (database_url, ts_url):
+        await store_events(url, sent, NOW)
+    pg = await asyncpg.connect(database_url)
+    ts = await asyncpg.connect(ts_url)
+    try:
+        before = await answers(ts, NOW)
+        jobs = await ts.fetch(
+            "SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression'"
+        )
+        assert jobs
+        for job in jobs:
+            await ts.execute("CALL run_job($1)", job["job_id"])
+        compressed = await ts.fetch(
+            "SELECT hypertable_name, count(*) AS n FROM timescaledb_information.chunks"
+            " WHERE is_compressed GROUP BY 1"
+        )
+        assert {r["hypertable_name"] for r in compressed} == {t for t, _ in declared()["policies"]}
+        assert differences(before, await answers(ts, NOW)) == []
+
+        # Retention: the DELETE job on PostgreSQL, a retention policy per minute table on
+        # TimescaleDB, both cutting at a midnight (UTC) inside the data's 8 days of history.
+        cut = datetime(2026, 3, 1, tzinfo=UTC)
+        first = await ts.fetchval("SELECT min(bucket) FROM kpi_minute")
+        assert first < cut - timedelta(days=1)
+        now = datetime.now(UTC)
+        await purge(pg, now=now, minute_retention=now - cut, dimension_retention=timedelta(days=36500))
+        # A chunk goes once its end is before now() - drop_after: all chunks before `cut`, none
+        # after, while the job runs within a minute of here (chunks are a day).
+        drop_after = now - cut - timedelta(minutes=1)
+        for table in MINUTE_TABLES:
+            job = await ts.fetchval(
+                "SELECT add_retention_policy($1, drop_after => $2::interval)", table, drop_after
+            )
+            await ts.execute("CALL run_job($1)", job)
+        for table in MINUTE_TABLES:
+            assert await rows_of(ts, table) == await rows_of(pg, table), table
+        assert await ts.fetchval("SELECT min(bucket) FROM kpi_minute") >= cut
+        assert differences(await answers(pg, NOW), await answers(ts, NOW)) == []
+    finally:
+        await ts.close()
+        await pg.close()
+
+
+# -- (d) views and Grafana's SQL on hypertables ---------------------------------------------------------
+
+
+async def test_every_view_and_dashboard_query_answers_as_on_postgresql(
+    ts_url: str, database_url: str
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(hours=6)
+    results: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+    for name, url in (("pg", database_url), ("ts", ts_url)):
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("SET TIME ZONE 'UTC'")  # as Grafana's datasource sessions
+            await seed(conn, now)
+            await seed_market_community(conn, now, CTX)
+            out: dict[str, list[tuple[Any, ...]]] = {}
+            views = await conn.fetch(
+                "SELECT table_name FROM information_schema.views WHERE table_schema = 'public' ORDER BY 1"
+            )
+            for (view,) in views:
+                out[f"view {view}"] = [
+                    (r[0],) for r in await conn.fetch(f"SELECT v::text FROM {view} v ORDER BY 1")
+                ]
+            for path in sorted((DEPLOY / "grafana" / "dashboards").glob("*.json")):
+                board = json.loads(path.read_text(encoding="utf-8"))
+                options = await variable_options(conn, board, start, now)
+                every = {v["name"]: grafana_value(v, values) for v, values in options}
+                first = {v["name"]: grafana_value(v, values[:1]) for v, values in options}
+                for panel in board["panels"]:
+                    for target in (t for t in panel.get("targets", []) if "rawSql" in t):
+                        for label, chosen in (("all", every), ("first", first)):
+                            sql = grafana_sql(target["rawSql"], start, now, variables=chosen)
+                            where = f"{path.name}: {panel['title']} {target['refId']} ({label})"
+                            try:
+                                rows = await conn.fetch(sql)
+                            except asyncpg.PostgresError as exc:
+                                raise AssertionError(f"{name} {where}: {exc}\n{sql}") from exc
+                            out[where] = sorted((tuple(r) for r in rows), key=repr)
+            results[name] = out
+        finally:
+            await conn.close()
+    pg, ts = results["pg"], results["ts"]
+    assert any(k.startswith("view ") for k in pg) and len(pg) > 40
+    hypertables = {r for (r,) in declared()["hypertables"]}
+    assert hypertables
+    assert sum(bool(rows) for rows in ts.values()) >= len(ts) * 3 // 4, "most queries should have rows"
+    assert [(k, pg.get(k), ts.get(k)) for k in sorted(set(pg) | set(ts)) if pg.get(k) != ts.get(k)] == []
