@@ -178,3 +178,36 @@ class DimensionValue(BaseModel):
 class DimensionValuesResponse(BaseModel):
     name: str
     values: list[DimensionValue]
+
+
+class PlaceRef(BaseModel):
+    """A place by its dimension and code, with its names (a step of a place view's path)."""
+
+    dimension: str
+    code: str
+    name_vi: str
+    name_en: str
+
+
+class PlaceRanking(BaseModel):
+    """One wall area's ranking inside a place, one level down (a district's communes)."""
+
+    kpi: str
+    by: str
+    values: dict[str, float | None]
+
+
+class PlaceResponse(BaseModel):
+    """A place's view: every KPI's total over the place and each area's ranking inside it."""
+
+    dimension: str
+    code: str
+    name_vi: str
+    name_en: str
+    path: list[PlaceRef] = Field(description="The places above it the token may open, from the top")
+    window: str
+    as_of: datetime
+    kpis: dict[str, float | None]
+    rankings: dict[str, PlaceRanking] = Field(
+        description="Per wall area (api/v1/wall), its ranking KPI by a dimension under the place"
+    )

@@ -1,0 +1,89 @@
+"""A place's view (/api/v1/places/{dimension}/{code}) on a real API, broker and database: its
+totals are the place's breakdown values, its rankings go one level down and stay inside it, and
+a token scoped to one district gets a 403 for another and a 404 for a place that does not exist."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import orjson
+import pytest
+
+from cli.runtime.broker import EmbeddedBroker
+from tests.chaos import produce
+from tests.integration.test_wall import SEEN, applications, heartbeats
+from tests.services import base_env, running_api, running_worker, wait_until
+
+pytestmark = pytest.mark.integration
+
+T_ALL = "places-admin-0123456789"  # made-up tokens for the test
+T_YEN_SON = "places-district-012345"
+TOKENS = orjson.dumps(
+    {
+        T_ALL: {"name": "admin", "role": "admin", "scope": "all"},
+        T_YEN_SON: {"name": "ys.viewer", "role": "viewer", "scope": "district:YEN_SON"},
+    }
+).decode()
+
+
+def get(base: str, path: str, token: str = T_ALL) -> httpx.Response:
+    return httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+@pytest.fixture
+async def api(broker: EmbeddedBroker, database_url: str) -> AsyncIterator[str]:
+    env = base_env(IOC_KAFKA_URL=broker.url, IOC_DATABASE_URL=database_url, IOC_API_TOKENS=TOKENS)
+    now = datetime.now(UTC)
+    await produce(broker.bootstrap_servers, heartbeats(30, now) + applications(6, now))
+    with running_worker(env), running_api(env) as (_api, base):
+        wait_until(
+            lambda: get(base, "/api/v1/kpis/vc.endpoints_online?by=district").json()["values"].get("YEN_SON"),
+            timeout=SEEN / 1000,
+            what="heartbeats to be counted",
+        )
+        yield base
+
+
+def test_a_place_is_its_breakdown_values_and_its_ranking_one_level_down(api: str) -> None:
+    body = get(api, "/api/v1/places/district/YEN_SON?window=1h").json()
+    assert (body["dimension"], body["code"], body["name_vi"]) == ("district", "YEN_SON", "Huyện Yên Sơn")
+    assert body["path"] == []
+    by_district = get(api, "/api/v1/kpis/vc.endpoints_online?by=district").json()["values"]
+    assert body["kpis"]["vc.endpoints_online"] == by_district["YEN_SON"] == 1
+    vc = body["rankings"]["vc"]
+    assert (vc["kpi"], vc["by"]) == ("vc.availability_pct", "commune")
+    assert vc["values"]["YS-001"] is not None
+    assert all(code.startswith("YS-") for code in vc["values"])  # its communes only: never HY-002
+    assert body["rankings"]["eoffice"]["by"] == "agency"
+    assert set(body["rankings"]["portal"]["values"]) <= {"UBND_YEN_SON"}
+
+    commune = get(api, "/api/v1/places/commune/YS-001").json()
+    assert commune["kpis"]["vc.endpoints_online"] == 1
+    assert [(p["dimension"], p["code"], p["name_vi"]) for p in commune["path"]] == [
+        ("district", "YEN_SON", "Huyện Yên Sơn")
+    ]
+    market = get(api, "/api/v1/places/market/CHO_TAM_CO").json()
+    assert [p["dimension"] for p in market["path"]] == ["district", "commune"]
+
+
+def test_unknown_places_are_404_and_other_districts_403(api: str) -> None:
+    for path, error in (
+        ("/api/v1/places/province/X", "unknown_place_kind"),
+        ("/api/v1/places/district/NOWHERE", "unknown_place"),
+    ):
+        response = get(api, path)
+        assert response.status_code == 404, response.text
+        assert response.json()["error"] == error
+    assert "market" in get(api, "/api/v1/places/province/X").json()["allowed"]
+
+    # A district's token opens its district and what lies in it, never its neighbour.
+    assert get(api, "/api/v1/places/district/YEN_SON", T_YEN_SON).status_code == 200
+    assert get(api, "/api/v1/places/commune/YS-001", T_YEN_SON).status_code == 200
+    for path in ("/api/v1/places/district/HAM_YEN", "/api/v1/places/commune/HY-002"):
+        refused = get(api, path, T_YEN_SON)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "forbidden"
+        assert refused.json()["allowed"] == ["district:YEN_SON"]
+    assert get(api, "/api/v1/places/district/YEN_SON", "not-a-token-at-all-xx").status_code == 401
