@@ -17,7 +17,8 @@
 // - The startup message is answered here (no password), its database name checked against
 //   --database, and its settings (client_encoding, application_name, server_settings...) applied
 //   with SET.
-// - Messages are reassembled from the byte stream and handed to PGlite whole.
+// - Messages are reassembled from the byte stream and handed to PGlite whole, up to a point where
+//   the client may wait for answers (Sync, Flush, Query...): never a Bind without its Execute.
 // - Terminate closes the connection; then the session is reset (Sync, ROLLBACK, `DISCARD ALL`
 //   sent alone since it is refused inside a multi-statement query, `search_path = public`) so
 //   that the next client starts clean.
@@ -32,8 +33,12 @@ const PROTOCOL_3 = 196608
 const SSL_REQUEST = 80877103
 const GSS_REQUEST = 80877104
 const CANCEL_REQUEST = 80877102
-// PGlite's own defaults (debug3 messages, no sequential scans) are not a server's.
+// PGlite's own defaults (debug3 messages, no sequential scans, search_path pg_catalog) are not a
+// server's, and RESET ALL or DISCARD ALL (a pool's reset) would bring them back: these follow each.
 const SESSION_DEFAULTS = 'SET client_min_messages = notice; SET enable_seqscan = on; SET search_path = public'
+const CHUNK = 8 * 1024
+const CHUNK_MESSAGES = 16
+const RESETS = /\b(reset|discard)\s+all\b/i
 
 function args(argv) {
   const out = { port: 0, data: 'memory://', database: 'postgres' }
@@ -107,6 +112,8 @@ function serve(socket) {
     let buf = Buffer.alloc(0)
     let started = false
     let copy = null // [query message, ...CopyData] while a COPY FROM STDIN is buffered
+    let settings = SESSION_DEFAULTS // and the client's startup settings: a session's RESET values
+    let reset = false // a RESET ALL or DISCARD ALL was sent: apply `settings` again
     let chain = Promise.resolve()
     let done = false
     const finish = () => {
@@ -133,7 +140,9 @@ function serve(socket) {
       }
       for (const [name, value] of Object.entries(params)) {
         if (['user', 'database', 'replication', 'options'].includes(name)) continue
-        const reply = await raw(query(`SET ${name.replace(/[^A-Za-z0-9_.]/g, '')} = '${value.replace(/'/g, "''")}'`))
+        const set = `SET ${name.replace(/[^A-Za-z0-9_.]/g, '')} = '${value.replace(/'/g, "''")}'`
+        settings += `; ${set}`
+        const reply = await raw(query(set))
         if (hasError(reply)) {
           send(without(reply, 'Z'))
           return finish()
@@ -155,7 +164,29 @@ function serve(socket) {
     async function handle(msgs) {
       let batch = []
       const flush = async () => {
-        if (batch.length) send(await raw(Buffer.concat(batch)))
+        if (!batch.length) return
+        // PGlite silently skips messages of a call that holds many: of 6,114 Bind/Execute pairs
+        // (an INSERT with a sub-select, asyncpg's executemany) 2,947 ran in one call, 6,078 in
+        // calls of 256 messages, all in calls of 16. So: calls of at most CHUNK_MESSAGES and
+        // CHUNK bytes (a longer message alone), never a Bind without its Execute.
+        const replies = []
+        for (let at = 0; at < batch.length;) {
+          let end = at
+          let size = 0
+          while (end < batch.length && (end === at || (size + batch[end].length <= CHUNK && end - at < CHUNK_MESSAGES) || batch[end - 1][0] === 0x42)) {
+            size += batch[end].length
+            end++
+          }
+          replies.push(await raw(Buffer.concat(batch.slice(at, end))))
+          at = end
+        }
+        const reply = Buffer.concat(replies)
+        send(reply)
+        const last = batch[batch.length - 1][0]
+        if (reset && (last === 0x51 || last === 0x53)) { // after a Query or a Sync: between exchanges
+          await raw(query(settings)) // its reply is not the client's
+          reset = false
+        }
         batch = []
       }
       for (const m of msgs) {
@@ -175,6 +206,7 @@ function serve(socket) {
           const binary = /\(\s*format\s+binary|\bbinary\b/i.test(m.subarray(5).toString('utf8'))
           send(message('G', Buffer.from([binary ? 1 : 0, 0, 0]))) // the client may send its data now
         } else {
+          if ((type === 'Q' || type === 'P') && RESETS.test(m.subarray(5).toString('utf8'))) reset = true
           batch.push(m)
         }
       }
@@ -194,9 +226,16 @@ function serve(socket) {
           }
           if (!started) return
         }
-        const [msgs, rest] = split(buf)
-        buf = rest
-        await handle(msgs)
+        // Up to the last message after which the client may wait for an answer: PGlite loses an
+        // unnamed portal between two calls, so a Bind must reach it with its Execute (asyncpg's
+        // executemany streams thousands of them, cut anywhere by TCP, and one Sync at the end).
+        const [msgs] = split(buf)
+        let cut = msgs.length
+        while (cut > 0 && !copy && !'SHQXcfF'.includes(String.fromCharCode(msgs[cut - 1][0]))) cut--
+        if (copy) cut = msgs.length // CopyData is buffered by `handle` until CopyDone
+        const used = msgs.slice(0, cut).reduce((n, m) => n + m.length, 0)
+        buf = buf.subarray(used)
+        await handle(msgs.slice(0, cut))
       }).catch(fatal)
     })
     socket.on('close', finish)
