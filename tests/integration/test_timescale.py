@@ -7,7 +7,8 @@ WASM PostgreSQL 17.5 + TimescaleDB 2.23 under Node), beside the plain PostgreSQL
   rows and the same KPI answers (every window and breakdown, `all_kpis`, series), equal to the
   oracle's.
 - The compression and retention policies run (`CALL run_job`): compressed chunks answer the
-  same; a retention policy leaves what the DELETE job (ioc/db/retention.py) leaves.
+  same; the DELETE job (ioc/db/retention.py) deletes the same rows from compressed chunks; a
+  retention policy cutting at a chunk boundary leaves what the DELETE job leaves.
 - Every view and every Grafana dashboard query runs on the hypertables and answers as on
   PostgreSQL.
 
@@ -254,12 +255,22 @@ async def test_compression_keeps_the_answers_and_retention_drops_what_the_delete
         assert {r["hypertable_name"] for r in compressed} == {t for t, _ in declared()["policies"]}
         assert differences(before, await answers(ts, NOW)) == []
 
+        # The DELETE job as it runs today, on both, cutting inside a compressed chunk.
+        first = await ts.fetchval("SELECT min(bucket) FROM kpi_minute")
+        now = datetime.now(UTC)
+        inside = now - (first + timedelta(hours=30))
+        deleted = [
+            await purge(conn, now=now, minute_retention=inside, dimension_retention=timedelta(days=36500))
+            for conn in (pg, ts)
+        ]
+        assert deleted[0] == deleted[1] and deleted[1]["kpi_minute"] > 0
+        for table in MINUTE_TABLES:
+            assert await rows_of(ts, table) == await rows_of(pg, table), table
+
         # Retention: the DELETE job on PostgreSQL, a retention policy per minute table on
         # TimescaleDB, both cutting at a midnight (UTC) inside the data's 8 days of history.
         cut = datetime(2026, 3, 1, tzinfo=UTC)
-        first = await ts.fetchval("SELECT min(bucket) FROM kpi_minute")
-        assert first < cut - timedelta(days=1)
-        now = datetime.now(UTC)
+        assert await ts.fetchval("SELECT min(bucket) FROM kpi_minute") < cut - timedelta(days=1)
         await purge(pg, now=now, minute_retention=now - cut, dimension_retention=timedelta(days=36500))
         # A chunk goes once its end is before now() - drop_after: all chunks before `cut`, none
         # after, while the job runs within a minute of here (chunks are a day).
