@@ -19,6 +19,7 @@ IOC_DB_POOL_MIN = IOC_DB_POOL_MAX = 1.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
@@ -143,6 +144,38 @@ def differences(pg: dict[tuple[Any, ...], Any], ts: dict[tuple[Any, ...], Any]) 
 
 def events(seed_: int) -> list[dict[str, Any]]:
     return scenario(random.Random(seed_), NOW, REGISTRY, history=True)
+
+
+# -- the server: what asyncpg and the product need of it ---------------------------------------------
+
+
+async def test_the_server_behaves_as_a_postgresql_server_for_asyncpg(timescale: TimescaleWasm) -> None:
+    """What the stock pglite-socket gets wrong (../shared/ENVIRONMENT.md): SSL is declined (asyncpg
+    asks first), close() returns, the next client gets a fresh session, a long statement and a
+    COPY work, the database name and startup settings count, a second client waits its turn."""
+    first = await asyncpg.connect(timescale.url, server_settings={"application_name": "first"})
+    await first.execute("CREATE TABLE t (n integer, s text)")
+    await first.copy_records_to_table("t", records=[(n, f"row {n}") for n in range(5000)])
+    long = "SELECT count(*) FROM t WHERE s <> '" + "x" * 150_000 + "'"  # 150 kB, many packets
+    assert await first.fetchval(long) == 5000
+    await first.execute("RESET ALL")  # what a pool does to a connection it takes back
+    assert await first.fetchval("SELECT count(*) FROM t") == 5000  # search_path is still public
+    assert await first.fetchval("SHOW application_name") == "first"
+    await first.execute("BEGIN; CREATE TEMP TABLE scratch (n integer)")  # left open
+
+    waiting = asyncio.ensure_future(asyncpg.connect(timescale.url))
+    await asyncio.sleep(0.5)
+    assert not waiting.done()  # one client at a time
+    await asyncio.wait_for(first.close(), timeout=5)
+    second = await asyncio.wait_for(waiting, timeout=30)
+    try:
+        assert await second.fetchval("SELECT to_regclass('scratch')") is None  # a new session
+        assert await second.fetchval("SHOW application_name") == ""
+        assert await second.fetchval("SELECT count(*) FROM t") == 5000
+    finally:
+        await second.close()
+    with pytest.raises(asyncpg.InvalidCatalogNameError):
+        await asyncpg.connect(timescale.url.rsplit("/", 1)[0] + "/elsewhere")
 
 
 # -- (a) migrations -------------------------------------------------------------------------------
