@@ -167,9 +167,14 @@ export function renderWords(state) {
 
 // -- KPI tiles -----------------------------------------------------------------------------------
 
+/** The KPI values on screen: the place's in a place view (place.js), else the province's. */
+function shownKpis(state) {
+  return state.place?.kpis ?? state.kpis;
+}
+
 function renderAside(node, state) {
   const name = node.dataset.aside;
-  const value = state.kpis[name];
+  const value = shownKpis(state)[name];
   node.dataset.raw = isMissing(value) ? "" : String(value);
   setText($(".aside-value", node), withUnit(state.catalog.get(name)?.unit, value));
 }
@@ -181,7 +186,7 @@ function renderTile(node, entry, value, state) {
   setText($(".unit", node), isMissing(value) ? "" : unitText(entry?.unit));
   const of = $(".of", node);
   if (of) {
-    const total = state.kpis[of.dataset.of];
+    const total = shownKpis(state)[of.dataset.of];
     setText(of, isMissing(total) || isMissing(value) ? "" : `/ ${formatCount(total)}`);
   }
   const when = $(".when", node);
@@ -223,7 +228,7 @@ export function fitToRoom() {
 export function renderKpis(state) {
   for (const node of $$("[data-kpi]")) {
     const name = node.dataset.kpi;
-    renderTile(node, state.catalog.get(name), state.kpis[name], state);
+    renderTile(node, state.catalog.get(name), shownKpis(state)[name], state);
   }
   fitToRoom();
   const asOf = $("#as-of");
@@ -364,6 +369,9 @@ function worstFirst(entry, values) {
   });
 }
 
+/** Places a ranking row opens (place.js): the others (a site, a level) are not clickable. */
+export const PLACE_KINDS = ["district", "commune", "agency", "market"];
+
 function rankRow(entry, by, code, value, max) {
   const share = isMissing(value) ? 0 : entry.unit === "percent" ? value / 100 : value / (max || 1);
   const width = `width:${(Math.min(1, share) * 100).toFixed(1)}%`;
@@ -373,6 +381,8 @@ function rankRow(entry, by, code, value, max) {
       "data-dim": code,
       "data-raw": isMissing(value) ? "" : String(value),
       "data-status": statusOf(entry, value),
+      "data-by": by,
+      tabindex: PLACE_KINDS.includes(by) ? "0" : null,
     },
     h("span", { class: "name", text: dimensionName(by, code), title: dimensionName(by, code) }),
     h("span", { class: "bar" }, h("span", { class: "fill", style: width })),
@@ -381,16 +391,24 @@ function rankRow(entry, by, code, value, max) {
 }
 
 export function renderBreakdown(state, area) {
-  const { kpi, by } = area.breakdown;
-  const values = state.breakdowns[area.id];
+  const ranked = state.place ? state.place.rankings[area.id] : null;
+  const { kpi, by } = ranked ?? area.breakdown;
+  const values = state.place ? (ranked?.values ?? {}) : state.breakdowns[area.id];
   const entry = state.catalog.get(kpi);
   const list = $(`section.area[data-area="${area.id}"] .breakdown ol`);
   if (!values || !entry || !list) return;
+  const byLabel = $(`section.area[data-area="${area.id}"] .breakdown .by`);
+  if (byLabel && byLabel.dataset.i18n !== `by.${by}`) {
+    byLabel.dataset.i18n = `by.${by}`;
+    setText(byLabel, t(`by.${by}`));
+  }
   const fits = Math.max(1, Math.min(MAX_ROWS, Math.floor(list.clientHeight / (ROW_REM * remPx()))));
   const numbers = Object.values(values).filter((v) => !isMissing(v));
   const max = Math.max(0, ...numbers);
   const rows = worstFirst(entry, values).slice(0, fits);
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.dim : null;
   list.replaceChildren(...rows.map(([code, value]) => rankRow(entry, by, code, value, max)));
+  if (focused) $$("li", list).find((row) => row.dataset.dim === focused)?.focus(); // kept across refreshes
   fitNames(list);
 }
 

@@ -11,6 +11,7 @@
 
 import { $ } from "./dom.js";
 import { addNames, addWords, currentLang, setLang } from "./i18n.js";
+import { initPlaces, renderPlaceBar } from "./place.js";
 import { actOn, apiFetch, liveHello, renderUser, session, signIn } from "./session.js";
 import {
   buildAreas,
@@ -66,6 +67,7 @@ const state = {
   sources: [],
   breakdowns: {},
   trends: {},
+  place: null, // the place shown (place.js), null for the province
 };
 
 // -- fetching ------------------------------------------------------------------------------------
@@ -330,6 +332,7 @@ function renderAll() {
   }
   renderClock(state);
   renderConnection(state);
+  renderPlaceBar();
 }
 
 function everySecond() {
@@ -404,6 +407,7 @@ async function start() {
   $("#alerts").addEventListener("click", onAlertClick);
   window.addEventListener("resize", onResize);
   renderAll();
+  initPlaces({ state, getJson, loadNames, areas: () => AREAS, window: () => WINDOW });
   setInterval(everySecond, 1000);
   setInterval(whenLive(refreshBreakdowns), BREAKDOWN_EVERY_MS);
   setInterval(whenLive(refreshTrends), TREND_EVERY_MS);

@@ -1,0 +1,142 @@
+"""A place's view on the wall, in the real Chromium against the real worker, API, broker and
+database: a click on a ranking row opens the district (its URL says so), its figures are the
+district's, its rankings go one level down, the back button and Escape lead back up, a deep link
+(and a reload) opens the same view within a second, arrow keys and Enter drive it all, and the
+place's view still fits 1920×1080 and 3840×2160 (screenshots left beside the test's files)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import playwright.async_api as playwright_api
+import pytest
+
+from cli.runtime.broker import EmbeddedBroker
+from tests.chaos import produce
+from tests.integration.test_wall import (
+    LAYOUT_PROBLEMS,
+    SEEN,
+    applications,
+    browser,
+    community,
+    documents,
+    heartbeats,
+    market,
+    tile,
+)
+from tests.services import base_env, running_api, running_worker
+
+pytestmark = pytest.mark.integration
+__all__ = ["browser"]  # the fixture, shared with the wall's other browser tests
+
+FIRST_RENDER = """() => new Promise((done) => {
+  const check = () => {
+    const node = document.querySelector('[data-kpi="vc.endpoints_online"]');
+    if (node && node.dataset.raw === "1" && document.querySelector('#place-name').textContent)
+      done(performance.now());
+    else requestAnimationFrame(check);
+  };
+  check();
+})"""
+"""Milliseconds from the page's start until the deep-linked place's figure is on screen."""
+
+
+def hash_of(page: Any) -> str:
+    return str(page.url).partition("#")[2]
+
+
+async def test_drill_down_by_click_deep_link_back_and_keys(
+    broker: EmbeddedBroker, database_url: str, browser: Any, tmp_path: Path
+) -> None:
+    expect = playwright_api.expect
+    env = base_env(IOC_KAFKA_URL=broker.url, IOC_DATABASE_URL=database_url)
+    now = datetime.now(UTC)
+    await produce(
+        broker.bootstrap_servers,
+        heartbeats(30, now)
+        + documents(5, now, overdue=2, processed=3)
+        + applications(6, now)
+        + market(now)
+        + community(now),
+    )
+    with running_worker(env), running_api(env) as (_api, base):
+        page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(base + "/")
+        await expect(page.locator("body")).to_have_attribute("data-conn", "live", timeout=SEEN)
+        online = tile(page, "vc.endpoints_online")
+        await expect(online).to_have_attribute("data-raw", "3", timeout=SEEN)
+        await expect(page.locator("#place")).to_be_hidden()
+
+        # A click on a district's row (the community teams' ranking) opens its view, with its URL.
+        districts = page.locator('[data-breakdown="vc.availability_pct"] li')
+        yen_son = page.locator('[data-breakdown="community.teams_active_pct"] li[data-dim="YEN_SON"]')
+        await expect(yen_son).to_be_visible(timeout=SEEN)
+        await yen_son.click()
+        await expect(page.locator("body")).to_have_attribute("data-view", "place")
+        assert hash_of(page) == "/district/YEN_SON"
+        await expect(page.locator("#place-name")).to_have_text("Huyện Yên Sơn", timeout=SEEN)
+        await expect(online).to_have_attribute("data-raw", "1", timeout=SEEN)  # the district's one site
+        await expect(page.locator("#back")).to_contain_text("Toàn tỉnh")
+
+        # Its ranking one level down: the district's communes, by name, each one click away.
+        communes = page.locator('[data-breakdown="vc.availability_pct"] li')
+        await expect(communes.first).to_have_attribute("data-by", "commune", timeout=SEEN)
+        for code in await communes.evaluate_all("rows => rows.map(r => r.dataset.dim)"):
+            assert code.startswith("YS-"), code
+        await expect(page.locator('[data-breakdown="vc.availability_pct"] .by')).not_to_have_text("")
+
+        for width, height in ((1920, 1080), (3840, 2160)):
+            await page.set_viewport_size({"width": width, "height": height})
+            await page.wait_for_timeout(400)  # the page re-fits figures and rankings after a resize
+            problems = await page.evaluate(LAYOUT_PROBLEMS)
+            assert problems == [], f"place view at {width}×{height}: {problems}"
+            await page.screenshot(path=str(tmp_path / f"wall-place-{width}x{height}.png"))
+        await page.set_viewport_size({"width": 1920, "height": 1080})
+
+        # Down to a commune, back up by the button (it names where it leads), then Escape.
+        commune = await communes.first.get_attribute("data-dim")
+        await communes.first.click()
+        await expect(page.locator("#back .to")).to_have_text("Huyện Yên Sơn", timeout=SEEN)
+        assert hash_of(page) == f"/commune/{commune}"
+        await page.click("#back")
+        await expect(page.locator("#place-name")).to_have_text("Huyện Yên Sơn")
+        assert hash_of(page) == "/district/YEN_SON"
+        await page.keyboard.press("Escape")
+        await expect(page.locator("body")).to_have_attribute("data-view", "province")
+        assert hash_of(page) == "/"
+        await expect(online).to_have_attribute("data-raw", "3", timeout=SEEN)
+
+        # Keys alone: arrows move through the rows, Enter opens one, Backspace comes back.
+        await page.keyboard.press("ArrowDown")
+        first = await page.evaluate("document.activeElement.dataset.dim")
+        await page.keyboard.press("ArrowDown")
+        second = await page.evaluate("document.activeElement.dataset.dim")
+        rows = await districts.evaluate_all("rows => rows.map(r => r.dataset.dim)")
+        assert [first, second] == rows[:2]
+        await page.keyboard.press("Enter")
+        assert hash_of(page) == f"/district/{second}"
+        await expect(page.locator("body")).to_have_attribute("data-view", "place")
+        await page.keyboard.press("Backspace")
+        await expect(page.locator("body")).to_have_attribute("data-view", "province")
+        await page.close()
+
+        # A deep link opens the view directly, under a second with the API warm; a reload keeps it.
+        linked = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        linked.on("pageerror", lambda exc: errors.append(str(exc)))
+        await linked.goto(base + "/#/district/YEN_SON")
+        first_render_ms = await linked.evaluate(FIRST_RENDER)
+        print(f"deep link first render: {first_render_ms:.0f} ms")
+        assert first_render_ms < 1000
+        await expect(linked.locator("#place-name")).to_have_text("Huyện Yên Sơn")
+        await linked.reload()
+        await expect(linked.locator("#place-name")).to_have_text("Huyện Yên Sơn", timeout=SEEN)
+        await expect(tile(linked, "vc.endpoints_online")).to_have_attribute("data-raw", "1", timeout=SEEN)
+        await linked.click("#lang")
+        await expect(linked.locator("#back .word")).to_have_text("Back")
+        await expect(linked.locator("#place-name")).to_have_text("Yen Son District")
+        await linked.close()
+        assert errors == []
