@@ -132,13 +132,15 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def differences(pg: dict[tuple[Any, ...], Any], ts: dict[tuple[Any, ...], Any]) -> list[tuple[Any, ...]]:
+def differences(
+    pg: dict[tuple[Any, ...], Any], ts: dict[tuple[Any, ...], Any], what: str = "PostgreSQL and TimescaleDB"
+) -> list[tuple[Any, ...]]:
     """The answers that differ; those that differ only in a float's last bits are printed."""
     keys = sorted(set(pg) | set(ts), key=repr)
     for key in (k for k in keys if pg.get(k) != ts.get(k) and same(pg.get(k), ts.get(k))):
         a, b = pg[key], ts[key]
         inner = [(k, a[k], b[k]) for k in a if a[k] != b[k]] if isinstance(a, dict) else [("", a, b)]
-        print(f"PostgreSQL and TimescaleDB differ in the last bits: {key}: {inner}")
+        print(f"{what} differ in the last bits: {key}: {inner}")
     return [(key, pg.get(key), ts.get(key)) for key in keys if not same(pg.get(key), ts.get(key))]
 
 
@@ -286,7 +288,7 @@ async def test_compression_keeps_the_answers_and_retention_drops_what_the_delete
             " WHERE is_compressed GROUP BY 1"
         )
         assert {r["hypertable_name"] for r in compressed} == {t for t, _ in declared()["policies"]}
-        assert differences(before, await answers(ts, NOW)) == []
+        assert differences(before, await answers(ts, NOW), "TimescaleDB before and after compression") == []
 
         # The DELETE job as it runs today, on both, cutting inside a compressed chunk.
         first = await ts.fetchval("SELECT min(bucket) FROM kpi_minute")
