@@ -71,8 +71,35 @@ def time_range(start: datetime | None, end: datetime | None, *, now: datetime) -
     return start, end
 
 
+def _example(error: str, detail: str, allowed: list[str] | None = None) -> dict[str, Any]:
+    return {"summary": detail, "value": {"error": error, "detail": detail, "allowed": allowed}}
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "A parameter is not allowed here; `allowed` lists what is"},
+    400: {
+        "model": ErrorBody,
+        "description": "Well-formed parameters that break a rule across them, which a schema cannot"
+        " express: `from` after `to`, more than 10,000 points, a breakdown the KPI lacks (the per-KPI"
+        " operations list only allowed ones); `allowed` lists what is",
+        "content": {
+            "application/json": {
+                "examples": {
+                    "from_after_to": _example(
+                        "from_after_to",
+                        "`from` 2026-03-03T12:00:00+07:00 is after `to` 2026-03-03T10:00:00+07:00",
+                    ),
+                    "too_many_points": _example(
+                        "too_many_points",
+                        "20160 points asked for; at most 10000 per response:"
+                        " shorten the range or use a larger step",
+                    ),
+                    "unknown_breakdown": _example(
+                        "unknown_breakdown", "eoffice.received has no breakdown by 'district'", ["agency"]
+                    ),
+                }
+            }
+        },
+    },
     404: {"model": ErrorBody, "description": "Unknown KPI; `allowed` lists the KPI names"},
     422: {"model": ErrorBody, "description": "A parameter has an invalid value; `allowed` lists the values"},
 }
