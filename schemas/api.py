@@ -211,3 +211,35 @@ class PlaceResponse(BaseModel):
     rankings: dict[str, PlaceRanking] = Field(
         description="Per wall area (api/v1/wall), its ranking KPI by a dimension under the place"
     )
+
+
+class OfflineSite(BaseModel):
+    """A video-conference site not online now: its last event (null: never seen)."""
+
+    endpoint_id: str
+    district: str
+    commune: str
+    last_seen: datetime | None
+
+
+class OverdueItem(BaseModel):
+    """A document or an application past its due time and not finished."""
+
+    id: str
+    agency: str | None
+    district: str | None
+    started_at: datetime | None
+    due_at: datetime
+    overdue_s: float
+
+
+class PlaceLists(BaseModel):
+    """The lists behind a place's numbers, most overdue (or longest offline) first."""
+
+    as_of: datetime
+    offline_sites: list[OfflineSite]
+    offline_sites_total: int
+    overdue_documents: list[OverdueItem]
+    overdue_documents_total: int
+    overdue_applications: list[OverdueItem]
+    overdue_applications_total: int

@@ -18,9 +18,10 @@ from api.auth import Caller
 from api.auth.scopes import AuthError
 from api.deps import AppState, State
 from api.errors import ApiError
+from api.place_lists import place_lists
 from ioc.access import Principal, Scope, ScopeKind
 from ioc.names import ValueName, dimension_values
-from schemas.api import ErrorBody, PlaceRanking, PlaceRef, PlaceResponse
+from schemas.api import ErrorBody, PlaceLists, PlaceRanking, PlaceRef, PlaceResponse
 from schemas.kpis import DEFAULT_WINDOW, Dimension, Window
 from sources import SOURCES
 
@@ -84,6 +85,16 @@ def path_to(principal: Principal, state: AppState, dimension: str, code: str) ->
     return out
 
 
+def place_scope(dimension: str, code: str) -> Scope:
+    """The place as a scope: its totals are what a token of that scope sees (a market is a
+    scope as good as any: its KPIs break down by market, and nothing lies under it)."""
+    return Scope(cast(ScopeKind, dimension), code)
+
+
+PlaceKind = Annotated[str, Path(description="district, commune, agency or market")]
+PlaceCode = Annotated[str, Path(description="A code from /api/v1/dimensions/{dimension}")]
+
+
 @router.get(
     "/places/{dimension}/{code}",
     response_model=PlaceResponse,
@@ -93,13 +104,13 @@ def path_to(principal: Principal, state: AppState, dimension: str, code: str) ->
 async def place(
     principal: Caller,
     state: State,
-    dimension: Annotated[str, Path(description="district, commune, agency or market")],
-    code: Annotated[str, Path(description="A code from /api/v1/dimensions/{dimension}")],
+    dimension: PlaceKind,
+    code: PlaceCode,
     window: Annotated[Window, Query()] = DEFAULT_WINDOW,
 ) -> PlaceResponse:
     found = place_of(state, dimension, code)
     check_place(principal, state, dimension, code)
-    scope = Scope(cast(ScopeKind, dimension), code)  # a market is a scope as good as any
+    scope = place_scope(dimension, code)
     as_of, totals = await state.reader.totals(window, scope)
     rankings: dict[str, PlaceRanking] = {}
     for source in SOURCES.all:
@@ -119,4 +130,33 @@ async def place(
         as_of=as_of,
         kpis=totals,
         rankings=rankings,
+    )
+
+
+@router.get(
+    "/places/{dimension}/{code}/lists",
+    response_model=PlaceLists,
+    responses=_RESPONSES,
+    summary="The lists behind a place's numbers: sites offline, overdue documents and applications",
+)
+async def lists(
+    principal: Caller,
+    state: State,
+    dimension: PlaceKind,
+    code: PlaceCode,
+    limit: Annotated[int, Query(ge=1, le=200, description="Most rows of each list")] = 20,
+) -> PlaceLists:
+    """Sites offline now (longest silent first), documents and applications past their due
+    time and not finished (most overdue first), each inside the place; totals count them all."""
+    place_of(state, dimension, code)
+    check_place(principal, state, dimension, code)
+    reader = state.reader
+    as_of = reader.clock.now()
+    return await place_lists(
+        reader.pool,
+        scope=place_scope(dimension, code),
+        hierarchy=reader.hierarchy,
+        as_of=as_of,
+        ctx=reader.ctx,
+        limit=limit,
     )

@@ -5,7 +5,7 @@ a token scoped to one district gets a 403 for another and a 404 for a place that
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
@@ -13,7 +13,7 @@ import pytest
 
 from cli.runtime.broker import EmbeddedBroker
 from tests.chaos import produce
-from tests.integration.test_wall import SEEN, applications, heartbeats
+from tests.integration.test_wall import SEEN, Record, applications, heartbeats, record
 from tests.services import base_env, running_api, running_worker, wait_until
 
 pytestmark = pytest.mark.integration
@@ -28,6 +28,34 @@ TOKENS = orjson.dumps(
 ).decode()
 
 
+def overdue(now: datetime) -> list[Record]:
+    """Two of Yên Sơn's documents overdue (by 30 and 60 minutes) and one not yet due, one of its
+    applications overdue, and one overdue application of Hàm Yên that Yên Sơn must never see
+    (all well within the grace period: older would be dead-lettered as late)."""
+    docs = [
+        record(
+            "document.received",
+            occurred_at=now - timedelta(minutes=90),
+            due_at=now - timedelta(minutes=m),
+            agency="UBND_YEN_SON",
+            document_id=f"VB-YS-{m}",
+        )
+        for m in (30, 60, -60)
+    ]
+    apps = [
+        record(
+            "application.submitted",
+            occurred_at=now - timedelta(minutes=90),
+            due_at=now - timedelta(minutes=45),
+            agency=agency,
+            district=district,
+            application_id=f"HS-{district}",
+        )
+        for agency, district in (("UBND_YEN_SON", "YEN_SON"), ("UBND_HAM_YEN", "HAM_YEN"))
+    ]
+    return docs + apps
+
+
 def get(base: str, path: str, token: str = T_ALL) -> httpx.Response:
     return httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
@@ -36,12 +64,16 @@ def get(base: str, path: str, token: str = T_ALL) -> httpx.Response:
 async def api(broker: EmbeddedBroker, database_url: str) -> AsyncIterator[str]:
     env = base_env(IOC_KAFKA_URL=broker.url, IOC_DATABASE_URL=database_url, IOC_API_TOKENS=TOKENS)
     now = datetime.now(UTC)
-    await produce(broker.bootstrap_servers, heartbeats(30, now) + applications(6, now))
+    await produce(broker.bootstrap_servers, heartbeats(30, now) + applications(6, now) + overdue(now))
     with running_worker(env), running_api(env) as (_api, base):
         wait_until(
-            lambda: get(base, "/api/v1/kpis/vc.endpoints_online?by=district").json()["values"].get("YEN_SON"),
+            lambda: (
+                get(base, "/api/v1/kpis/vc.endpoints_online?by=district").json()["values"].get("YEN_SON")
+                and get(base, "/api/v1/kpis").json()["kpis"]["portal.overdue"] == 2
+                and get(base, "/api/v1/kpis").json()["kpis"]["eoffice.overdue"] == 2
+            ),
             timeout=SEEN / 1000,
-            what="heartbeats to be counted",
+            what="heartbeats, documents and applications to be counted",
         )
         yield base
 
@@ -87,3 +119,27 @@ def test_unknown_places_are_404_and_other_districts_403(api: str) -> None:
         assert refused.json()["error"] == "forbidden"
         assert refused.json()["allowed"] == ["district:YEN_SON"]
     assert get(api, "/api/v1/places/district/YEN_SON", "not-a-token-at-all-xx").status_code == 401
+
+
+def test_the_lists_behind_a_place_stay_inside_it(api: str) -> None:
+    body = get(api, "/api/v1/places/district/YEN_SON/lists?limit=5").json()
+    assert [d["id"] for d in body["overdue_documents"]] == ["VB-YS-60", "VB-YS-30"]  # most overdue first
+    assert body["overdue_documents_total"] == 2
+    assert 3500 < body["overdue_documents"][0]["overdue_s"] < 3700
+    assert [a["id"] for a in body["overdue_applications"]] == ["HS-YEN_SON"]
+    offline = body["offline_sites"]
+    assert len(offline) == 5 and body["offline_sites_total"] > 5  # the district's silent sites
+    assert all(s["district"] == "YEN_SON" for s in offline)
+    assert "TQ-YS-001" not in {s["endpoint_id"] for s in offline}  # it is speaking
+    commune = get(api, "/api/v1/places/commune/YS-001/lists").json()
+    assert commune["overdue_documents"] == [] and all(
+        s["commune"] == "YS-001" for s in commune["offline_sites"]
+    )
+
+    scoped = get(api, "/api/v1/places/district/YEN_SON/lists", T_YEN_SON).json()
+    assert [a["id"] for a in scoped["overdue_applications"]] == ["HS-YEN_SON"]
+    refused = get(api, "/api/v1/places/district/HAM_YEN/lists", T_YEN_SON)
+    assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+    ham_yen = get(api, "/api/v1/places/district/HAM_YEN/lists").json()
+    assert [a["id"] for a in ham_yen["overdue_applications"]] == ["HS-HAM_YEN"]
+    assert get(api, "/api/v1/places/district/NOWHERE/lists").status_code == 404
