@@ -6,6 +6,7 @@
 
 import { $, $$, h, setText } from "./dom.js";
 import { addWords, currentLang, t } from "./i18n.js";
+import { loadLists, renderLists } from "./lists.js";
 import { go, parseRoute, watchRoute } from "./route.js";
 import { renderBreakdown, renderKpis } from "./view.js";
 
@@ -54,6 +55,7 @@ export function renderPlaceBar() {
 function render() {
   renderKpis(wall.state);
   for (const area of wall.areas()) renderBreakdown(wall.state, area);
+  if (wall.state.place) renderLists(wall.state);
   renderPlaceBar();
 }
 
@@ -68,7 +70,9 @@ async function refresh() {
   if (!place) return;
   try {
     const path = `api/v1/places/${encodeURIComponent(place.dim)}/${encodeURIComponent(place.code)}`;
+    const listed = loadLists(place, wall.getJson, wall.loadNames).catch(() => null);
     const body = await wall.getJson(`${path}?window=${encodeURIComponent(wall.window())}`);
+    body.lists = (await listed) ?? place.lists ?? null;
     const bys = [...new Set(Object.values(body.rankings).map((r) => r.by))];
     await Promise.all(bys.map((by) => wall.loadNames(by).catch(() => {})));
     if (wall.state.place !== place) return;

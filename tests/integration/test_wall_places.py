@@ -15,6 +15,7 @@ import pytest
 
 from cli.runtime.broker import EmbeddedBroker
 from tests.chaos import produce
+from tests.integration.test_places import overdue
 from tests.integration.test_wall import (
     LAYOUT_PROBLEMS,
     SEEN,
@@ -43,6 +44,13 @@ FIRST_RENDER = """() => new Promise((done) => {
 """Milliseconds from the page's start until the deep-linked place's figure is on screen."""
 
 
+LISTS_CUT = """() => [...document.querySelectorAll('.place-list li')].filter((li) => {
+  const row = li.getBoundingClientRect(), box = li.parentElement.getBoundingClientRect();
+  return row.bottom > box.bottom + 1 || row.right > box.right + 1;
+}).map((li) => `list row cut: ${li.textContent}`)"""
+"""A place's list rows that do not fit their slot (lists.js drops those)."""
+
+
 def hash_of(page: Any) -> str:
     return str(page.url).partition("#")[2]
 
@@ -59,7 +67,8 @@ async def test_drill_down_by_click_deep_link_back_and_keys(
         + documents(5, now, overdue=2, processed=3)
         + applications(6, now)
         + market(now)
-        + community(now),
+        + community(now)
+        + overdue(now),
     )
     with running_worker(env), running_api(env) as (_api, base):
         page = await browser.new_page(viewport={"width": 1920, "height": 1080})
@@ -89,10 +98,26 @@ async def test_drill_down_by_click_deep_link_back_and_keys(
             assert code.startswith("YS-"), code
         await expect(page.locator('[data-breakdown="vc.availability_pct"] .by')).not_to_have_text("")
 
+        # The lists behind the numbers, where the province's trends were: most overdue first.
+        documents_list = page.locator('[data-list="overdue_documents"]')
+        await expect(documents_list.locator("li").first).to_have_attribute(
+            "data-id", "VB-YS-60", timeout=SEEN
+        )
+        await expect(documents_list.locator(".list-count")).to_have_text("2")
+        await expect(documents_list.locator(".list-title")).to_have_text("Văn bản quá hạn")
+        await expect(documents_list.locator("li").first).to_contain_text("trễ 1 giờ")
+        applications_list = page.locator('[data-list="overdue_applications"] li')
+        await expect(applications_list).to_have_count(1)
+        await expect(applications_list.first).to_have_attribute("data-id", "HS-YEN_SON")
+        sites = page.locator('[data-list="offline_sites"] li')
+        await expect(sites.first).to_be_visible()
+        assert "TQ-YS-001" not in await sites.evaluate_all("rows => rows.map(r => r.dataset.id)")
+
         for width, height in ((1920, 1080), (3840, 2160)):
             await page.set_viewport_size({"width": width, "height": height})
             await page.wait_for_timeout(400)  # the page re-fits figures and rankings after a resize
             problems = await page.evaluate(LAYOUT_PROBLEMS)
+            problems += await page.evaluate(LISTS_CUT)
             assert problems == [], f"place view at {width}×{height}: {problems}"
             await page.screenshot(path=str(tmp_path / f"wall-place-{width}x{height}.png"))
         await page.set_viewport_size({"width": 1920, "height": 1080})
