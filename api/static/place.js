@@ -64,23 +64,28 @@ function problemOf(error) {
   return status === 403 ? "refused" : status === 404 ? "missing" : "failed";
 }
 
-/** Ask for the place shown; an answer for a place no longer shown is dropped. */
+/** Ask for the place shown; an answer for a place no longer shown is dropped. Its numbers are
+ *  drawn as soon as they come, then again with the names and lists that follow them. */
 async function refresh() {
   const place = wall.state.place;
   if (!place) return;
+  const listed = loadLists(place, wall.getJson, wall.loadNames).catch(() => null);
+  let names = Promise.resolve();
   try {
     const path = `api/v1/places/${encodeURIComponent(place.dim)}/${encodeURIComponent(place.code)}`;
-    const listed = loadLists(place, wall.getJson, wall.loadNames).catch(() => null);
     const body = await wall.getJson(`${path}?window=${encodeURIComponent(wall.window())}`);
-    body.lists = (await listed) ?? place.lists ?? null;
-    const bys = [...new Set(Object.values(body.rankings).map((r) => r.by))];
-    await Promise.all(bys.map((by) => wall.loadNames(by).catch(() => {})));
     if (wall.state.place !== place) return;
     Object.assign(place, body, { loading: false, error: null, asOfMs: Date.parse(body.as_of) });
+    const bys = [...new Set(Object.values(body.rankings).map((r) => r.by))];
+    names = Promise.all(bys.map((by) => wall.loadNames(by).catch(() => {})));
   } catch (error) {
     if (wall.state.place !== place) return;
     Object.assign(place, { loading: false, error: problemOf(error) });
   }
+  render();
+  const [lists] = await Promise.all([listed, names]);
+  if (wall.state.place !== place) return;
+  if (lists) place.lists = lists;
   render();
 }
 

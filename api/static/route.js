@@ -1,24 +1,33 @@
 // Which view the wall shows, from the URL's hash, so a view can be sent to a colleague and a
 // reload restores it: "#/" (or nothing) is the province, "#/district/YEN_SON" a place's view
-// (district, commune, agency or market). Hash routing: the server serves one page for all.
+// (district, commune, agency or market); "?w=24h" after either chooses the window of windowed
+// KPIs (1h when absent). Hash routing: the server serves one page for every view.
 
-import { PLACE_KINDS } from "./view.js";
+/** Places a view can show (a ranking row of another dimension, a site or a level, opens none). */
+export const PLACE_KINDS = ["district", "commune", "agency", "market"];
+export const WINDOWS = ["5m", "15m", "1h", "6h", "24h", "7d"]; // contract/KPIS.md, "Windows"
+export const DEFAULT_WINDOW = "1h";
 
-/** The view a hash names: {dim: null} for the province, {dim, code} for a place. */
+/** The view a hash names: {dim: null, code: null, window} for the province, {dim, code, window}. */
 export function parseRoute(hash = location.hash) {
-  const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
-  if (parts.length === 2 && PLACE_KINDS.includes(parts[0])) return { dim: parts[0], code: parts[1] };
-  return { dim: null, code: null };
+  const [path, query = ""] = hash.replace(/^#\/?/, "").split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const asked = new URLSearchParams(query).get("w");
+  const window = WINDOWS.includes(asked) ? asked : DEFAULT_WINDOW;
+  if (parts.length === 2 && PLACE_KINDS.includes(parts[0])) return { dim: parts[0], code: parts[1], window };
+  return { dim: null, code: null, window };
 }
 
-/** The hash of a place's view, or of the province's with no place. */
-export function routeHash(dim = null, code = null) {
-  return dim ? `#/${dim}/${encodeURIComponent(code)}` : "#/";
+/** The hash of a view. */
+export function routeHash(dim = null, code = null, window = DEFAULT_WINDOW) {
+  const path = dim ? `#/${dim}/${encodeURIComponent(code)}` : "#/";
+  return window === DEFAULT_WINDOW ? path : `${path}?w=${window}`;
 }
 
-/** Show a view: a new history entry, so the browser's own back button also works. */
-export function go(dim = null, code = null) {
-  const hash = routeHash(dim, code);
+/** Show a place (null: the province), in the window shown now unless another is given: a new
+ *  history entry, so the browser's own back button also works. */
+export function go(dim = null, code = null, window = parseRoute().window) {
+  const hash = routeHash(dim, code, window);
   if (location.hash !== hash) location.hash = hash;
 }
 

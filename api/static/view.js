@@ -2,6 +2,8 @@
 // Every function here reads the state and writes the DOM; none fetches anything.
 
 import { renderTrend } from "./chart.js";
+import { PLACE_KINDS } from "./route.js";
+import { windowWords } from "./windows.js";
 import { session } from "./session.js";
 import { $, $$, h, remPx, setText } from "./dom.js";
 import {
@@ -190,7 +192,7 @@ function renderTile(node, entry, value, state) {
     setText(of, isMissing(total) || isMissing(value) ? "" : `/ ${formatCount(total)}`);
   }
   const when = $(".when", node);
-  const period = entry?.kind === "window" ? t("windowNote") : t("stateNote");
+  const period = entry?.kind === "window" ? windowWords(state.window) : t("stateNote");
   if (when) setText(when, isMissing(value) ? t("noData") : period);
   const side = $(".aside", node);
   if (side) renderAside(side, state);
@@ -368,9 +370,6 @@ function worstFirst(entry, values) {
     return (a - b) * direction || ka.localeCompare(kb);
   });
 }
-
-/** Places a ranking row opens (place.js): the others (a site, a level) are not clickable. */
-export const PLACE_KINDS = ["district", "commune", "agency", "market"];
 
 function rankRow(entry, by, code, value, max) {
   const share = isMissing(value) ? 0 : entry.unit === "percent" ? value / 100 : value / (max || 1);

@@ -27,8 +27,8 @@ import {
   renderTrendArea,
   renderWords,
 } from "./view.js";
+import { POLL_EVERY_MS, initWindows, liveKpis, polled, renderWindowPicker } from "./windows.js";
 
-const WINDOW = "1h";
 const BREAKDOWN_EVERY_MS = 20_000;
 const TREND_EVERY_MS = 30_000;
 const TREND_SPAN_MS = 6 * 3_600_000;
@@ -68,6 +68,7 @@ const state = {
   breakdowns: {},
   trends: {},
   place: null, // the place shown (place.js), null for the province
+  window: "1h", // of the windowed KPIs, from the URL (windows.js)
 };
 
 // -- fetching ------------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ async function fetchUnlessPushed(kind, path, apply) {
 
 async function refreshBreakdown(area) {
   const { kpi, by } = area.breakdown;
-  const body = await getJson(`api/v1/kpis/${kpi}?window=${WINDOW}&by=${by}`);
+  const body = await getJson(`api/v1/kpis/${kpi}?window=${state.window}&by=${by}`);
   state.breakdowns[area.id] = body.values;
   state.rankedMs[area.id] = Date.parse(body.as_of);
   renderBreakdown(state, area);
@@ -162,6 +163,14 @@ async function refreshTrend(area) {
   renderTrendArea(state, area);
 }
 
+/** In a window the live channel does not push, its values by HTTP. */
+function pollWindowed() {
+  return quietly(async () => {
+    const body = await getJson(`api/v1/kpis?window=${state.window}`);
+    applyKpis(body.as_of, body.kpis);
+  });
+}
+
 function refreshBreakdowns() {
   return Promise.all(AREAS.map((area) => quietly(() => refreshBreakdown(area))));
 }
@@ -176,7 +185,7 @@ async function resync() {
   await Promise.all([...new Set(AREAS.map((a) => a.breakdown.by))].map((by) => quietly(() => loadNames(by))));
   await Promise.all([
     quietly(async () => {
-      const body = await getJson(`api/v1/kpis?window=${WINDOW}`);
+      const body = await getJson(`api/v1/kpis?window=${state.window}`);
       applyKpis(body.as_of, body.kpis);
       markLive();
     }),
@@ -241,7 +250,10 @@ function markLive() {
 function onMessage(message) {
   switch (message.type) {
     case "snapshot":
-      applyKpis(message.as_of, message.kpis);
+      if (polled(state)) {
+        Object.assign(state.kpis, liveKpis(state, message)); // "now" KPIs; the others are asked for
+        renderKpis(state);
+      } else applyKpis(message.as_of, message.kpis);
       if (message.full) {
         onMessage({ type: "alert", alerts: message.alerts ?? [] });
         onMessage({ type: "sources", sources: message.sources ?? [] });
@@ -333,6 +345,7 @@ function renderAll() {
   renderClock(state);
   renderConnection(state);
   renderPlaceBar();
+  renderWindowPicker(state);
 }
 
 function everySecond() {
@@ -406,8 +419,13 @@ async function start() {
   $("#lang").addEventListener("click", toggleLanguage);
   $("#alerts").addEventListener("click", onAlertClick);
   window.addEventListener("resize", onResize);
+  initWindows(state, () => {
+    state.asOfMs = 0; // another window's answers replace these, whatever their as_of
+    quietly(resync);
+  });
   renderAll();
-  initPlaces({ state, getJson, loadNames, areas: () => AREAS, window: () => WINDOW });
+  initPlaces({ state, getJson, loadNames, areas: () => AREAS, window: () => state.window });
+  setInterval(() => polled(state) && whenLive(pollWindowed)(), POLL_EVERY_MS);
   setInterval(everySecond, 1000);
   setInterval(whenLive(refreshBreakdowns), BREAKDOWN_EVERY_MS);
   setInterval(whenLive(refreshTrends), TREND_EVERY_MS);

@@ -147,6 +147,21 @@ async def test_drill_down_by_click_deep_link_back_and_keys(
         await expect(page.locator("body")).to_have_attribute("data-view", "place")
         await page.keyboard.press("Backspace")
         await expect(page.locator("body")).to_have_attribute("data-view", "province")
+
+        # The window: chosen in the header, kept in the URL and across a drill-down.
+        received = tile(page, "eoffice.received")
+        await expect(received).to_have_attribute("data-raw", "7", timeout=SEEN)  # the last hour
+        await page.select_option("#window", "24h")
+        assert hash_of(page) == "/?w=24h"
+        await expect(received).to_have_attribute("data-raw", "10", timeout=SEEN)  # and 90 minutes ago
+        await expect(received.locator(".when")).to_have_text("24 giờ qua")
+        await yen_son.click()
+        await expect(page.locator("#place-name")).to_have_text("Huyện Yên Sơn", timeout=SEEN)
+        assert hash_of(page) == "/district/YEN_SON?w=24h"
+        await expect(received).to_have_attribute("data-raw", "3", timeout=SEEN)  # its own three
+        await page.select_option("#window", "1h")
+        assert hash_of(page) == "/district/YEN_SON"
+        await expect(received).to_have_attribute("data-raw", "0", timeout=SEEN)
         await page.close()
 
         # A deep link opens the view directly, under a second with the API warm; a reload keeps it.
