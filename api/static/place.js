@@ -8,6 +8,7 @@ import { $, $$, h, setText } from "./dom.js";
 import { addWords, currentLang, t } from "./i18n.js";
 import { loadLists, renderLists } from "./lists.js";
 import { go, parseRoute, watchRoute } from "./route.js";
+import { startTour, stopTour, touring, tourNote } from "./tour.js";
 import { renderBreakdown, renderKpis } from "./view.js";
 
 const PLACE_EVERY_MS = 5_000; // a place's numbers are asked for this often while it is shown
@@ -47,7 +48,7 @@ export function renderPlaceBar() {
   setText($("#back .to", bar), up ? named(up) : t("place.province"));
   setText($("#back .word", bar), t("place.back"));
   setText($("#place-name", bar), place.name_vi ? named(place) : place.code);
-  const problem = place.error ? t(`place.${place.error}`) : place.loading ? t("place.loading") : "";
+  const problem = place.error ? t(`place.${place.error}`) : place.loading ? t("place.loading") : tourNote();
   setText($("#place-note", bar), problem);
   bar.dataset.problem = place.error ?? "";
 }
@@ -89,8 +90,16 @@ async function refresh() {
   render();
 }
 
-/** Show the view a route names: the province (no place) or a place, blank until it answers. */
+/** Show the view a route names: the province, a place, or the tour of the districts. */
 function show(route) {
+  if (!route.tour) stopTour();
+  else if (touring()) return refresh(); // the window changed
+  else return startTour(wall.getJson, (dim, code) => showPlace({ dim, code })).catch(() => showPlace(route));
+  return showPlace(route);
+}
+
+/** Show the province (no place) or a place, blank until it answers. */
+function showPlace(route) {
   const { state } = wall;
   if (!route.dim) {
     state.place = null;

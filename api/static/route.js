@@ -1,6 +1,6 @@
 // Which view the wall shows, from the URL's hash, so a view can be sent to a colleague and a
 // reload restores it: "#/" (or nothing) is the province, "#/district/YEN_SON" a place's view
-// (district, commune, agency or market); "?w=24h" after either chooses the window of windowed
+// (district, commune, agency or market), "#/tour" the districts in turn; "?w=24h" after either chooses the window of windowed
 // KPIs (1h when absent). Hash routing: the server serves one page for every view.
 
 /** Places a view can show (a ranking row of another dimension, a site or a level, opens none). */
@@ -8,14 +8,17 @@ export const PLACE_KINDS = ["district", "commune", "agency", "market"];
 export const WINDOWS = ["5m", "15m", "1h", "6h", "24h", "7d"]; // contract/KPIS.md, "Windows"
 export const DEFAULT_WINDOW = "1h";
 
-/** The view a hash names: {dim: null, code: null, window} for the province, {dim, code, window}. */
+/** The view a hash names: {dim, code, window, tour}; dim and code are null for the province
+ *  and for the tour ("#/tour", tour.js). */
 export function parseRoute(hash = location.hash) {
   const [path, query = ""] = hash.replace(/^#\/?/, "").split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   const asked = new URLSearchParams(query).get("w");
   const window = WINDOWS.includes(asked) ? asked : DEFAULT_WINDOW;
-  if (parts.length === 2 && PLACE_KINDS.includes(parts[0])) return { dim: parts[0], code: parts[1], window };
-  return { dim: null, code: null, window };
+  if (parts.length === 2 && PLACE_KINDS.includes(parts[0])) {
+    return { dim: parts[0], code: parts[1], window, tour: false };
+  }
+  return { dim: null, code: null, window, tour: parts[0] === "tour" };
 }
 
 /** The hash of a view. */

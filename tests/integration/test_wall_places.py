@@ -1,7 +1,8 @@
 """A place's view on the wall, in the real Chromium against the real worker, API, broker and
 database: a click on a ranking row opens the district (its URL says so), its figures are the
-district's, its rankings go one level down, the back button and Escape lead back up, a deep link
-(and a reload) opens the same view within a second, arrow keys and Enter drive it all, and the
+district's, its rankings go one level down, its lists show what is overdue, the back button and
+Escape lead back up, a deep link (and a reload) opens the same view within a second, arrow keys
+and Enter drive it all, the window stays in the URL, the tour goes round the districts, and the
 place's view still fits 1920×1080 and 3840×2160 (screenshots left beside the test's files)."""
 
 from __future__ import annotations
@@ -179,4 +180,21 @@ async def test_drill_down_by_click_deep_link_back_and_keys(
         await expect(linked.locator("#back .word")).to_have_text("Back")
         await expect(linked.locator("#place-name")).to_have_text("Yen Son District")
         await linked.close()
+
+        # The tour for an unattended wall: each district in turn, the URL unchanged; Escape ends it.
+        tour = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        tour.on("pageerror", lambda exc: errors.append(str(exc)))
+        await tour.goto(base + "/#/tour?every=5")
+        name = tour.locator("#place-name")
+        await expect(name).to_have_text("Thành phố Tuyên Quang", timeout=SEEN)
+        await expect(tour.locator("#place-note")).to_have_text("Tự động xoay vòng 1/7")
+        await expect(name).to_have_text("Huyện Lâm Bình", timeout=8_000)
+        await expect(tour.locator("#place-note")).to_have_text("Tự động xoay vòng 2/7")
+        assert hash_of(tour) == "/tour?every=5"
+        await tour.keyboard.press("Escape")
+        await expect(tour.locator("body")).to_have_attribute("data-view", "province")
+        assert hash_of(tour) == "/"
+        await tour.wait_for_timeout(6_000)  # the tour is over: no district comes back
+        await expect(tour.locator("body")).to_have_attribute("data-view", "province")
+        await tour.close()
         assert errors == []
