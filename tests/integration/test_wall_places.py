@@ -28,6 +28,7 @@ from tests.integration.test_wall import (
     market,
     tile,
 )
+from tests.integration.test_wall_access import T_DISTRICT, TOKENS, sign_in
 from tests.services import base_env, running_api, running_worker
 
 pytestmark = pytest.mark.integration
@@ -198,3 +199,25 @@ async def test_drill_down_by_click_deep_link_back_and_keys(
         await expect(tour.locator("body")).to_have_attribute("data-view", "province")
         await tour.close()
         assert errors == []
+
+
+async def test_a_district_token_cannot_open_another_district(
+    broker: EmbeddedBroker, database_url: str, browser: Any
+) -> None:
+    """A deep link to another district, opened with a district's token: the wall says the token
+    may not see it and shows none of its numbers; the token's own district opens."""
+    expect = playwright_api.expect
+    env = base_env(IOC_KAFKA_URL=broker.url, IOC_DATABASE_URL=database_url, IOC_API_TOKENS=TOKENS)
+    with running_api(env) as (_api, base):
+        page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        await page.goto(base + "/#/district/HAM_YEN")
+        await sign_in(page, T_DISTRICT)
+        await expect(page.locator("#place-note")).to_have_text(
+            "Mã truy cập này không được xem nơi này", timeout=SEEN
+        )
+        await expect(page.locator("#place")).to_have_attribute("data-problem", "refused")
+        await expect(tile(page, "vc.endpoints_online")).to_have_attribute("data-raw", "")
+        await page.goto(base + "/#/district/YEN_SON")
+        await expect(page.locator("#place-name")).to_have_text("Huyện Yên Sơn", timeout=SEEN)
+        await expect(page.locator("#place")).to_have_attribute("data-problem", "")
+        await page.close()
