@@ -19,7 +19,7 @@ from api.deps import AppState
 from api.probes import BrokerProbe
 from api.prometheus import KpiCollector, KpiRefresher
 from api.reader import KpiReader
-from api.routes import actions, alerts, dimensions, health, kpis, live, me, series, sources
+from api.routes import actions, alerts, dimensions, health, kpis, live, me, places, series, sources
 from api.routes import wall as wall_layout
 from api.snapshot import Snapshotter
 from ioc.access import ALL, Scope
@@ -110,6 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(live.router)
     app.include_router(wall_layout.router, responses=AUTH_RESPONSES)
     app.include_router(dimensions.router, responses=AUTH_RESPONSES)  # names of codes
+    app.include_router(places.router, responses=AUTH_RESPONSES)  # a place's view and lists
     for module in (kpis, series, sources, alerts, actions, me):  # each route checks role and scope
         app.include_router(module.router, responses=AUTH_RESPONSES)
 

@@ -89,9 +89,3 @@ async def dimension(principal: Caller, state: State, name: DimensionName) -> Dim
             DimensionValue(code=v.code, name_vi=v.name_vi, name_en=v.name_en, parent=v.parent) for v in values
         ],
     )
-
-
-# A place's view (api/routes/places.py) is served beside the names of the places it describes.
-from api.routes import places  # noqa: E402
-
-router.include_router(places.router)

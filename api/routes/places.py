@@ -25,7 +25,7 @@ from schemas.api import ErrorBody, PlaceLists, PlaceRanking, PlaceRef, PlaceResp
 from schemas.kpis import DEFAULT_WINDOW, Dimension, Window
 from sources import SOURCES
 
-router = APIRouter(tags=["places"])  # included by api/routes/dimensions.py, under its /api/v1
+router = APIRouter(prefix="/api/v1", tags=["places"])
 
 PLACE_KINDS = ("district", "commune", "agency", "market")
 """The places the wall drills into, top first (the order a path is told in)."""
