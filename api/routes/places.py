@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query
 from api.auth import Caller
 from api.auth.scopes import AuthError
 from api.deps import AppState, State
-from api.errors import ApiError
+from api.errors import ERROR_RESPONSES, ApiError
 from api.place_lists import place_lists
 from ioc.access import Principal, Scope, ScopeKind
 from ioc.names import ValueName, dimension_values
@@ -33,6 +33,7 @@ BELOW = ("commune", "agency", "market", "endpoint")
 """Preferred dimensions of a ranking one level down, when the area's own does not lie inside."""
 
 _RESPONSES: dict[int | str, dict[str, object]] = {
+    **ERROR_RESPONSES,  # the 422 of a bad parameter is the house's ErrorBody, not FastAPI's default
     403: {"model": ErrorBody, "description": "The place is outside the token's scope"},
     404: {"model": ErrorBody, "description": "Unknown kind of place or code; `allowed` lists them"},
 }
