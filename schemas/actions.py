@@ -13,6 +13,19 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_COMMENT = 1000
+
+
+def storable(text: str) -> str:
+    """Text PostgreSQL can hold: UTF-8 (no lone surrogate) and no NUL character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (a lone surrogate is not)") from None
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character")
+    return text
+
+
 MAX_MATCHERS = 32
 MAX_SILENCE_DAYS = 366
 
@@ -21,6 +34,11 @@ class AckBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     comment: str = Field(default="", max_length=MAX_COMMENT, description="Why, for the next shift")
+
+    @field_validator("comment")
+    @classmethod
+    def _storable(cls, v: str) -> str:
+        return storable(v)
 
 
 class Ack(BaseModel):
@@ -42,6 +60,11 @@ class Matcher(BaseModel):
     value: str = Field(max_length=500)
     isRegex: bool = False
     isEqual: bool = True
+
+    @field_validator("value")
+    @classmethod
+    def _storable(cls, v: str) -> str:
+        return storable(v)
 
     @model_validator(mode="after")
     def _compiles(self) -> Matcher:
@@ -67,6 +90,11 @@ class SilenceBody(BaseModel):
     startsAt: AwareDatetime
     endsAt: AwareDatetime
     comment: str = Field(min_length=1, max_length=MAX_COMMENT)
+
+    @field_validator("comment")
+    @classmethod
+    def _storable(cls, v: str) -> str:
+        return storable(v)
 
     @field_validator("matchers")
     @classmethod
