@@ -8,6 +8,7 @@ markets and teams; an agency holds its sites. A scoped token sees exactly that p
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -61,6 +62,11 @@ class Hierarchy:
             {k: frozenset(v) for k, v in children.items()},
         )
 
+    @functools.cached_property
+    def places(self) -> frozenset[str]:
+        """The dimensions whose values are places (have parents or children), found once."""
+        return frozenset(self.children).union(*self.children.values())
+
     def holds(self, scope: Scope, dimension: str, value: str) -> bool:
         """Whether `value` of `dimension` lies inside `scope` (a scope holds its own value)."""
         if scope.is_all:
@@ -86,7 +92,7 @@ class Hierarchy:
         place at all (a site level, a payment provider)."""
         if scope.is_all or self.holds(scope, dimension, value):
             return True
-        if dimension not in self.children and not any(dimension in c for c in self.children.values()):
+        if dimension not in self.places:
             return True  # not a place: nobody's part of the province
         return (dimension, value) in self.ancestors.get((scope.kind, str(scope.value)), frozenset())
 
