@@ -13,15 +13,15 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from api.auth import Admin, AuthError, Caller, Operator
 from api.deps import AppState, State
-from api.errors import ERROR_RESPONSES, ApiError, time_range
-from api.routes.kpis import QueryTime
+from api.errors import ERROR_RESPONSES, ApiError
+from api.routes.alerts import TimeBounds
 from ioc.access import Principal
 from ioc.db import alert_actions as store
-from ioc.db.alerts import firing_alerts
+from ioc.db.alerts import firing_alert
 from schemas.actions import Ack, AckBody, AuditResponse, Matcher, Silence, SilenceBody, SilenceCreated
 from schemas.alerts import Alert
 from schemas.api import ErrorBody
@@ -54,14 +54,14 @@ def silence_in_scope(state: AppState, principal: Principal, matchers: list[Match
 
 
 async def _firing_alert(state: AppState, principal: Principal, fingerprint: str) -> Alert:
-    for alert in await firing_alerts(state.pool):
-        if alert.fingerprint == fingerprint:
-            if not state.reader.hierarchy.labels_inside(principal.scope, alert.labels):
-                raise AuthError(
-                    403, "forbidden", f"alert {fingerprint} is outside the token's scope {principal.scope}"
-                )
-            return alert
-    raise ApiError(404, "unknown_alert", f"no alert with fingerprint {fingerprint} is firing")
+    alert = await firing_alert(state.pool, fingerprint)
+    if alert is None:
+        raise ApiError(404, "unknown_alert", f"no alert with fingerprint {fingerprint} is firing")
+    if not state.reader.hierarchy.labels_inside(principal.scope, alert.labels):
+        raise AuthError(
+            403, "forbidden", f"alert {fingerprint} is outside the token's scope {principal.scope}"
+        )
+    return alert
 
 
 @router.post(
@@ -196,15 +196,8 @@ async def expire_silence(
     responses=ACTION_RESPONSES,
     summary="Every action taken through the API, oldest first (read-only)",
 )
-async def audit(
-    principal: Admin,
-    state: State,
-    from_: Annotated[
-        QueryTime | None, Query(alias="from", description="RFC 3339; default 24 h before `to`")
-    ] = None,
-    to: Annotated[QueryTime | None, Query(description="RFC 3339; default now")] = None,
-) -> AuditResponse:
-    start, end = time_range(from_, to, now=state.reader.clock.now())
+async def audit(principal: Admin, state: State, bounds: TimeBounds) -> AuditResponse:
+    start, end = bounds
     entries = await store.audit_entries(state.pool, start, end)
     if not principal.scope.is_all:  # a scoped admin sees the actions of its own scope
         entries = [e for e in entries if e.scope == str(principal.scope)]

@@ -17,6 +17,7 @@ import orjson
 
 from ioc.access import Principal
 from ioc.db.alert_rows import Ack
+from ioc.db.alerts import rows_between
 from ioc.db.pool import Conn, Queryable
 from schemas.actions import AuditEntry, Matcher, Silence, SilenceBody, SilenceStatus
 
@@ -166,25 +167,24 @@ async def audit(
     )
 
 
+def _entry(r: asyncpg.Record) -> AuditEntry:
+    return AuditEntry(
+        at=r["at"],
+        actor=r["actor"],
+        role=r["role"],
+        scope=r["scope"],
+        address=r["address"],
+        action=r["action"],
+        target=r["target"],
+        detail=orjson.loads(r["detail"]),
+    )
+
+
 async def audit_entries(
     conn: Queryable, start: datetime, end: datetime, *, limit: int = MAX_AUDIT
 ) -> list[AuditEntry]:
-    rows = await conn.fetch(
-        "SELECT * FROM audit_log WHERE at >= $1 AND at < $2 ORDER BY at, id LIMIT $3", start, end, limit
-    )
-    return [
-        AuditEntry(
-            at=r["at"],
-            actor=r["actor"],
-            role=r["role"],
-            scope=r["scope"],
-            address=r["address"],
-            action=r["action"],
-            target=r["target"],
-            detail=orjson.loads(r["detail"]),
-        )
-        for r in rows
-    ]
+    """Actions with `start <= at < end`, oldest first, at most `limit` of them."""
+    return await rows_between(conn, "audit_log", start, end, limit=limit, row=_entry)
 
 
 async def purge_finished(conn: Queryable) -> None:

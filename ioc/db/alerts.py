@@ -9,9 +9,9 @@ neither repeats nor forgets. The outbox's delivery side is in ioc/db/alert_outbo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 import orjson
@@ -23,6 +23,10 @@ from schemas.alerts import Alert, AlertChange
 
 MAX_CHANGES = 10_000
 """At most this many state changes per history answer (the oldest first)."""
+
+Ranged = Literal["alert_history", "audit_log"]
+"""The tables read by time range: each has an `at` (indexed) and an `id` that orders ties."""
+T = TypeVar("T")
 
 
 def _json(value: object) -> str:
@@ -85,57 +89,84 @@ SELECT s.*, a.acked_by, a.comment AS ack_comment, a.acked_at,
         WHERE e.fingerprint = s.fingerprint AND e.firing_since = s.firing_since) AS escalated_at
 FROM alert_state s
 LEFT JOIN alert_acks a ON a.fingerprint = s.fingerprint AND a.firing_since = s.firing_since
-WHERE s.state = ANY($1::text[])
+WHERE {where}
 ORDER BY CASE s.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
          coalesce(s.firing_since, s.active_since), s.rule, s.fingerprint
 """
+
+
+def _shown_row(r: asyncpg.Record) -> Alert:
+    """An alert as served, with its acknowledgement and when it escalated, if it did."""
+    alert = _shown(_alert(r))
+    if r["acked_by"] is not None:
+        alert.acknowledgement = Ack(
+            fingerprint=alert.fingerprint,
+            acked_by=r["acked_by"],
+            acked_at=r["acked_at"],
+            comment=r["ack_comment"],
+            firing_since=r["firing_since"],
+        )
+    alert.escalated_at = r["escalated_at"]
+    return alert
 
 
 async def firing_alerts(conn: Queryable, *, include_pending: bool = False) -> list[Alert]:
     """Alerts firing now (and pending ones if asked), most severe first, then oldest first,
     each with its acknowledgement and when it escalated, if it did."""
     states = ["firing", "pending"] if include_pending else ["firing"]
-    shown = []
-    for r in await conn.fetch(_SHOWN, states):
-        alert = _shown(_alert(r))
-        if r["acked_by"] is not None:
-            alert.acknowledgement = Ack(
-                fingerprint=alert.fingerprint,
-                acked_by=r["acked_by"],
-                acked_at=r["acked_at"],
-                comment=r["ack_comment"],
-                firing_since=r["firing_since"],
-            )
-        alert.escalated_at = r["escalated_at"]
-        shown.append(alert)
-    return shown
+    rows = await conn.fetch(_SHOWN.format(where="s.state = ANY($1::text[])"), states)
+    return [_shown_row(r) for r in rows]
+
+
+async def firing_alert(conn: Queryable, fingerprint: str) -> Alert | None:
+    """The alert with this fingerprint if it is firing now (as `firing_alerts` shows it), else None.
+
+    One query for the one row; the primary key (rule, fingerprint) does not lead with the
+    fingerprint, so the rows are found through `alert_state_active`, which holds only pending
+    and firing alerts."""
+    row = await conn.fetchrow(
+        _SHOWN.format(where="s.fingerprint = $1 AND s.state = 'firing'") + "LIMIT 1", fingerprint
+    )
+    return _shown_row(row) if row is not None else None
+
+
+async def rows_between(
+    conn: Queryable,
+    table: Ranged,
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int,
+    row: Callable[[asyncpg.Record], T],
+) -> list[T]:
+    """The rows of `table` with `start <= at < end`, oldest first, at most `limit` of them, each
+    mapped by `row`: the one ranged read behind the alert history and the audit log."""
+    rows = await conn.fetch(
+        f"SELECT * FROM {table} WHERE at >= $1 AND at < $2 ORDER BY at, id LIMIT $3", start, end, limit
+    )
+    return [row(r) for r in rows]
+
+
+def _change(r: asyncpg.Record) -> AlertChange:
+    """The one mapping of an `alert_history` row."""
+    return AlertChange(
+        at=r["at"],
+        rule=r["rule"],
+        fingerprint=r["fingerprint"],
+        state=r["state"],
+        previous=r["previous"],
+        severity=r["severity"],
+        value=r["value"],
+        labels=_map(r["labels"]),
+        annotations=_map(r["annotations"]),
+    )
 
 
 async def alert_history(
     conn: Queryable, start: datetime, end: datetime, *, limit: int = MAX_CHANGES
 ) -> list[AlertChange]:
     """State changes with `start <= at < end`, oldest first, at most `limit` of them."""
-    rows = await conn.fetch(
-        "SELECT at, rule, fingerprint, state, previous, severity, value, labels, annotations"
-        " FROM alert_history WHERE at >= $1 AND at < $2 ORDER BY at, id LIMIT $3",
-        start,
-        end,
-        limit,
-    )
-    return [
-        AlertChange(
-            at=r["at"],
-            rule=r["rule"],
-            fingerprint=r["fingerprint"],
-            state=r["state"],
-            previous=r["previous"],
-            severity=r["severity"],
-            value=r["value"],
-            labels=_map(r["labels"]),
-            annotations=_map(r["annotations"]),
-        )
-        for r in rows
-    ]
+    return await rows_between(conn, "alert_history", start, end, limit=limit, row=_change)
 
 
 # -- what the evaluator reads and writes -------------------------------------------------------

@@ -313,3 +313,11 @@ async def test_bad_actions_get_a_4xx_that_says_what_is_allowed(
             assert r.status_code == status, (method, path, r.text)
             assert words.lower() in r.text.lower(), (method, path, r.text)
             assert set(r.json()) >= {"error", "detail"}
+        reversed_range = "from=2026-03-03T10:00:00%2B07:00&to=2026-03-03T09:00:00%2B07:00"
+        answers = [
+            await client.get(f"{path}?{reversed_range}", headers=bearer(T_ADMIN))
+            for path in ("/api/v1/audit", "/api/v1/alerts/history")
+        ]
+        assert [r.status_code for r in answers] == [400, 400]
+        assert answers[0].json() == answers[1].json()  # one from/to rule, one body
+        assert answers[0].json()["error"] == "from_after_to"
