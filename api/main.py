@@ -52,6 +52,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
     ctx = context_from(settings.kpi, SOURCES)
     thresholds = load_thresholds(settings)
+    kpis.kpi_targets(settings)  # a target naming no KPI stops the API at start, saying which
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,6 +6,7 @@ Every setting has a default and an `IOC_` environment variable; the README lists
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from importlib import resources
@@ -196,6 +197,36 @@ def _overrides(text: str) -> dict[str, str]:
     return found
 
 
+DEFAULT_KPI_TARGETS: dict[str, float] = {
+    "vc.availability_pct": 99.0,
+    "eoffice.on_time_pct": 95.0,
+    "portal.on_time_pct": 95.0,
+    "portal.level4_pct": 80.0,
+    "portal.cashless_pct": 50.0,
+    "market.active_pct": 50.0,
+}
+"""The province's targets the wall compares its headline figures with (IOC_KPI_TARGETS)."""
+
+
+def parse_targets(text: str) -> dict[str, float]:
+    """IOC_KPI_TARGETS: a JSON object {kpi name: number}; blank keeps the defaults, `{}` sets
+    none. Whether each name is a KPI is checked where the catalogue is known (the API's start)."""
+    if not text.strip():
+        return dict(DEFAULT_KPI_TARGETS)
+    try:
+        found = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"IOC_KPI_TARGETS is not JSON: {exc}") from None
+    if not isinstance(found, dict):
+        raise ValueError('IOC_KPI_TARGETS must be a JSON object, e.g. {"portal.on_time_pct": 95}')
+    out: dict[str, float] = {}
+    for name, value in found.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(f"IOC_KPI_TARGETS: the target of {name!r} must be a number, not {value!r}")
+        out[name] = float(value)
+    return out
+
+
 class ApiSettings(BaseSettings):
     """The HTTP API and wall page."""
 
@@ -227,6 +258,22 @@ class ApiExtraSettings(BaseSettings):
     live_queue: int = Field(
         default=16, ge=1, description="Messages queued per live client before it is dropped."
     )
+    kpi_targets: str = Field(
+        default="",
+        description='The province\'s targets, JSON {kpi: number}, e.g. {"portal.on_time_pct": 95}; '
+        "empty: the defaults (DEFAULT_KPI_TARGETS), `{}`: none. The wall shows each headline figure "
+        "against its target.",
+    )
+
+    @field_validator("kpi_targets")
+    @classmethod
+    def _targets(cls, v: str) -> str:
+        parse_targets(v)  # fail at start with what is wrong
+        return v
+
+    @property
+    def targets(self) -> dict[str, float]:
+        return parse_targets(self.kpi_targets)
 
 
 class AlertSettings(BaseSettings):

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from api.auth import Caller, caller, check_breakdown
 from api.deps import State
 from api.errors import ERROR_RESPONSES, ApiError
+from ioc.settings import Settings
 from schemas.api import CatalogEntry, CatalogResponse, KpiResponse, KpisResponse, Thresholds
 from schemas.kpis import DEFAULT_WINDOW, STEPS, WINDOWS, Dimension, Window
 from sources import SOURCES
@@ -106,20 +107,42 @@ async def kpi(
     return KpiResponse(name=name, window=window, by=by, as_of=as_of, values=values)
 
 
+class CatalogEntryWithTarget(CatalogEntry):
+    target: float | None = Field(
+        default=None, description="The province's target for this KPI (IOC_KPI_TARGETS); null: none"
+    )
+
+
+class CatalogWithTargets(CatalogResponse):
+    kpis: list[CatalogEntryWithTarget]  # type: ignore[assignment]  # the same entries, with a target
+
+
+def kpi_targets(settings: Settings) -> dict[str, float]:
+    """The configured targets, each a KPI of the catalogue; else a ValueError naming the unknown
+    ones and what is allowed (the API's start calls this, so a typo stops it at once)."""
+    targets = settings.serve.targets
+    unknown = sorted(set(targets) - set(SOURCES.kpis))
+    if unknown:
+        names = ", ".join(map(repr, unknown))
+        raise ValueError(f"IOC_KPI_TARGETS: no KPI is named {names}; the KPIs: {', '.join(SOURCES.kpis)}")
+    return targets
+
+
 @router.get(
     "/catalog",
-    response_model=CatalogResponse,
+    response_model=CatalogWithTargets,
     dependencies=[Depends(caller)],
     summary="Every KPI with its meaning and thresholds",
 )
-async def catalog(state: State) -> CatalogResponse:
+async def catalog(state: State) -> CatalogWithTargets:
     thresholds = state.thresholds
-    return CatalogResponse(
+    targets = kpi_targets(state.settings)
+    return CatalogWithTargets(
         windows=list(WINDOWS),
         steps=list(STEPS),
         default_window=DEFAULT_WINDOW,
         kpis=[
-            CatalogEntry(
+            CatalogEntryWithTarget(
                 name=k.name,
                 kind=k.kind.value,
                 unit=k.unit,
@@ -131,6 +154,7 @@ async def catalog(state: State) -> CatalogResponse:
                 thresholds=Thresholds(warn=thresholds[k.name][0], bad=thresholds[k.name][1])
                 if k.name in thresholds
                 else None,
+                target=targets.get(k.name),
             )
             for k in SOURCES.catalog
         ],

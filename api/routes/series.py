@@ -1,18 +1,36 @@
-"""GET /api/v1/series/{name}: a KPI over time, one point per step."""
+"""GET /api/v1/series/{name}: a KPI over time, one point per step; GET /api/v1/comparisons:
+the wall's headline KPIs as they were at the same time yesterday and last week.
+
+A series' points are aligned to their steps, and a ratio's points do not add up to a window's
+ratio, so "the last hour, as it was yesterday at this time" is asked for directly: a windowed
+KPI is computed over the same window ending a day (a week) ago, from the same building blocks
+as now; a state KPI is its newest per-minute sample up to then (a state KPI's series). Where a
+windowed ratio divides by a state KPI (availability, active shares) the divisor is today's.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Annotated
+from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from api.auth import Caller, check_breakdown
 from api.deps import State
 from api.errors import ERROR_RESPONSES, ApiError, time_range
+from api.reader import KpiReader, TtlCache
 from api.routes.kpis import By, KpiName, QueryTime, dimension_for, kpi_or_404
+from api.routes.places import check_place, place_of, place_scope
+from ioc.access import Scope
+from ioc.kpi.query import TOTAL
+from ioc.kpi.scoped import scoped_series, scoped_values
+from ioc.kpi.series import Point as SeriesPoint
 from ioc.kpi.series import point_count
-from schemas.api import Point, SeriesResponse
-from schemas.kpis import DEFAULT_STEP, MAX_POINTS, Step
+from schemas.api import ErrorBody, Point, SeriesResponse
+from schemas.kpis import DEFAULT_STEP, DEFAULT_WINDOW, MAX_POINTS, Kind, Step, Window
 from sources import SOURCES
 
 router = APIRouter(prefix="/api/v1", tags=["series"])
@@ -52,3 +70,142 @@ async def kpi_series(
     if dim is None:
         return SeriesResponse(name=name, step=step, from_=start, to=end, points=as_points.get("", []))
     return SeriesResponse(name=name, step=step, by=by, from_=start, to=end, series=as_points)
+
+
+AGO = {"yesterday": timedelta(days=1), "last_week": timedelta(days=7)}
+"""What the wall compares its headline figures with: the same time a day and a week ago."""
+SAMPLES_BACK = timedelta(minutes=5)
+"""A state KPI then is its newest sample at most this long before (samples are per minute)."""
+COMPARE_TTL_S = 30.0
+
+
+class PastKpis(BaseModel):
+    as_of: datetime = Field(
+        description="The time the values are for: `as_of` of the answer, a day or a week ago"
+    )
+    kpis: dict[str, float | None] = Field(description="Each headline KPI then; null: no data then")
+
+
+class ComparisonsResponse(BaseModel):
+    window: str
+    as_of: datetime
+    dimension: str | None = Field(default=None, description="The place compared, if one was asked for")
+    code: str | None = None
+    yesterday: PastKpis
+    last_week: PastKpis
+
+
+def headline_kpis() -> list[str]:
+    """The KPIs of the wall's headline tiles, every source's, in the wall's order."""
+    return list(dict.fromkeys(n for s in SOURCES.all for n in s.wall.headline))
+
+
+def last_sampled(points: Sequence[SeriesPoint]) -> float | None:
+    """A state KPI's value then: the newest of its samples that holds one (null: none did)."""
+    return next((v for _, v in reversed(points) if v is not None), None)
+
+
+def compared_times(as_of: datetime) -> dict[str, datetime]:
+    """The times the comparisons are for, to the second of `as_of`."""
+    return {label: as_of - ago for label, ago in AGO.items()}
+
+
+async def kpis_then(
+    reader: KpiReader, names: Sequence[str], *, scope: Scope, at: datetime, window: str
+) -> dict[str, float | None]:
+    """`names` as `scope` saw them at `at`: windowed ones over the window ending then, state
+    ones by their newest sample up to then."""
+    ctx, kinds = reader.ctx, SOURCES.kpis
+    windowed = [n for n in names if kinds[n].kind is Kind.WINDOW]
+    got = await scoped_values(
+        reader.pool,
+        windowed,
+        scope=scope,
+        hierarchy=reader.hierarchy,
+        as_of=at,
+        window=window,
+        by=None,
+        ctx=ctx,
+    )
+    out = {n: got[n][TOTAL] for n in windowed}
+    end = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    for n in names:
+        if n in out:
+            continue
+        points = await scoped_series(
+            reader.pool,
+            n,
+            scope=scope,
+            hierarchy=reader.hierarchy,
+            start=end - SAMPLES_BACK,
+            end=end,
+            step="1m",
+            by=None,
+            ctx=ctx,
+            as_of=at,
+        )
+        out[n] = last_sampled(points.get(TOTAL, []))
+    return out
+
+
+_CACHES: WeakKeyDictionary[KpiReader, TtlCache] = WeakKeyDictionary()
+
+
+def _cache(reader: KpiReader) -> TtlCache:
+    """Past values barely move: each (window, scope, minute) is computed once in a while."""
+    if reader not in _CACHES:
+        _CACHES[reader] = TtlCache(COMPARE_TTL_S)
+    return _CACHES[reader]
+
+
+_COMPARE_RESPONSES: dict[int | str, dict[str, object]] = {
+    **ERROR_RESPONSES,
+    403: {"model": ErrorBody, "description": "The place is outside the token's scope"},
+    404: {"model": ErrorBody, "description": "Unknown kind of place or code"},
+}
+
+
+@router.get(
+    "/comparisons",
+    response_model=ComparisonsResponse,
+    responses=_COMPARE_RESPONSES,
+    summary="The wall's headline KPIs at the same time yesterday and last week",
+)
+async def comparisons(
+    principal: Caller,
+    state: State,
+    window: Annotated[Window, Query()] = DEFAULT_WINDOW,
+    dimension: Annotated[
+        str | None, Query(description="A place's kind (district, commune, agency, market), with `code`")
+    ] = None,
+    code: Annotated[
+        str | None, Query(description="The place's code; without both: the token's scope")
+    ] = None,
+) -> ComparisonsResponse:
+    scope = principal.scope
+    if dimension is not None or code is not None:
+        if dimension is None or code is None:
+            raise ApiError(400, "bad_place", "a place needs both `dimension` and `code`")
+        place_of(state, dimension, code)
+        check_place(principal, state, dimension, code)
+        scope = place_scope(dimension, code)
+    reader = state.reader
+    as_of = reader.clock.now().replace(microsecond=0)
+    names = headline_kpis()
+
+    async def compute() -> dict[str, PastKpis]:
+        return {
+            label: PastKpis(as_of=at, kpis=await kpis_then(reader, names, scope=scope, at=at, window=window))
+            for label, at in compared_times(as_of).items()
+        }
+
+    minute = as_of.replace(second=0)
+    past: dict[str, PastKpis] = await _cache(reader).get(("comparisons", window, scope, minute), compute)
+    return ComparisonsResponse(
+        window=window,
+        as_of=as_of,
+        dimension=dimension,
+        code=code,
+        yesterday=past["yesterday"],
+        last_week=past["last_week"],
+    )

@@ -2,6 +2,7 @@
 // Every function here reads the state and writes the DOM; none fetches anything.
 
 import { renderTrend } from "./chart.js";
+import { renderComparisons } from "./compare.js";
 import { PLACE_KINDS } from "./route.js";
 import { windowWords } from "./windows.js";
 import { session } from "./session.js";
@@ -232,6 +233,7 @@ export function renderKpis(state) {
     const name = node.dataset.kpi;
     renderTile(node, state.catalog.get(name), shownKpis(state)[name], state);
   }
+  renderComparisons(state);
   fitToRoom();
   const asOf = $("#as-of");
   setText(asOf, state.asOfMs ? t("updatedAt", { t: formatTime(state.asOfMs) }) : "");

@@ -9,6 +9,7 @@
 // (trends) and readyz (whether the numbers can be trusted: broker, database, their age).
 // Plain ES modules, no build step, no dependencies.
 
+import { initComparisons } from "./compare.js";
 import { $ } from "./dom.js";
 import { addNames, addWords, currentLang, setLang } from "./i18n.js";
 import { initPlaces, renderPlaceBar } from "./place.js";
@@ -423,6 +424,7 @@ async function start() {
     state.asOfMs = 0; // another window's answers replace these, whatever their as_of
     quietly(resync);
   });
+  initComparisons({ state, getJson });
   renderAll();
   initPlaces({ state, getJson, loadNames, areas: () => AREAS, window: () => state.window });
   setInterval(() => polled(state) && whenLive(pollWindowed)(), POLL_EVERY_MS);
