@@ -15,7 +15,7 @@ import mode
 from ioc.clock import Clock, SystemClock
 from ioc.db.leader import AdvisoryLeader
 from ioc.db.pool import create_pool
-from ioc.db.retention import purge
+from ioc.db.retention import apply_retention
 from ioc.kpi.query import KpiContext, kpi_values
 from ioc.retry import TRANSIENT_DB_ERRORS
 from ioc.settings import Settings
@@ -92,7 +92,7 @@ class Maintenance(mode.Service):
         await sample_state(self._pool, self.ctx, bucket, now)
         if self._last_purge is None or now - self._last_purge >= timedelta(hours=1):
             kpi = self.settings.kpi
-            deleted = await purge(
+            deleted = await apply_retention(
                 self._pool,
                 now=now,
                 minute_retention=timedelta(days=kpi.minute_retention_days),

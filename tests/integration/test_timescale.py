@@ -31,15 +31,18 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 
 from ioc.db.migrate import _migration_files, migrate
 from ioc.db.pool import create_pool
-from ioc.db.retention import purge
+from ioc.db.retention import apply_retention, policy_ages, purge
 from ioc.kpi.query import all_kpis, kpi_values
 from ioc.kpi.series import series
-from ioc.settings import DatabaseSettings
+from ioc.kpi.windows import floor_hour, floor_minute
+from ioc.settings import DatabaseSettings, KpiSettings, Settings
 from schemas.kpis import Kind
 from sources import CATALOG, SOURCES
+from streams.maintenance import Maintenance, sample_state
 from tests.chaos import CTX, REGISTRY, kpi_mismatches, store_events
 from tests.integration.test_deploy import DEPLOY, grafana_sql, seed, variable_options
 from tests.integration.test_deploy import sql_value as grafana_value
@@ -267,30 +270,56 @@ async def test_the_same_events_give_the_same_rows_and_answers_on_postgresql_and_
 # -- (c) policies, run by hand ------------------------------------------------------------------
 
 
-async def test_compression_keeps_the_answers_and_retention_drops_what_the_delete_job_deletes(
+async def test_compression_of_every_hypertable_keeps_the_oracle_answers_and_takes_late_writes(
     ts_url: str, database_url: str
 ) -> None:
     sent = events(5)
     for url in (database_url, ts_url):
         await store_events(url, sent, NOW)
-    pg = await asyncpg.connect(database_url)
+        conn = await asyncpg.connect(url)
+        try:  # the leader's state samples, so kpi_state_minute has rows to compress
+            for minutes in (3, 2, 1):
+                await sample_state(conn, CTX, floor_minute(NOW) - timedelta(minutes=minutes), NOW)
+        finally:
+            await conn.close()
     ts = await asyncpg.connect(ts_url)
     try:
+        assert await kpi_mismatches(ts, sent, NOW) == []
         before = await answers(ts, NOW)
         jobs = await ts.fetch(
             "SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression'"
         )
-        assert jobs
         for job in jobs:
             await ts.execute("CALL run_job($1)", job["job_id"])
-        compressed = await ts.fetch(
-            "SELECT hypertable_name, count(*) AS n FROM timescaledb_information.chunks"
-            " WHERE is_compressed GROUP BY 1"
+        chunks = await ts.fetch(
+            "SELECT hypertable_name, bool_and(is_compressed) AS all_compressed"
+            " FROM timescaledb_information.chunks GROUP BY 1"
         )
-        assert {r["hypertable_name"] for r in compressed} == {t for t, _ in declared()["policies"]}
-        assert differences(before, await answers(ts, NOW), "TimescaleDB before and after compression") == []
+        hypertables = {t for (t,) in declared()["hypertables"]}
+        assert {t for t, _ in declared()["policies"]} == hypertables  # 0060: every one compressed
+        assert {r["hypertable_name"]: r["all_compressed"] for r in chunks} == dict.fromkeys(hypertables, True)
+        after = await answers(ts, NOW)
+        assert differences(before, after, "TimescaleDB before and after compression") == []
+        assert await kpi_mismatches(ts, sent, NOW) == []  # the oracle's answers, from compressed chunks
+        counts = {t: await ts.fetchval(f"SELECT count(*) FROM {t}") for t in hypertables}
+    finally:
+        await ts.close()
 
-        # The DELETE job as it runs today, on both, cutting inside a compressed chunk.
+    # Late writes into compressed chunks (another 8 days of history, through the same upserts)
+    # leave the same rows as on PostgreSQL.
+    for url in (database_url, ts_url):
+        await store_events(url, events(6), NOW)
+    pg = await asyncpg.connect(database_url)
+    ts = await asyncpg.connect(ts_url)
+    try:
+        grown = [t for t in MINUTE_TABLES[:3] if await ts.fetchval(f"SELECT count(*) FROM {t}") > counts[t]]
+        assert grown == list(MINUTE_TABLES[:3])
+        for table in (*hypertables, "kpi_hour", "kpi_sketch_hour", "kpi_distinct_hour"):
+            assert await rows_of(ts, table) == await rows_of(pg, table), table
+        assert differences(await answers(pg, NOW), await answers(ts, NOW)) == []
+
+        # The DELETE job (what a hypertable falls back to where no policy can be set) on both,
+        # cutting inside a compressed chunk.
         first = await ts.fetchval("SELECT min(bucket) FROM kpi_minute")
         now = datetime.now(UTC)
         inside = now - (first + timedelta(hours=30))
@@ -301,27 +330,169 @@ async def test_compression_keeps_the_answers_and_retention_drops_what_the_delete
         assert deleted[0] == deleted[1] and deleted[1]["kpi_minute"] > 0
         for table in MINUTE_TABLES:
             assert await rows_of(ts, table) == await rows_of(pg, table), table
-
-        # Retention: the DELETE job on PostgreSQL, a retention policy per minute table on
-        # TimescaleDB, both cutting at a midnight (UTC) inside the data's 8 days of history.
-        cut = datetime(2026, 3, 1, tzinfo=UTC)
-        assert await ts.fetchval("SELECT min(bucket) FROM kpi_minute") < cut - timedelta(days=1)
-        await purge(pg, now=now, minute_retention=now - cut, dimension_retention=timedelta(days=36500))
-        # A chunk goes once its end is before now() - drop_after: all chunks before `cut`, none
-        # after, while the job runs within a minute of here (chunks are a day).
-        drop_after = now - cut - timedelta(minutes=1)
-        for table in MINUTE_TABLES:
-            job = await ts.fetchval(
-                "SELECT add_retention_policy($1, drop_after => $2::interval)", table, drop_after
-            )
-            await ts.execute("CALL run_job($1)", job)
-        for table in MINUTE_TABLES:
-            assert await rows_of(ts, table) == await rows_of(pg, table), table
-        assert await ts.fetchval("SELECT min(bucket) FROM kpi_minute") >= cut
-        assert differences(await answers(pg, NOW), await answers(ts, NOW)) == []
     finally:
         await ts.close()
         await pg.close()
+
+
+RETENTION_JOBS = (
+    "SELECT hypertable_name, job_id, schedule_interval, (config->>'drop_after')::interval AS drop_after"
+    " FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'"
+)
+
+
+async def test_the_retention_policies_follow_the_settings(ts_url: str) -> None:
+    """The leader's maintenance step sets a retention policy per hypertable from
+    IOC_MINUTE_RETENTION_DAYS at its first minute, leaves it alone while the setting stays, and
+    moves it when the setting changes (a restart with another value)."""
+
+    async def start_with(days: float) -> dict[str, tuple[int, timedelta, timedelta]]:
+        database = DatabaseSettings(database_url=SecretStr(ts_url), db_pool_min=1, db_pool_max=1)
+        maintenance = Maintenance(
+            Settings(database=database, kpi=KpiSettings(minute_retention_days=days)), CTX
+        )
+        await maintenance.on_start()
+        try:
+            now = datetime.now(UTC)
+            await maintenance.tick(floor_minute(now) - timedelta(minutes=1), now)
+        finally:
+            await maintenance.on_stop()
+        conn = await asyncpg.connect(ts_url)
+        try:
+            return {r["hypertable_name"]: tuple(r)[1:] for r in await conn.fetch(RETENTION_JOBS)}
+        finally:
+            await conn.close()
+
+    conn = await asyncpg.connect(ts_url)
+    try:
+        assert await conn.fetch(RETENTION_JOBS) == []  # migrate alone sets none: the ages are settings
+    finally:
+        await conn.close()
+    hour = timedelta(hours=1)
+    first = await start_with(35)
+    assert {t: (every, age) for t, (_, every, age) in first.items()} == {
+        **{t: (hour, timedelta(days=35)) for t in MINUTE_TABLES},
+        "vc_presence": (hour, timedelta(days=350)),
+    }
+    assert await start_with(35) == first  # idempotent: the same jobs, untouched
+    changed = await start_with(20.5)
+    assert {t: (job, age) for t, (job, _, age) in changed.items()} == {
+        **{t: (first[t][0], timedelta(days=20, hours=12)) for t in MINUTE_TABLES},
+        "vc_presence": (first["vc_presence"][0], timedelta(days=205)),
+    }
+
+
+# The columns and values of a row in each table the retention bounds, its time first.
+_SUMS = ("bucket, metric, dim_set, value", "'r', 0, 1")
+_BINS = ("bucket, metric, dim_set, bin, count", "'r', 0, 0, 1")
+_MEMBERS = ("bucket, metric, dim_set, member", "'r', 0, 'm'")
+A_ROW_OF = {
+    "kpi_minute": _SUMS,
+    "kpi_sketch_minute": _BINS,
+    "kpi_distinct_minute": _MEMBERS,
+    "kpi_state_minute": ("bucket, metric, value", "'r', 1"),
+    "ingest_minute": ("bucket, topic, outcome, records", "'r', 'accepted', 1"),
+    "vc_presence": ("hour, endpoint_id, district, site_level, minutes", "'r', 'd', 's', 1"),
+    "kpi_hour": _SUMS,
+    "kpi_sketch_hour": _BINS,
+    "kpi_distinct_hour": _MEMBERS,
+}
+
+
+async def test_retention_jobs_drop_expired_chunks_and_keep_fresh_data(ts_url: str, database_url: str) -> None:
+    """The same rows on both, the same retention step: PostgreSQL deletes every row older than
+    its age; TimescaleDB's policies (run with `run_job`) drop every chunk that ended before it,
+    keep the chunk the cut falls in whole, and every row younger than the age on both."""
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    minute_age = now - (midnight - timedelta(days=3) + timedelta(hours=12))  # the cut at a noon
+    ages = policy_ages(minute_age)
+    cuts = {table: now - age for table, age in ages.items()}
+    time_of = {t: columns.split(",")[0] for t, (columns, _) in A_ROW_OF.items()}
+    hour_now = floor_hour(now)
+    deleted, dropped = {}, {}
+    for name, url in (("pg", database_url), ("ts", ts_url)):
+        conn = await asyncpg.connect(url)
+        try:
+            for table, (columns, values) in A_ROW_OF.items():  # a row every hour, the same on both
+                days = 6 if table in MINUTE_TABLES else 50  # the hourly tables are kept 10x longer
+                await conn.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT t, {values}"
+                    " FROM generate_series($1::timestamptz, $2, interval '1 hour') t",
+                    hour_now - timedelta(days=days),
+                    hour_now,
+                )
+            deleted[name] = await apply_retention(
+                conn, now=now, minute_retention=minute_age, dimension_retention=timedelta(days=36500)
+            )
+            if name == "ts":
+                jobs = {r["hypertable_name"]: r["job_id"] for r in await conn.fetch(RETENTION_JOBS)}
+                assert jobs.keys() == ages.keys()
+                chunks = "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = $1"
+                before = {t: await conn.fetchval(chunks, t) for t in jobs}
+                for job in jobs.values():
+                    await conn.execute("CALL run_job($1)", job)
+                dropped = {t: before[t] - await conn.fetchval(chunks, t) for t in jobs}
+        finally:
+            await conn.close()
+    assert deleted["pg"].keys() - deleted["ts"].keys() == ages.keys()  # a policy, not a DELETE
+    assert {t: deleted["pg"][t] for t in deleted["ts"]} == deleted["ts"]
+    assert all(deleted["pg"][t] > 0 for t in ages) and all(dropped[t] > 0 for t in ages)
+
+    pg = await asyncpg.connect(database_url)
+    ts = await asyncpg.connect(ts_url)
+    try:
+        for table in A_ROW_OF:
+            fresh = f"SELECT {time_of[table]} FROM {table} WHERE {time_of[table]} >= $1 ORDER BY 1"
+            cut = cuts.get(table)
+            if cut is None:  # an hourly rollup: the DELETE on both
+                assert await rows_of(ts, table) == await rows_of(pg, table), table
+                continue
+            assert await pg.fetchval(f"SELECT min({time_of[table]}) FROM {table}") >= cut, table
+            assert await ts.fetch(fresh, cut) == await pg.fetch(fresh, cut), table
+            # TimescaleDB keeps the chunk the cut falls in whole (it ends after the cut): the
+            # rows from its start, and none before.
+            start = await ts.fetchval(
+                "SELECT range_start FROM timescaledb_information.chunks"
+                " WHERE hypertable_name = $1 AND range_start <= $2 AND $2 < range_end",
+                table,
+                cut,
+            )
+            assert await ts.fetchval(f"SELECT min({time_of[table]}) FROM {table}") == start, table
+    finally:
+        await ts.close()
+        await pg.close()
+
+
+async def test_on_postgresql_the_retention_step_is_the_delete_job_it_was(database_url: str) -> None:
+    """Without TimescaleDB `apply_retention` deletes exactly what `purge` deletes, from every
+    table: the same counts, the same rows left."""
+    await store_events(database_url, events(5), NOW)
+    now = datetime.now(UTC)
+    cuts = {"minute_retention": now - datetime(2026, 3, 1, 12, tzinfo=UTC), "dimension_retention": now - NOW}
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+                " AND table_name <> 'schema_migrations'"
+            )
+        ]
+        results = []
+        for step in (purge, apply_retention):
+            transaction = conn.transaction()
+            await transaction.start()
+            deleted = await step(conn, now=now, **cuts)
+            results.append((deleted, {t: await rows_of(conn, t) for t in tables}))
+            await transaction.rollback()
+        assert results[0] == results[1]
+        deleted = results[1][0]
+        assert len(deleted) == 14
+        assert all(deleted[t] > 0 for t in ("accepted_fingerprints", "kpi_minute", "portal_applications"))
+    finally:
+        await conn.close()
 
 
 # -- (d) views and Grafana's SQL on hypertables ---------------------------------------------------------
