@@ -6,9 +6,12 @@ WASM PostgreSQL 17.5 + TimescaleDB 2.23 under Node), beside the plain PostgreSQL
 - The same events, stored by the product's own write path into both databases, give the same
   rows and the same KPI answers (every window and breakdown, `all_kpis`, series), equal to the
   oracle's.
-- The compression and retention policies run (`CALL run_job`): compressed chunks answer the
-  same; the DELETE job (ioc/db/retention.py) deletes the same rows from compressed chunks; a
-  retention policy cutting at a chunk boundary leaves what the DELETE job leaves.
+- The compression and retention policies run (`CALL run_job`): every hypertable compresses and
+  its chunks give the same answers, the oracle's, and take late writes as PostgreSQL does; the
+  retention step (ioc/db/retention.py) sets a policy per hypertable from the settings, moves it
+  when the setting changes, and its jobs drop the chunks that ended before the cut and keep
+  every fresher row; the DELETE job (the fallback) deletes the same rows from compressed chunks;
+  on PostgreSQL the retention step is the DELETE job it was.
 - Every view and every Grafana dashboard query runs on the hypertables and answers as on
   PostgreSQL.
 
