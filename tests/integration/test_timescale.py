@@ -383,6 +383,12 @@ async def test_the_retention_policies_follow_the_settings(ts_url: str) -> None:
         **{t: (first[t][0], timedelta(days=20, hours=12)) for t in MINUTE_TABLES},
         "vc_presence": (first["vc_presence"][0], timedelta(days=205)),
     }
+    conn = await asyncpg.connect(ts_url)
+    try:  # an altered policy still runs
+        for job, _, _ in changed.values():
+            await conn.execute("CALL run_job($1)", job)
+    finally:
+        await conn.close()
 
 
 # The columns and values of a row in each table the retention bounds, its time first.
