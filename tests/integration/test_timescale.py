@@ -498,7 +498,7 @@ async def test_on_postgresql_the_retention_step_is_the_delete_job_it_was(databas
             await transaction.rollback()
         assert results[0] == results[1]
         deleted = results[1][0]
-        assert len(deleted) == 14
+        assert deleted.keys() >= policy_ages(timedelta(days=1)).keys()  # no table left to a policy
         assert all(deleted[t] > 0 for t in ("accepted_fingerprints", "kpi_minute", "portal_applications"))
     finally:
         await conn.close()
