@@ -20,6 +20,7 @@ from api.probes import BrokerProbe
 from api.prometheus import KpiCollector, KpiRefresher
 from api.reader import KpiReader
 from api.routes import actions, alerts, dimensions, health, kpis, live, me, places, series, sources
+from api.routes import map as map_tiles
 from api.routes import wall as wall_layout
 from api.snapshot import Snapshotter
 from ioc.access import ALL, Scope
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(wall_layout.router, responses=AUTH_RESPONSES)
     app.include_router(dimensions.router, responses=AUTH_RESPONSES)  # names of codes
     app.include_router(places.router, responses=AUTH_RESPONSES)  # a place's view and lists
+    app.include_router(map_tiles.router, responses=AUTH_RESPONSES)  # the wall's schematic map
     for module in (kpis, series, sources, alerts, actions, me):  # each route checks role and scope
         app.include_router(module.router, responses=AUTH_RESPONSES)
 

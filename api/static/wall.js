@@ -12,6 +12,7 @@
 import { initComparisons } from "./compare.js";
 import { $ } from "./dom.js";
 import { addNames, addWords, currentLang, setLang } from "./i18n.js";
+import { initMap } from "./map.js";
 import { initPlaces, renderPlaceBar } from "./place.js";
 import { actOn, apiFetch, liveHello, renderUser, session, signIn } from "./session.js";
 import {
@@ -425,6 +426,7 @@ async function start() {
     quietly(resync);
   });
   initComparisons({ state, getJson });
+  initMap({ state, getJson });
   renderAll();
   initPlaces({ state, getJson, loadNames, areas: () => AREAS, window: () => state.window });
   setInterval(() => polled(state) && whenLive(pollWindowed)(), POLL_EVERY_MS);
