@@ -133,13 +133,23 @@ async def test_headline_tiles_compare_with_yesterday_last_week_and_target(
         await expect(compared(page, "vc.endpoints_online", "yesterday")).to_have_attribute("data-raw", "")
         await expect(compared(page, "vc.endpoints_online", "target")).to_be_hidden()
 
-        for width, height in ((1920, 1080), (3840, 2160)):
+        for width, height in ((1920, 1080), (3840, 2160), (1366, 768)):  # a laptop too
             await page.set_viewport_size({"width": width, "height": height})
             await page.wait_for_timeout(400)  # the page re-fits figures and rankings after a resize
             await page.screenshot(path=str(tmp_path / f"wall-compare-{width}x{height}.png"))
             problems = await page.evaluate(LAYOUT_PROBLEMS) + await page.evaluate(COMPARE_CUT)
             assert problems == [], f"comparisons at {width}×{height}: {problems}"
         await page.set_viewport_size({"width": 1920, "height": 1080})
+
+        # A place's view on a laptop fits too.
+        await page.goto(base + "/#/district/YEN_SON")
+        await expect(page.locator("#place-name")).to_have_text("Huyện Yên Sơn", timeout=SEEN)
+        await page.set_viewport_size({"width": 1366, "height": 768})
+        await page.wait_for_timeout(800)
+        await page.screenshot(path=str(tmp_path / "wall-compare-place-1366x768.png"))
+        assert await page.evaluate(LAYOUT_PROBLEMS) + await page.evaluate(COMPARE_CUT) == []
+        await page.set_viewport_size({"width": 1920, "height": 1080})
+        await page.goto(base + "/")
 
         # English words; a place's view compares the place (Yên Sơn had none of these documents).
         await page.click("#lang")
