@@ -133,7 +133,20 @@ async def test_headline_tiles_compare_with_yesterday_last_week_and_target(
         await expect(compared(page, "vc.endpoints_online", "yesterday")).to_have_attribute("data-raw", "")
         await expect(compared(page, "vc.endpoints_online", "target")).to_be_hidden()
 
-        for width, height in ((1920, 1080), (3840, 2160), (1366, 768)):  # a laptop too
+        # The words' arithmetic, as the page's own module does it.
+        words = await page.evaluate(
+            """() => import('./static/compare.js').then((m) => [
+              m.signed('count', 3), m.signed('percent', -2.25), m.signed('percent', 0.01),
+              m.signed('count', null),
+              m.judge('higher', 1), m.judge('lower', 1), m.judge('neither', 1), m.judge('higher', 0),
+              m.change(5, null), m.change(null, 5), m.change(0, 0),
+            ])"""
+        )
+        assert words == [
+            "▲ +3", "▼ −2,3", "= 0,0", "—", "good", "bad", "plain", "flat", None, None, 0,
+        ]  # fmt: skip
+
+        for width, height in ((1920, 1080), (3840, 2160), (1366, 768), (1440, 900)):  # laptops too
             await page.set_viewport_size({"width": width, "height": height})
             await page.wait_for_timeout(400)  # the page re-fits figures and rankings after a resize
             await page.screenshot(path=str(tmp_path / f"wall-compare-{width}x{height}.png"))

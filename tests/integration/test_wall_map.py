@@ -48,6 +48,17 @@ MAP_PROBLEMS = """() => {
 """What must hold on any screen: no scrolling, every tile and its words inside the grid, none cut."""
 
 
+MAP_RENDER = """() => new Promise((done) => {
+  const check = () => {
+    const tile = document.querySelector('#map .map-tile[data-code="HAM_YEN"]');
+    if (tile && tile.dataset.status === "bad") done(performance.now());
+    else requestAnimationFrame(check);
+  };
+  check();
+})"""
+"""Milliseconds from the page's start until the map (kept on across a reload) shows Hàm Yên red."""
+
+
 def every_site_but(silent: str, now: datetime) -> list[Record]:
     """A heartbeat a minute from every registered site outside district `silent`, from an hour
     ago to four minutes ahead (within the future tolerance), so the last hour's availability
@@ -152,6 +163,9 @@ async def test_map_colours_a_failing_district_and_drills_down(
         await page.click("#lang")
         await expect(ham_yen.locator(".map-offline")).to_have_text("19 sites offline")
         await page.reload()
+        first_render_ms = await page.evaluate(MAP_RENDER)
+        print(f"map first render after a reload: {first_render_ms:.0f} ms")
+        assert first_render_ms < 1000
         await expect(page.locator("#map .map-title")).to_have_text("Districts of the province", timeout=SEEN)
         await page.click("#map-toggle")
         await expect(page.locator("#areas")).to_be_visible()
