@@ -10,13 +10,13 @@ asked whether the state is really there.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bench import dedupe_day
 from bench.data import national_state, produce
-from bench.env import Bench, connect, proc_status_kb, progress
+from bench.dedupe_day import DedupeDay
+from bench.env import Bench, connect, progress
 from bench.pipeline import PipelineRun, run_pipeline
 
 DEDUPE_HOURS = 25
@@ -37,6 +37,7 @@ class MemoryRun:
 
     dedupe_ids: int = 0
     dedupe_bytes_per_id: float = 0.0  # duplicate memory alone, ids spread over the whole window
+    day: DedupeDay | None = None  # the national day, measured (bench/dedupe_day.py)
 
     @property
     def bytes_per_event(self) -> float:
@@ -49,36 +50,6 @@ class MemoryRun:
         this run's peak, plus the ids it did not hold at the window's cost per id."""
         held = self.endpoints * DEDUPE_HOURS * 3600 / heartbeat_interval_s + self.applications
         return self.peak_rss_mb + max(0.0, held - self.records) * self.dedupe_bytes_per_id / 2**20
-
-
-def dedupe_bytes_per_id(ids: int, hours: int = DEDUPE_HOURS) -> float:
-    """RSS per id of one partition's duplicate memory holding `ids` accepted evenly over `hours`
-    hours (earlier hours sealed into arrays, the last one in a set, as in a worker's steady
-    state). Run in a fresh process, so that nothing else moves its RSS."""
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        return float(pool.apply(_measure_dedupe, (ids, hours)))
-
-
-def _measure_dedupe(ids: int, hours: int) -> float:
-    import random
-
-    from streams.dedupe import DedupeMemory
-
-    rng = random.Random(9)
-    fps = [rng.getrandbits(64) - 2**63 for _ in range(ids)]
-    before = _rss_bytes()
-    memory = DedupeMemory(retention_hours=hours)
-    per_hour = max(1, ids // hours)
-    for start in range(0, ids, per_hour):
-        hour = start // per_hour
-        for fp in fps[start : start + per_hour]:
-            memory.add(fp, hour=hour)
-    return (_rss_bytes() - before) / max(1, len(memory))
-
-
-def _rss_bytes() -> int:
-    return proc_status_kb(os.getpid(), "VmRSS") * 1024
 
 
 async def measure(bench: Bench) -> MemoryRun:
@@ -107,10 +78,8 @@ async def measure(bench: Bench) -> MemoryRun:
         if run is not None:
             await bench.drop_database(run.database_url)
     out.dedupe_ids = s.dedupe_ids
-    out.dedupe_bytes_per_id = dedupe_bytes_per_id(s.dedupe_ids)
-    progress(
-        f"memory: duplicate memory {out.dedupe_bytes_per_id:.1f} B per id over a {DEDUPE_HOURS} h window"
-    )
+    out.day = await dedupe_day.measure(bench, s.dedupe_ids)
+    out.dedupe_bytes_per_id = out.day.bytes_per_id
     progress(
         f"memory: worker peak RSS {out.peak_rss_mb:,.0f} MB with {out.open_applications:,} open applications "
         f"and {out.endpoints_stored:,} endpoints"

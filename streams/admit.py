@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,10 @@ from sources import SOURCES, decode
 from streams.deadletters import deadletter_value, unstorable
 from streams.dedupe import DedupeMemory, fingerprint
 
-__all__ = ["BatchResult", "PartitionState", "Position", "RawRecord", "admit", "deadletter_value"]
+__all__ = [
+    "BatchResult", "PartitionState", "Position", "RawRecord", "Scanned", "admit", "deadletter_value",
+    "scan", "suspects",
+]  # fmt: skip
 
 
 def _fast_path() -> FastPath:
@@ -107,11 +110,17 @@ def admit(
     grace: timedelta,
     future_tolerance: timedelta,
     into: BatchResult | None = None,
+    scanned: Scanned | None = None,
+    confirmed: Mapping[tuple[str, int], set[int]] | None = None,
 ) -> BatchResult:
     """Judge each record in order; updates `states` (offsets, newest time, duplicate memory).
 
     With `into`, the records are added to that batch (a batch judged in slices, so the worker's
     event loop can send and receive between them) and it is returned.
+
+    `scanned` is `scan(records)` when the caller has it already, and `confirmed` the ids of
+    each partition's `suspects` that the database holds (streams/dedupe_store.py): a suspect
+    not in it is new. Without them, the records are scanned here and no suspect is held.
 
     Canonical heartbeats, nearly all the volume, are scanned, checked and summed by the native
     fast path (a source's, here sources/vc/fastpath.pyx) in runs; it stops at any record it cannot settle
@@ -119,9 +128,9 @@ def admit(
     """
     result = BatchResult() if into is None else into
     records = records if isinstance(records, list) else list(records)
-    scan, decoded = _scanned(records)
+    scan, decoded = scanned if scanned is not None else _scanned(records)
     fps = scan.fingerprints
-    call = _Call(result, states, now, grace, future_tolerance, fps)
+    call = _Call(result, states, now, grace, future_tolerance, fps, confirmed or {})
     for start, stop in scan.runs:
         run = call.run(records[start])
         i = start
@@ -161,7 +170,33 @@ def admit(
     return result
 
 
-def _scanned(records: list[RawRecord]) -> tuple[Any, dict[int, Event | Rejection]]:
+Scanned: TypeAlias = tuple[Any, dict[int, Event | Rejection]]
+"""The native scan of some records (fingerprints, runs) and those it left, decoded."""
+
+
+def scan(records: list[RawRecord]) -> Scanned:
+    """The records' fingerprints, before judging: the worker asks the database about the
+    partitions' `suspects` among them, then judges with the answer (`admit`)."""
+    return _scanned(records)
+
+
+def suspects(
+    records: list[RawRecord], fps: npt.NDArray[np.int64], states: Mapping[tuple[str, int], PartitionState]
+) -> dict[tuple[str, int], list[int]]:
+    """Per partition, the records' fingerprints (`fps`, in their order) perhaps held in a sealed
+    hour (streams/dedupe.py)."""
+    by_tp: dict[tuple[str, int], list[int]] = {}
+    for i, rec in enumerate(records):
+        by_tp.setdefault((rec.topic, rec.partition), []).append(i)
+    out = {}
+    for tp, at in by_tp.items():
+        state = states.get(tp)
+        if state is not None and (found := state.seen.suspects(fps[np.asarray(at, dtype=np.int64)])):
+            out[tp] = found
+    return out
+
+
+def _scanned(records: list[RawRecord]) -> Scanned:
     """The native scan of the records, and the others decoded, their fingerprints filled in.
 
     Done for the whole call before judging, so that each partition's ids of earlier hours
@@ -189,6 +224,7 @@ class _Call:
         grace: timedelta,
         future_tolerance: timedelta,
         fps: npt.NDArray[np.int64],
+        confirmed: Mapping[tuple[str, int], set[int]],
     ) -> None:
         self.result, self.states = result, states
         self.now, self.grace, self.future_tolerance = now, grace, future_tolerance
@@ -202,6 +238,7 @@ class _Call:
         self.grace_s = grace.total_seconds()
         self.grace_us = min(grace // timedelta(microseconds=1), _MAX_GRACE_US)
         self.fps = fps
+        self.confirmed = confirmed
         self.olds: dict[tuple[str, int], set[int]] = {}  # per partition: searched once per call
 
     def run(self, first: RawRecord) -> _Run:
@@ -210,7 +247,7 @@ class _Call:
         state.seen.start_hour(self.hour)  # so that adding to the set is all an accepted id needs
         old = self.olds.get(tp)
         if old is None:
-            old = self.olds[tp] = state.seen.sealed_among(self.fps)
+            old = self.olds[tp] = state.seen.held_among(self.fps) | self.confirmed.get(tp, set())
         self.result.touched.add(tp)
         return _Run(self, tp, state, old)
 

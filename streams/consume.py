@@ -27,17 +27,15 @@ from ioc.kafka import client_options
 from ioc.settings import Settings
 from sources import SOURCES
 from streams import sink
-from streams.admit import BatchResult, PartitionState, admit
+from streams.admit import BatchResult, PartitionState
 from streams.checkpoint import Checkpoint
+from streams.judge import judge
 from streams.metrics import WorkerMetrics
 from streams.outbox import Outbox
 
 SOURCE_TOPICS = tuple(t.name for t in SOURCES.topics)
 
 log = logging.getLogger("ioc.streams.ingest")
-
-# Records judged between two turns of the event loop: well under a millisecond of work here.
-_JUDGE_SLICE = 250
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -241,20 +239,15 @@ class IngestService(mode.Service):
         started = time.perf_counter()
         now = self.clock.now()
         ingest = self.settings.ingest
-        result = BatchResult()
-        for i in range(0, len(records), _JUDGE_SLICE):
-            if i:
-                # Let the loop send the previous batch's statement (it may not fit the socket's
-                # buffer in one go), read the database's answer and the broker's next fetch.
-                await asyncio.sleep(0)
-            admit(
-                records[i : i + _JUDGE_SLICE],  # type: ignore[arg-type]
-                self.states,
-                now=now,
-                grace=ingest.grace_period,
-                future_tolerance=ingest.future_tolerance,
-                into=result,
-            )
+        result = await judge(
+            records,  # type: ignore[arg-type]
+            self.states,
+            now=now,
+            grace=ingest.grace_period,
+            future_tolerance=ingest.future_tolerance,
+            with_db=self.checkpoint.with_db,
+            settle=self.checkpoint.settle,
+        )
         await self.checkpoint.flush(result, now, started)
 
     async def _commit(self, result: BatchResult) -> None:

@@ -18,7 +18,7 @@ from ioc.db.pool import Conn
 from ioc.db.writes import Writes
 from ioc.sources import Lookups
 from sources import SOURCES
-from streams import kpi_store
+from streams import dedupe_store, kpi_store
 from streams.admit import BatchResult, PartitionState
 from streams.dedupe import pack
 from streams.dimsets import DimensionSets
@@ -28,30 +28,21 @@ from streams.effects import batch_effects
 async def load_partition(
     conn: Conn, *, group: str, topic: str, partition: int, since_hour: int
 ) -> PartitionState:
-    """The stored position, newest event time and duplicate memory of one partition."""
+    """The stored position, newest event time and duplicate memory of one partition, read in
+    one snapshot (an hour sealed meanwhile is seen in one form, streams/dedupe_store.py)."""
     state = PartitionState(topic, partition)
-    row = await conn.fetchrow(
-        "SELECT next_offset, newest_event_at FROM ingest_offsets"
-        " WHERE consumer_group = $1 AND topic = $2 AND partition = $3",
-        group,
-        topic,
-        partition,
-    )
-    if row is not None:
-        state.next_offset = row["next_offset"]
-        state.newest_event_at = row["newest_event_at"]
-    rows = await conn.fetch(
-        "SELECT packed, fingerprints, accepted_hour FROM accepted_fingerprints"
-        " WHERE topic = $1 AND partition = $2 AND accepted_hour >= $3",
-        topic,
-        partition,
-        since_hour,
-    )
-    # `fingerprints` is the array form of rows written before migration 0008
-    state.seen.load(
-        (r["packed"] if r["packed"] is not None else pack(r["fingerprints"]), r["accepted_hour"])
-        for r in rows
-    )
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        row = await conn.fetchrow(
+            "SELECT next_offset, newest_event_at FROM ingest_offsets"
+            " WHERE consumer_group = $1 AND topic = $2 AND partition = $3",
+            group,
+            topic,
+            partition,
+        )
+        if row is not None:
+            state.next_offset = row["next_offset"]
+            state.newest_event_at = row["newest_event_at"]
+        await dedupe_store.restore(conn, state.seen, topic, partition, since_hour)
     return state
 
 

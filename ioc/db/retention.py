@@ -128,6 +128,12 @@ async def purge(
             "DELETE FROM accepted_fingerprints WHERE accepted_hour < $1",
             int(now.timestamp()) // 3600 - dedupe_hours,
         ),
+        # an hour later than the batch rows: a worker reads an expired hour back to take it out
+        # of its memory (streams/dedupe_store.py), at its first batch after the hour's end
+        "accepted_fingerprints_sealed": (
+            "DELETE FROM accepted_fingerprints_sealed WHERE accepted_hour < $1",
+            int(now.timestamp()) // 3600 - dedupe_hours - 1,
+        ),
         # written only by workers of versions before migration 0005, kept for rolling upgrades
         "accepted_events": (
             "DELETE FROM accepted_events WHERE accepted_hour < $1",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from streams.dedupe import DedupeMemory, fingerprint, pack
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.dedupe import RECENT_MAX, DedupeMemory, fingerprint, pack
+from streams.idfilter import CompactIds
 
 
 def test_fingerprint_is_stable_and_fits_bigint() -> None:
@@ -36,9 +41,9 @@ def test_ids_of_earlier_hours_are_found_in_a_batch_lookup() -> None:
     mem = DedupeMemory(retention_hours=25)
     for fp, hour in ((5, 100), (-3, 100), (2**63 - 1, 101), (-(2**63), 101), (9, 102)):
         mem.add(fp, hour=hour)
-    assert mem.recent == {9}  # hour 102 is the current one; 100 and 101 are sealed
-    assert mem.sealed_among([5, 6, -3, 2**63 - 1, -(2**63), 9, 0]) == {5, -3, 2**63 - 1, -(2**63)}
-    assert mem.sealed_among([]) == set()
+    assert mem.recent == {9}  # hour 102 is the current one; 100 and 101 are in sorted runs
+    assert mem.held_among([5, 6, -3, 2**63 - 1, -(2**63), 9, 0]) == {5, -3, 2**63 - 1, -(2**63)}
+    assert mem.held_among([]) == set()
     assert len(mem) == 5
 
 
@@ -50,7 +55,7 @@ def test_expiry_drops_whole_hours_from_the_sealed_ids_and_keeps_the_rest() -> No
     mem.start_hour(16)
     # as in the first test: an hour is dropped `retention_hours` after it, so 14 and 15 stay
     assert len(mem) == 100
-    kept = mem.sealed_among([h * 1000 + i for h in range(10, 16) for i in range(50)])
+    kept = mem.held_among([h * 1000 + i for h in range(10, 16) for i in range(50)])
     assert kept == {h * 1000 + i for h in (14, 15) for i in range(50)}
 
 
@@ -63,7 +68,7 @@ def test_a_loaded_memory_answers_like_one_built_by_adds() -> None:
         built.add(fp, hour=hour)
     built.start_hour(205)
     probe = list(range(-510, 510))
-    assert loaded.sealed_among(probe) == built.sealed_among(probe) == {fp for fp, _ in rows}
+    assert loaded.held_among(probe) == built.held_among(probe) == {fp for fp, _ in rows}
     assert len(loaded) == len(built) == len(rows)
 
 
@@ -77,3 +82,69 @@ def test_one_clock_reading_far_ahead_does_not_make_later_hours_forget() -> None:
     mem.add(3, hour=102)
     mem.add(4, hour=103)
     assert all(fp in mem for fp in (2, 3, 4))
+
+
+def _ids(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(-(2**63), 2**63 - 1, n, dtype=np.int64)
+
+
+def test_the_set_moves_into_sorted_runs_as_it_grows_and_still_answers() -> None:
+    mem = DedupeMemory()
+    ids = _ids(3 * RECENT_MAX + 5, 1).tolist()
+    for fp in ids:
+        mem.add(fp, hour=100)
+    assert len(mem.recent) <= RECENT_MAX
+    assert mem.held_among(ids) | mem.recent == set(ids)
+    assert mem.nbytes < 9 * len(ids)
+
+
+def test_sealed_hours_are_held_compactly_and_without_false_negatives() -> None:
+    """A day of hours, each sealed once over (as the worker does): under 2 bytes an id."""
+    mem = DedupeMemory()
+    hours = {100 + h: _ids(20_000, h) for h in range(25)}
+    for hour, ids in hours.items():
+        for fp in ids.tolist():
+            mem.add(fp, hour=hour)
+        mem.start_hour(hour + 1)
+        assert mem.to_seal() == [hour]
+        mem.sealed(hour, np.sort(ids), new=ids, bits=3)
+    assert mem.to_seal() == [] and sorted(mem.sealed_hours) == sorted(hours)
+    everything = np.concatenate(list(hours.values()))
+    assert not mem.held_among(everything.tolist())  # no longer exact: suspects, to be confirmed
+    assert len(mem.suspects(everything)) == len(everything)
+    others = _ids(200_000, 99)
+    wrongly = len(mem.suspects(others)) / len(others)
+    assert wrongly < 0.005, wrongly  # false positives: confirmed against the database, then kept
+    assert mem.nbytes / len(mem) < 2.0, mem.nbytes / len(mem)
+    mem.start_hour(125)
+    assert mem.expired() == [100]
+    mem.forget(100, hours[100])
+    assert len(mem) == 24 * 20_000 and len(mem.suspects(hours[100])) < 0.005 * 20_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.booleans(), st.lists(st.integers(-(2**63), 2**63 - 1), max_size=60)), max_size=12
+    ),
+    expect=st.sampled_from([0, 100, 10_000, 10_000_000]),
+)
+def test_compact_ids_never_answer_no_for_an_id_they_hold(
+    steps: list[tuple[bool, list[int]]], expect: int
+) -> None:
+    """A multiset: whatever sequence of adds and removes, every id held is found."""
+    held: list[int] = []
+    compact = CompactIds()
+    for adding, fps in steps:
+        if adding:
+            compact.add(fps, expect=expect)
+            held += fps
+        else:
+            gone = []
+            for fp in fps[:10]:
+                if fp in held:
+                    held.remove(fp)
+                    gone.append(fp)
+            compact.remove(gone)
+        assert len(compact) == len(held)
+        assert compact.maybe_among(held).all()
