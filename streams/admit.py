@@ -181,17 +181,23 @@ def scan(records: list[RawRecord]) -> Scanned:
 
 
 def suspects(
-    records: list[RawRecord], fps: npt.NDArray[np.int64], states: Mapping[tuple[str, int], PartitionState]
+    slices: list[list[RawRecord]], scans: list[Scanned], states: Mapping[tuple[str, int], PartitionState]
 ) -> dict[tuple[str, int], list[int]]:
-    """Per partition, the records' fingerprints (`fps`, in their order) perhaps held in a sealed
-    hour (streams/dedupe.py)."""
-    by_tp: dict[tuple[str, int], list[int]] = {}
-    for i, rec in enumerate(records):
-        by_tp.setdefault((rec.topic, rec.partition), []).append(i)
+    """Per partition, the fingerprints of `slices` (each scanned: `scans`) perhaps held in one of
+    its sealed hours (streams/dedupe.py). The scan's runs (records of one partition in a row)
+    group them, so no record is visited one by one here."""
+    by_tp: dict[tuple[str, int], list[npt.NDArray[np.int64]]] = {}
+    for records, (scan, _) in zip(slices, scans, strict=True):
+        fps = scan.fingerprints
+        for start, stop in scan.runs:
+            first = records[start]
+            tp = (first.topic, first.partition)
+            state = states.get(tp)
+            if state is not None and state.seen.has_sealed:
+                by_tp.setdefault(tp, []).append(fps[start:stop])
     out = {}
-    for tp, at in by_tp.items():
-        state = states.get(tp)
-        if state is not None and (found := state.seen.suspects(fps[np.asarray(at, dtype=np.int64)])):
+    for tp, parts in by_tp.items():
+        if found := states[tp].seen.suspects(np.concatenate(parts)):
             out[tp] = found
     return out
 

@@ -123,6 +123,10 @@ class DedupeMemory:
         return exact + self._compact.nbytes
 
     @property
+    def has_sealed(self) -> bool:
+        return bool(self._sealed)
+
+    @property
     def sealed_hours(self) -> dict[int, int]:
         """Sealed hour -> its bucket bits in the database (streams/dedupe_store.py)."""
         return {hour: bits for hour, (_, bits) in self._sealed.items()}

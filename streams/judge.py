@@ -10,8 +10,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
-
 from streams import dedupe_store
 from streams.admit import BatchResult, PartitionState, RawRecord, Scanned, admit, scan, suspects
 from streams.dedupe_store import WithDb
@@ -40,7 +38,7 @@ async def judge(
         await dedupe_store.tend(states, hour, with_db)
     slices = [records[i : i + SLICE] for i in range(0, len(records), SLICE)]
     scans = [scan(s) for s in slices]
-    confirmed = await _confirmed(records, scans, states, with_db)
+    confirmed = await _confirmed(slices, scans, states, with_db)
     result = BatchResult()
     for i, (part, scanned) in enumerate(zip(slices, scans, strict=True)):
         if i:
@@ -61,17 +59,16 @@ async def judge(
 
 
 async def _confirmed(
-    records: list[RawRecord],
+    slices: list[list[RawRecord]],
     scans: list[Scanned],
     states: dict[_Tp, PartitionState],
     with_db: WithDb[Any],
 ) -> dict[_Tp, set[int]]:
     """The batch's ids that the partitions' sealed hours perhaps hold and the database holds
     (streams/dedupe_store.py): nothing to ask while no partition holds a sealed hour."""
-    if not any(s.seen.sealed_hours for s in states.values()):
+    if not any(s.seen.has_sealed for s in states.values()):
         return {}
-    fps = np.concatenate([s[0].fingerprints for s in scans])
-    asked = suspects(records, fps, states)
+    asked = suspects(slices, scans, states)
     if not asked:
         return {}
     hours = {tp: states[tp].seen.sealed_hours for tp in asked}
