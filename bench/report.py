@@ -580,6 +580,27 @@ def _cluster(r: Results) -> list[str]:
         "scale (1000×, ≈ 17,000 events/s) both fit one worker of this speed; more partitions and workers buy "
         "fail-over and headroom for replays.",
         "",
+        *_national_database(db_us),
+    ]
+
+
+NATIONAL_RATE = 17_000
+"""Events/s of a whole country: 20,000 endpoints every 10 s (2,000/s) and the province's other
+sources a thousandfold (shared/DESIGN.md, the province's facts)."""
+
+
+def _national_database(db_us: float) -> list[str]:
+    """What the measured per-event database CPU means for a national cluster, on paper."""
+    steady = NATIONAL_RATE * db_us / 1e6
+    return [
+        f"On paper, for the database: at {db_us:.1f} µs of PostgreSQL CPU per event, a country's "
+        f"{_n(NATIONAL_RATE)} events/s take {steady:.2f} of a core; catching up after an outage at 10× "
+        f"that rate takes {10 * steady:.1f} cores, at 100× (a day replayed in a quarter of an hour) "
+        f"{100 * steady:.0f}. Provision for the catch-up, not the steady state: 4 database cores hold "
+        f"{_n(4e6 / db_us if db_us else 0)} events/s, ≈ {4e6 / db_us / NATIONAL_RATE if db_us else 0:.0f}× "
+        "the national rate, before row-lock waits between workers (above) set in. Reads (the API, "
+        "Grafana) come on top and scale out to replicas.",
+        "",
     ]
 
 

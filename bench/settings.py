@@ -127,7 +127,7 @@ class BenchSettings:
         default=(1, 4, 8), metadata=_help("partition counts, one worker")
     )
     scale_workers: tuple[int, ...] = field(
-        default=(1, 2, 3), metadata=_help("worker processes, at --partitions partitions")
+        default=(1, 2, 3, 4), metadata=_help("worker processes, at --partitions partitions")
     )
     # -- targets (issue 9)
     target_ratio: float = field(default=0.33, metadata=_help("pipeline / plain consumer, per worker process"))
