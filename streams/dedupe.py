@@ -216,11 +216,11 @@ class DedupeMemory:
     def sealed(self, hour: int, ids: _Ids, *, new: _Ids, bits: int) -> None:
         """`hour` is now sealed in the database, as `ids` with `bits` bucket bits (`new` of them
         not sealed before): its exact runs give way to the compact structure."""
+        self._exact.pop(hour, None)  # first: a national hour's runs need not sit beside the rebuild
         added = new if hour in self._sealed else ids
         if len(added):
             self._compact.add(added, expect=self._expected(len(ids)))
         self._sealed[hour] = (len(ids), bits)
-        self._exact.pop(hour, None)
 
     def forget(self, hour: int, ids: _Ids) -> None:
         """Take an expired sealed hour's ids (read back from the database) out."""

@@ -48,8 +48,16 @@ def buckets(ids: _Ids, bits: int) -> npt.NDArray[np.int64]:
     return (ids.view(np.uint64) >> np.uint64(64 - bits)).astype(np.int64)
 
 
-def _concat(parts: list[_Ids]) -> _Ids:
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+def _ids(packed: list[bytes]) -> _Ids:
+    """The ids of packed rows, in one array filled row by row (a national hour is 58 MB: no
+    second copy of it is made on the way)."""
+    out = np.empty(sum(len(p) for p in packed) // 8, dtype=np.int64)
+    at = 0
+    for p in packed:
+        n = len(p) // 8
+        out[at : at + n] = np.frombuffer(p, dtype=">i8")
+        at += n
+    return out
 
 
 def _packed(row: Record) -> bytes:
@@ -58,42 +66,47 @@ def _packed(row: Record) -> bytes:
     return packed if packed is not None else pack(row["fingerprints"])
 
 
-def _batch_ids(rows: list[Record]) -> _Ids:
-    return _concat([unpack(_packed(r)) for r in rows])
+_INSERT_ROWS = 2048
+"""Sealed rows a statement inserts: a national hour is sent 4 MB at a time, not all at once."""
 
 
 async def seal_hour(conn: Conn, *, topic: str, partition: int, hour: int) -> tuple[_Ids, _Ids, int]:
     """Seal one hour of one partition; returns all its ids, those not sealed before, its bits.
 
     Idempotent: an hour sealed already (by a previous owner) gains the batch rows written
-    since, if any, and is rewritten whole.
+    since, if any, and is rewritten whole. An id stored twice by batches (two owners for a
+    moment) is sealed twice: harmless, and taken out twice 25 hours on.
     """
     key = (topic, partition, hour)
     where = "WHERE topic = $1 AND partition = $2 AND accepted_hour = $3"
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1), $2)", topic, partition)
-        batches = await conn.fetch(f"SELECT packed, fingerprints FROM accepted_fingerprints {where}", *key)
-        fresh = np.unique(_batch_ids(batches))
+        rows = await conn.fetch(f"SELECT packed, fingerprints FROM accepted_fingerprints {where}", *key)
+        ids = new = _ids([_packed(r) for r in rows])
+        del rows
         before = await conn.fetch(f"SELECT packed FROM {SEALED} {where}", *key)
-        sealed = _concat([unpack(r["packed"]) for r in before])
-        ids = np.union1d(sealed, fresh)
-        bits = seal_bits(len(ids))
-        keys = buckets(ids, bits)
-        cuts = np.flatnonzero(np.diff(keys)) + 1
-        starts = np.concatenate(([0], cuts))
         if before:
+            sealed = _ids([r["packed"] for r in before])
+            ids, new = np.union1d(sealed, ids), np.setdiff1d(ids, sealed)
             await conn.execute(f"DELETE FROM {SEALED} {where}", *key)
-        if len(ids):
+        bits = seal_bits(len(ids))
+        # rows in unsigned order, so that each bucket is one slice of the sorted ids
+        ids.view(np.uint64).sort()
+        edges = np.arange(1, 1 << bits, dtype=np.uint64) << np.uint64(64 - bits if bits else 0)
+        parts = np.split(ids, np.searchsorted(ids.view(np.uint64), edges))
+        numbered = [(b, part) for b, part in enumerate(parts) if len(part)]
+        for at in range(0, len(numbered), _INSERT_ROWS):
+            chunk = numbered[at : at + _INSERT_ROWS]
             await conn.execute(
                 f"INSERT INTO {SEALED} (topic, partition, accepted_hour, bucket_bits, bucket, packed)"
                 " SELECT $1, $2, $3, $4, b, p FROM unnest($5::int[], $6::bytea[]) AS u(b, p)",
                 *key,
                 bits,
-                keys[starts].tolist(),
-                [pack(part) for part in np.split(ids, cuts)],
+                [b for b, _ in chunk],
+                [pack(part) for _, part in chunk],
             )
         await conn.execute(f"DELETE FROM accepted_fingerprints {where}", *key)
-    return ids, np.setdiff1d(fresh, sealed, assume_unique=True), bits
+    return ids, new, bits
 
 
 async def hour_ids(conn: Conn, *, topic: str, partition: int, hour: int) -> _Ids:
@@ -104,7 +117,7 @@ async def hour_ids(conn: Conn, *, topic: str, partition: int, hour: int) -> _Ids
         partition,
         hour,
     )
-    return _concat([unpack(r["packed"]) for r in rows])
+    return _ids([r["packed"] for r in rows])
 
 
 async def confirm(

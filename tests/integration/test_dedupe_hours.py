@@ -19,6 +19,7 @@ import pytest
 from streams import dedupe_store, sink
 from streams.admit import BatchResult, PartitionState
 from streams.dedupe import fingerprint
+from streams.dedupe_store import SEALED
 from streams.judge import judge
 from tests.factories import Rec, encode, key_of, topic_of, valid_event
 
@@ -101,7 +102,7 @@ async def test_re_sends_stay_duplicates_across_sealed_hours_and_a_takeover(conn:
     sent += lookalikes
     hours = await conn.fetch("SELECT DISTINCT accepted_hour FROM accepted_fingerprints ORDER BY 1")
     assert [r[0] for r in hours] == [START.timestamp() // 3600 + 3]  # only the current hour by batch
-    sealed = await conn.fetchval("SELECT sum(octet_length(packed)) / 8 FROM accepted_fingerprints_sealed")
+    sealed = await conn.fetchval(f"SELECT sum(octet_length(packed)) / 8 FROM {SEALED}")
     assert sealed == 3 * 1500
     assert memory.nbytes < 8 * len(memory)  # sealed hours are held in less than their ids' bytes
 
@@ -143,7 +144,9 @@ class FailingAt:
         return await self.conn.execute(sql, *args)
 
 
-@pytest.mark.parametrize("failing", ["INSERT INTO accepted_fingerprints_sealed", "DELETE FROM accepted_fingerprints "])
+@pytest.mark.parametrize(
+    "failing", ["INSERT INTO accepted_fingerprints_sealed", "DELETE FROM accepted_fingerprints "]
+)
 async def test_a_seal_killed_half_way_loses_nothing_and_counts_nothing_twice(
     conn: asyncpg.Connection, failing: str
 ) -> None:
@@ -164,7 +167,9 @@ async def test_a_seal_killed_half_way_loses_nothing_and_counts_nothing_twice(
     fresh = heartbeats(50, now)
     result = await again.send(first + fresh, now)
     assert (outcome(result, "duplicate"), outcome(result, "accepted")) == (600, 50)
-    assert await conn.fetchval("SELECT sum(octet_length(packed)) / 8 FROM accepted_fingerprints_sealed") == 600
+    assert (
+        await conn.fetchval("SELECT sum(octet_length(packed)) / 8 FROM accepted_fingerprints_sealed") == 600
+    )
 
 
 async def test_confirm_answers_only_for_ids_the_sealed_rows_hold(conn: asyncpg.Connection) -> None:
@@ -183,3 +188,16 @@ async def test_confirm_answers_only_for_ids_the_sealed_rows_hold(conn: asyncpg.C
     asked = {TP: [*ids[:300].tolist(), *others.tolist(), -(2**63), 2**63 - 1]}
     found = await dedupe_store.confirm(conn, suspects=asked, hours={TP: {7: bits}})
     assert found == {TP: set(ids[:300].tolist())}
+    # a batch stored for an hour already sealed (two owners for a moment): sealed again, whole
+    more = rng.integers(-(2**63), 2**63 - 1, 10, dtype=np.int64)
+    await conn.execute(
+        "INSERT INTO accepted_fingerprints (topic, partition, accepted_hour, packed) VALUES ($1, 0, 7, $2)",
+        TOPIC,
+        more.astype(">i8").tobytes(),
+    )
+    all_ids, new, bits = await dedupe_store.seal_hour(conn, topic=TOPIC, partition=0, hour=7)
+    assert len(all_ids) == 5010 and set(new.tolist()) == set(more.tolist())
+    assert set((await dedupe_store.hour_ids(conn, topic=TOPIC, partition=0, hour=7)).tolist()) == set(
+        all_ids.tolist()
+    )
+    assert not await conn.fetchval("SELECT count(*) FROM accepted_fingerprints")

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS accepted_fingerprints_sealed (
     accepted_hour integer  NOT NULL,  -- unix epoch hours
     bucket_bits   smallint NOT NULL,  -- the same for all rows of a (topic, partition, hour)
     bucket        integer  NOT NULL,  -- the top bucket_bits bits of the ids, as unsigned
-    packed        bytea    NOT NULL,  -- 8 bytes an id, big-endian, ascending as signed
+    packed        bytea    NOT NULL,  -- 8 bytes an id, big-endian, ascending as unsigned
     PRIMARY KEY (topic, partition, accepted_hour, bucket)
 );
 ALTER TABLE accepted_fingerprints_sealed ALTER COLUMN packed SET STORAGE EXTERNAL;
