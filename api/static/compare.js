@@ -4,10 +4,11 @@
 // green when the change is good for that KPI, red when bad. No data then is a dash, never 0.
 
 import { $, $$, h, setText } from "./dom.js";
-import { addWords, formatValue, isMissing, t, withUnit } from "./i18n.js";
+import { addWords, formatCount, formatValue, isMissing, t, unitText, withUnit } from "./i18n.js";
 
 const COMPARE_EVERY_MS = 60_000; // past values barely move; the differences follow every push
 const PAST = ["yesterday", "last_week"];
+const MIN_FIT = 0.6; // a line of changes too wide for its tile shrinks, never below this share
 
 addWords("vi", {
   "cmp.yesterday": "vs hôm qua",
@@ -78,21 +79,41 @@ async function load(state, key) {
   renderComparisons(state);
 }
 
+function item(kind) {
+  return h(
+    "span",
+    { class: "cmp", "data-cmp": kind },
+    h("b", { class: "cmp-delta" }),
+    h("span", { class: "cmp-words" }),
+  );
+}
+
+/** A tile's line of changes (one line, whose room is kept before the past values come, so the
+ *  rankings and lists fitted below stay fitted), and its target, in its note in place of the
+ *  period (the header says the window). */
 function line(node) {
   let row = $(".compare", node);
   if (!row) {
-    const item = (kind) =>
-      h("span", { class: "cmp", "data-cmp": kind }, h("b", { class: "cmp-delta" }), h("span", { class: "cmp-words" }));
-    row = h("div", { class: "compare" }, ...PAST.map(item), item("target"));
+    row = h("div", { class: "compare" }, h("span", { class: "cmp-past" }, ...PAST.map(item)));
     node.append(row);
+    const target = item("target");
+    target.hidden = true;
+    const note = $(".note", node);
+    if (note) note.insertBefore(target, $(".num-age", note));
+    else row.append(target);
   }
   return row;
+}
+
+/** A target as an operator writes it: "95 %", "97,5 %". */
+function targetText(unit, target) {
+  if (!Number.isInteger(target)) return withUnit(unit, target);
+  return `${formatCount(target)} ${unitText(unit)}`.trim();
 }
 
 function renderPast(item, entry, value, body, kind) {
   const then = body?.[kind]?.kpis?.[entry?.name];
   const delta = body ? change(value, then) : null;
-  item.hidden = !body;
   item.dataset.raw = delta === null ? "" : String(delta);
   item.dataset.judge = judge(entry?.better, delta);
   item.title = t(`cmp.then.${kind}`, { v: withUnit(entry?.unit, then) });
@@ -109,7 +130,7 @@ function renderTarget(item, entry, value) {
   item.dataset.judge = verdict === "flat" ? "good" : verdict; // on the target is meeting it
   item.title = gap === null ? "" : t(item.dataset.judge === "good" ? "cmp.met" : "cmp.missed");
   setText($(".cmp-delta", item), t("cmp.target"));
-  setText($(".cmp-words", item), withUnit(entry?.unit, target));
+  setText($(".cmp-words", item), isMissing(target) ? "" : targetText(entry?.unit, target));
 }
 
 /** Draw each headline tile's comparison line from what is on screen; ask for the past values
@@ -118,17 +139,38 @@ export function renderComparisons(state) {
   if (!wall) return;
   const key = viewKey(state);
   const due = shown.key !== key || Date.now() - shown.atMs > COMPARE_EVERY_MS;
-  if (due && asking !== key) load(state, key);
+  // not before the wall is live with its catalog: the numbers of now come first
+  const ready = state.conn === "live" && state.catalog.size > 0;
+  if (due && ready && asking !== key) load(state, key);
   const body = shown.key === key ? shown.body : null;
   const values = state.place?.kpis ?? state.kpis;
   for (const node of $$(".tile.big[data-kpi]")) {
     const entry = state.catalog.get(node.dataset.kpi);
     const row = line(node);
-    const [yesterday, lastWeek, target] = $$(".cmp", row);
+    row.toggleAttribute("data-waiting", !body); // room kept, nothing shown, until they come
+    const [yesterday, lastWeek] = $$(".cmp", row);
+    const target = $('[data-cmp="target"]', node);
     renderPast(yesterday, entry, values[node.dataset.kpi], body, "yesterday");
     renderPast(lastWeek, entry, values[node.dataset.kpi], body, "last_week");
     renderTarget(target, entry, values[node.dataset.kpi]);
   }
+  fitLines();
+}
+
+/** Shrink each line of changes to its tile (all measured, then all set), and let it grow back
+ *  when its figures get shorter: its width scales with its `--fit`. */
+function fitLines() {
+  const groups = $$(".tile.big .cmp-past");
+  const fits = groups.map((group) => {
+    const current = parseFloat(group.style.getPropertyValue("--fit")) || 1;
+    const width = group.getBoundingClientRect().width;
+    const room = group.parentElement.clientWidth;
+    return width && room ? Math.max(MIN_FIT, Math.min(1, (current * room) / width)) : current;
+  });
+  groups.forEach((group, i) => {
+    const fit = fits[i].toFixed(3);
+    if (group.style.getPropertyValue("--fit") !== fit) group.style.setProperty("--fit", fit);
+  });
 }
 
 /** Start: `shared` is {state, getJson}; the past values are asked for again every minute (the

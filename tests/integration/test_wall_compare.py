@@ -38,15 +38,19 @@ __all__ = ["browser"]  # the fixture, shared with the wall's other browser tests
 TARGETS = {"eoffice.on_time_pct": 90, "portal.on_time_pct": 97.5}
 OLD_EVENTS_S = str(10 * 86_400)  # grace period: last week's events are not `late`
 
-COMPARE_CUT = """() => [...document.querySelectorAll('.tile.big .compare')].flatMap((row) => {
-  const tile = row.closest('.tile').getBoundingClientRect(), r = row.getBoundingClientRect();
-  const out = [];
+COMPARE_CUT = """() => [...document.querySelectorAll('.tile.big')].flatMap((tile) => {
+  const box = tile.getBoundingClientRect(), out = [];
+  const row = tile.querySelector('.compare'), r = row.getBoundingClientRect();
   if (row.scrollWidth > row.clientWidth + 1) out.push(`comparison cut: ${row.textContent}`);
-  if (r.bottom > tile.bottom + 1 || r.right > tile.right + 1)
+  if (r.bottom > box.bottom + 1 || r.right > box.right + 1)
     out.push(`comparison outside its tile: ${row.textContent}`);
+  const target = tile.querySelector('[data-cmp="target"]:not([hidden])');
+  const note = target?.parentElement.getBoundingClientRect();
+  if (target && target.getBoundingClientRect().right > note.right + 1)
+    out.push(`target cut: ${target.textContent}`);
   return out;
 })"""
-"""Comparison lines that do not fit their tile."""
+"""Comparison lines and targets that do not fit their tile."""
 
 
 def past_documents(now: datetime) -> list[Record]:
@@ -71,7 +75,7 @@ def past_documents(now: datetime) -> list[Record]:
 def compared(page: Any, kpi: str, kind: str) -> Any:
     """One part of a headline tile's comparison line: `yesterday`, `last_week` or `target`;
     `data-raw` holds the signed difference (the target itself), "" for no data."""
-    return tile(page, kpi).locator(f'.compare [data-cmp="{kind}"]')
+    return tile(page, kpi).locator(f'[data-cmp="{kind}"]')
 
 
 async def test_headline_tiles_compare_with_yesterday_last_week_and_target(
@@ -121,11 +125,13 @@ async def test_headline_tiles_compare_with_yesterday_last_week_and_target(
         await expect(compared(page, on_time, "yesterday")).to_contain_text("▲ +25,0")
         await expect(compared(page, on_time, "last_week")).to_have_attribute("data-raw", "100")
         target = compared(page, on_time, "target")
-        await expect(target).to_have_text("mục tiêu90,0 %")
+        await expect(target).to_have_text("mục tiêu90 %")
+        await expect(tile(page, on_time).locator(".when")).to_be_hidden()  # the header says the window
         await expect(target).to_have_attribute("data-judge", "good")
         # The portal's on-time rate (1 of 3) misses its target; nothing resolved then: no data.
         portal = compared(page, "portal.on_time_pct", "target")
         await expect(portal).to_have_attribute("data-raw", "97.5")
+        await expect(portal).to_have_text("mục tiêu97,5 %")
         await expect(portal).to_have_attribute("data-judge", "bad")
         await expect(compared(page, "portal.on_time_pct", "yesterday")).to_have_attribute("data-raw", "")
         await expect(compared(page, "portal.on_time_pct", "yesterday")).to_contain_text("—")
@@ -167,7 +173,7 @@ async def test_headline_tiles_compare_with_yesterday_last_week_and_target(
         # English words; a place's view compares the place (Yên Sơn had none of these documents).
         await page.click("#lang")
         await expect(yesterday).to_have_text("▲ +3vs yesterday")
-        await expect(target).to_have_text("target90.0 %")
+        await expect(target).to_have_text("target90 %")
         await page.goto(base + "/#/district/YEN_SON")
         await expect(page.locator("#place-name")).to_have_text("Yen Son District", timeout=SEEN)
         await expect(compared(page, "eoffice.received", "yesterday")).to_have_attribute(
