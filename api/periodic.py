@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from ioc.db.stored import REFRESH_GAP_S
 from ioc.retry import TRANSIENT_DB_ERRORS
 
 log = logging.getLogger("ioc.api.periodic")
@@ -17,7 +18,12 @@ class Periodic:
     stored), but never twice within `min_gap`; a database error is logged, not fatal."""
 
     def __init__(
-        self, name: str, interval: float, work: Callable[[], Awaitable[object]], *, min_gap: float = 0.1
+        self,
+        name: str,
+        interval: float,
+        work: Callable[[], Awaitable[object]],
+        *,
+        min_gap: float = REFRESH_GAP_S,
     ) -> None:
         self.name = name
         self.interval = interval

@@ -24,6 +24,7 @@ import asyncpg
 
 from ioc.access import ALL, Scope
 from ioc.clock import Clock
+from ioc.db.stored import RECOMPUTE_AFTER_S
 from ioc.hierarchy import Hierarchy
 from ioc.kpi.query import KpiContext
 from ioc.kpi.scoped import scoped_series, scoped_totals, scoped_values
@@ -41,7 +42,7 @@ class TtlCache:
         ttl: float,
         max_entries: int = 2048,
         timer: Callable[[], float] = time.monotonic,
-        min_age: float = 0.05,
+        min_age: float = RECOMPUTE_AFTER_S,
     ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries

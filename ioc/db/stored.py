@@ -24,6 +24,13 @@ log = logging.getLogger("ioc.db.stored")
 CHANNEL = "ioc_stored"
 """The LISTEN/NOTIFY channel: one notice per stored batch."""
 
+RECOMPUTE_AFTER_S = 0.05
+"""Under a stream of notices, a cached answer is recomputed once it is this old (api/reader.py)."""
+
+REFRESH_GAP_S = 2 * RECOMPUTE_AFTER_S
+"""A poked refresh runs at most this often (api/periodic.py). Longer than RECOMPUTE_AFTER_S, so
+that a refresh a notice set off never finds the cache's answer too young to be recomputed."""
+
 
 class StoredListener:
     """Calls `on_stored` for every notice on CHANNEL, reconnecting after a lost connection."""
