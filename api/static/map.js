@@ -202,6 +202,7 @@ function setMode(on) {
   map.on = on;
   document.body.dataset.map = on ? "on" : "off";
   $("#map").hidden = !on;
+  $("#map-toggle").setAttribute("aria-pressed", on ? "true" : "false");
   try {
     sessionStorage.setItem(MODE_KEY, on ? "on" : "off");
   } catch {
