@@ -74,17 +74,16 @@ def _feed(per_hour: int, hours: int) -> DedupeDay:
     for h in range(hours + 3):  # three hours past the window: expiry runs too
         memory.remember(_hour_ids(h, per_hour), hour=h)
         memory.start_hour(h + 1)
-        for gone in memory.expired():  # as streams/dedupe_store.py `tend`: out first, then in
-            started = time.perf_counter()
-            memory.forget(gone, _hour_ids(gone, per_hour))
-            out.forget_s.append(time.perf_counter() - started)
-        for over in memory.to_seal():
+        for over in memory.to_seal():  # as streams/dedupe_store.py `tend`: in first, then out
             started = time.perf_counter()
             ids = _hour_ids(over, per_hour)
-            ids.sort()
             memory.sealed(over, ids, new=ids, bits=15)
             del ids
             out.seal_s.append(time.perf_counter() - started)
+        for gone in memory.expired():
+            started = time.perf_counter()
+            memory.forget(gone, _hour_ids(gone, per_hour))
+            out.forget_s.append(time.perf_counter() - started)
     out.held, out.rss_mb, out.peak_rss_mb = len(memory), _rss_mb(), _rss_mb("VmHWM")
     out.bytes_per_id = memory.nbytes / max(1, len(memory))
     probe = np.random.default_rng(10**6).integers(-(2**63), 2**63 - 1, 1_000_000, dtype=np.int64)

@@ -230,8 +230,9 @@ class DedupeMemory:
     def _expected(self, hour_ids: int) -> int:
         """A day of ids, as far as known: what the compact structure's buckets are sized for."""
         per_hour = max([hour_ids, *(n for n, _ in self._sealed.values())])
-        # hours sealed at once: those before the current one, within the retention
-        return max(len(self._compact) + hour_ids, per_hour * (self.retention_hours - 1))
+        # sealed at once: the hours before the current one within the retention, and for a
+        # moment one more (an hour is sealed before the expired one is taken out)
+        return max(len(self._compact) + hour_ids, per_hour * self.retention_hours)
 
     # -- restore -----------------------------------------------------------------------------
 
@@ -247,7 +248,11 @@ class DedupeMemory:
         if hours:
             self.start_hour(max(*hours, self._hour))
 
-    def load_sealed(self, hour: int, ids: _Ids, *, bits: int, expect: int) -> None:
-        """Restore a sealed hour read back from the database; `expect`: all ids being loaded."""
+    def load_sealed(self, hours: dict[int, tuple[int, int]]) -> None:
+        """Restore which hours are sealed: hour -> (ids, bucket bits in the database); their ids
+        come in parts (`load_sealed_ids`)."""
+        self._sealed.update(hours)
+
+    def load_sealed_ids(self, ids: _Ids, *, expect: int) -> None:
+        """Restore sealed ids read back from the database; `expect`: all ids being loaded."""
         self._compact.add(ids, expect=expect)
-        self._sealed[hour] = (len(ids), bits)

@@ -24,6 +24,7 @@ from asyncpg import Record
 from ioc.db.pool import Conn
 from streams.admit import PartitionState
 from streams.dedupe import DedupeMemory, pack, unpack
+from streams.idfilter import SHARD_BITS, SHARDS
 
 T = TypeVar("T")
 
@@ -149,29 +150,63 @@ async def confirm(
     return out
 
 
+RESTORE_PARTS = 64
+"""A restore reads the sealed hours in this many parts, each a range of the memory's shards
+(streams/idfilter.py) across all hours: each shard is built once, and a national day is read
+about 20 MB at a time."""
+
+
+def _part_ranges(part: int, hours: Mapping[int, int]) -> tuple[list[int], list[int], list[int]]:
+    """(hour, first bucket, bucket after) for each hour (hour -> bucket bits), covering the
+    shards of restore part `part`. An hour with fewer bucket bits than shard bits has rows that
+    span several parts: they are read by each, and their ids filtered."""
+    per = SHARDS // RESTORE_PARTS
+    first, after = part * per, (part + 1) * per
+    out: tuple[list[int], list[int], list[int]] = ([], [], [])
+    for hour, bits in hours.items():
+        if bits >= SHARD_BITS:
+            lo, hi = first << (bits - SHARD_BITS), after << (bits - SHARD_BITS)
+        else:
+            lo, hi = first >> (SHARD_BITS - bits), ((after - 1) >> (SHARD_BITS - bits)) + 1
+        out[0].append(hour)
+        out[1].append(lo)
+        out[2].append(hi)
+    return out
+
+
 async def restore(conn: Conn, memory: DedupeMemory, topic: str, partition: int, since_hour: int) -> None:
-    """Fill `memory` with the partition's ids from `since_hour` on: sealed hours hour by hour
-    (a national hour is tens of megabytes read at once, never the whole day), then the hours
-    still held batch by batch. Call inside a repeatable-read transaction, so that a seal
-    committed meanwhile cannot hide an hour from both reads."""
+    """Fill `memory` with the partition's ids from `since_hour` on: the sealed hours in
+    RESTORE_PARTS parts, then the hours still held batch by batch. Call inside a
+    repeatable-read transaction, so that a seal committed meanwhile cannot hide an hour from
+    both reads."""
     tp = (topic, partition)
     sizes = await conn.fetch(
         "SELECT accepted_hour, min(bucket_bits) AS bits, sum(octet_length(packed)) / 8 AS ids"
         f" FROM {SEALED} WHERE topic = $1 AND partition = $2 AND accepted_hour >= $3"
-        " GROUP BY accepted_hour ORDER BY accepted_hour",
+        " GROUP BY accepted_hour",
         *tp,
         since_hour,
     )
-    counts = [int(s["ids"]) for s in sizes]
-    expect = max(sum(counts), max(counts, default=0) * (memory.retention_hours - 1))
-    for s in sizes:
-        hour = s["accepted_hour"]
-        memory.load_sealed(
-            hour,
-            await hour_ids(conn, topic=topic, partition=partition, hour=hour),
-            bits=s["bits"],
-            expect=expect,
+    hours = {s["accepted_hour"]: (int(s["ids"]), int(s["bits"])) for s in sizes}
+    counts = [n for n, _ in hours.values()]
+    expect = max(sum(counts), max(counts, default=0) * memory.retention_hours)
+    memory.load_sealed(hours)
+    bits = {hour: b for hour, (_, b) in hours.items()}
+    for part in range(RESTORE_PARTS if hours else 0):
+        rows = await conn.fetch(
+            f"SELECT s.packed FROM {SEALED} s"
+            " JOIN unnest($3::int[], $4::int[], $5::int[]) AS r(h, lo, hi)"
+            " ON s.topic = $1 AND s.partition = $2 AND s.accepted_hour = r.h"
+            " AND s.bucket >= r.lo AND s.bucket < r.hi",
+            *tp,
+            *_part_ranges(part, bits),
         )
+        ids = _ids([r["packed"] for r in rows])
+        del rows
+        shard = ids.view(np.uint64) >> np.uint64(64 - SHARD_BITS)
+        per = SHARDS // RESTORE_PARTS
+        ids = ids[(shard >= part * per) & (shard < (part + 1) * per)]
+        memory.load_sealed_ids(ids, expect=expect)
     rows = await conn.fetch(
         "SELECT packed, fingerprints, accepted_hour FROM accepted_fingerprints"
         " WHERE topic = $1 AND partition = $2 AND accepted_hour >= $3",
@@ -191,14 +226,16 @@ async def tend(states: Mapping[_Tp, PartitionState], hour: int, with_db: WithDb[
     for (topic, partition), state in states.items():
         memory = state.seen
         memory.start_hour(hour)
-        # the expired hours out first, so that the hour sealed next finds their room free
-        for h in memory.expired():
-            expired = functools.partial(hour_ids, topic=topic, partition=partition, hour=h)
-            memory.forget(h, await with_db(expired))
+        # the hour over in first (its exact runs go), then the expired hour's ids read back
+        # and out: a national hour's ids are never held twice at once
         for h in memory.to_seal():
             seal = functools.partial(seal_hour, topic=topic, partition=partition, hour=h)
             ids, new, bits = await with_db(seal)
             memory.sealed(h, ids, new=new, bits=bits)
+            del ids, new
+        for h in memory.expired():
+            expired = functools.partial(hour_ids, topic=topic, partition=partition, hour=h)
+            memory.forget(h, await with_db(expired))
 
 
 def due(states: Mapping[_Tp, PartitionState], hour: int) -> bool:

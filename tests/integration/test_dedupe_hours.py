@@ -201,3 +201,30 @@ async def test_confirm_answers_only_for_ids_the_sealed_rows_hold(conn: asyncpg.C
         all_ids.tolist()
     )
     assert not await conn.fetchval("SELECT count(*) FROM accepted_fingerprints")
+
+
+async def test_a_restore_in_parts_holds_every_sealed_id_once(conn: asyncpg.Connection) -> None:
+    """Hours with more bucket bits than the memory has shard bits are read a range of rows per
+    part; hours with fewer are read by every part and filtered: each id is held once either way."""
+    rng = np.random.default_rng(6)
+    hours = {7: rng.integers(-(2**63), 2**63 - 1, 100_000, dtype=np.int64), 8: _few(rng)}
+    for hour, ids in hours.items():
+        await conn.execute(
+            "INSERT INTO accepted_fingerprints (topic, partition, accepted_hour, packed)"
+            " VALUES ($1, 0, $2, $3)",
+            TOPIC,
+            hour,
+            ids.astype(">i8").tobytes(),
+        )
+        await dedupe_store.seal_hour(conn, topic=TOPIC, partition=0, hour=hour)
+    bits = dict(await conn.fetch(f"SELECT DISTINCT accepted_hour, bucket_bits FROM {SEALED}"))
+    assert bits[7] >= 7 > bits[8]  # both ways of reading a part
+    state = await sink.load_partition(conn, group="g", topic=TOPIC, partition=0, since_hour=0)
+    everything = np.concatenate(list(hours.values()))
+    assert len(state.seen) == len(everything)
+    assert len(state.seen.suspects(everything)) == len(everything)
+    assert state.seen.sealed_hours == bits
+
+
+def _few(rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(-(2**63), 2**63 - 1, 3_000, dtype=np.int64)
