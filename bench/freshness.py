@@ -6,8 +6,9 @@ portal's, so `portal.submitted` in `/api/v1/kpis` moves only with the bench's ma
 `application.submitted` events, one every `--fresh-interval` seconds, all with one key (one
 partition, so they become visible in order: count n means markers 1..n are through).
 Pollers watch the count in the database (`kpi_minute`, every 20 ms) and through the API
-(`GET /api/v1/kpis?window=1h`, every 50 ms); a marker's latency is the first poll that sees
-it minus its send time, so figures carry up to one poll interval of resolution.
+(`GET /api/v1/kpis?window=1h`, every 50 ms), and a live client (`/api/v1/live`, as the wall)
+reads it from every push; a marker's latency is the first poll or push that shows it minus its
+send time, so the polled figures carry up to one poll interval of resolution.
 
 At the highest rate, the same live product then serves the WebSocket ramp: ever more
 /api/v1/live clients (a separate process) until pushes stop arriving within 2 s.
@@ -46,6 +47,8 @@ class FreshnessRun:
     api: dict[str, float] = field(default_factory=dict)
     lost_db: int = 0
     lost_api: int = 0
+    live: dict[str, float] = field(default_factory=dict)  # to a live-channel push
+    lost_live: int = 0
 
 
 @dataclass
@@ -103,6 +106,23 @@ async def _poll_api(client: httpx.AsyncClient, url: str, watch: _Watch, stop: as
         await asyncio.sleep(0.05)
 
 
+async def _watch_live(url: str, watch: _Watch, stop: asyncio.Event) -> None:
+    """A wall's view: the count as each live push carries it (a push names the KPIs changed)."""
+    from websockets.asyncio.client import connect as ws_connect
+
+    async with ws_connect(url, max_size=None) as ws:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                message = orjson.loads(await asyncio.wait_for(ws.recv(), 0.2))
+                value = (
+                    message.get("kpis", {}).get("portal.submitted")
+                    if message.get("type") == "snapshot"
+                    else None
+                )
+                if value is not None:
+                    watch.saw(int(value), time.perf_counter())
+
+
 def _consumed(metrics_url: str) -> float:
     samples = scrape(metrics_url)
     return sum(
@@ -116,7 +136,7 @@ async def _markers(
 ) -> FreshnessRun:
     s = bench.settings
     run = FreshnessRun(rate=rate)
-    db_watch, api_watch = _Watch(), _Watch()
+    db_watch, api_watch, live_watch = _Watch(), _Watch(), _Watch()
     stop = asyncio.Event()
     tag = uuid.uuid4().hex[:8]
     producer = AIOKafkaProducer(
@@ -129,21 +149,24 @@ async def _markers(
             pollers = [
                 asyncio.create_task(_poll_db(conn, db_watch, stop)),
                 asyncio.create_task(_poll_api(client, f"{api}/api/v1/kpis?window=1h", api_watch, stop)),
+                asyncio.create_task(
+                    _watch_live(api.replace("http://", "ws://") + "/api/v1/live", live_watch, stop)
+                ),
             ]
             end = time.perf_counter() + s.fresh_duration_s
             seq = 0
             while time.perf_counter() < end:
                 key, value = marker(seq, tag)
                 sent = time.perf_counter()
-                db_watch.sent.append(sent)
-                api_watch.sent.append(sent)
+                for watch in (db_watch, api_watch, live_watch):
+                    watch.sent.append(sent)
                 await producer.send_and_wait(PORTAL_APPLICATIONS, value=value, key=key)
                 seq += 1
                 await asyncio.sleep(max(0.0, sent + s.fresh_interval_s - time.perf_counter()))
             run.markers = seq
             with contextlib.suppress(TimeoutError):  # a marker never seen is counted as lost
                 await wait_for(
-                    lambda: len(api_watch.seen) >= seq and len(db_watch.seen) >= seq,
+                    lambda: min(len(w.seen) for w in (db_watch, api_watch, live_watch)) >= seq,
                     timeout=15,
                     what="the last marker",
                 )
@@ -154,11 +177,14 @@ async def _markers(
     run.events_per_s = (_consumed(metrics_url) - consumed0) / (time.perf_counter() - t0)
     run.lost_db = run.markers - len(db_watch.seen)
     run.lost_api = run.markers - len(api_watch.seen)
+    run.lost_live = run.markers - len(live_watch.seen)
     run.db = summary_ms(db_watch.latencies())
     run.api = summary_ms(api_watch.latencies())
+    run.live = summary_ms(live_watch.latencies())
     progress(
         f"freshness at {rate:g}x ({run.events_per_s:,.0f} events/s): {run.markers} markers, "
-        f"database p95 {run.db['p95_ms']:.0f} ms, API p95 {run.api['p95_ms']:.0f} ms"
+        f"database p95 {run.db['p95_ms']:.0f} ms, API p95 {run.api['p95_ms']:.0f} ms, "
+        f"live push p95 {run.live['p95_ms']:.0f} ms"
     )
     return run
 

@@ -131,7 +131,10 @@ class BenchSettings:
     )
     # -- targets (issue 9)
     target_ratio: float = field(default=0.33, metadata=_help("pipeline / plain consumer, per worker process"))
-    target_fresh_p95_s: float = field(default=2.0, metadata=_help("freshness p95 at the highest rate"))
+    target_fresh_p95_s: float = field(
+        default=0.5, metadata=_help("event → API answer p95 at the highest rate")
+    )
+    target_wall_p95_s: float = field(default=0.5, metadata=_help("event → live push p95 at the highest rate"))
     target_kpis_p99_ms: float = field(default=50.0, metadata=_help("/api/v1/kpis p99 at --api-kpis-rate"))
     target_rss_mb: float = field(default=500.0, metadata=_help("worker peak RSS at national-scale state"))
     smoke: bool = field(default=False, metadata=_help("small, fast run proving the harness works (< 45 s)"))
