@@ -40,7 +40,8 @@ CONFIG = oracle.OracleConfig(registry=REGISTRY)
 NOW = datetime(2026, 3, 3, 3, 17, 42, tzinfo=UTC)  # 10:17:42 in the province, a Tuesday
 TABLES = (
     "ingest_offsets, ingest_minute, accepted_fingerprints, accepted_fingerprints_sealed, kpi_minute,"
-    " kpi_hour, kpi_sketch_minute, kpi_sketch_hour, kpi_distinct_minute, kpi_distinct_hour, vc_presence, vc_endpoints, vc_meetings,"
+    " kpi_hour, kpi_sketch_minute, kpi_sketch_hour, kpi_distinct_minute, kpi_distinct_hour, vc_presence,"
+    " vc_endpoints, vc_meetings,"
     " eoffice_documents, portal_applications, portal_pending, market_merchants, community_teams,"
     " dimension_values, kpi_state_minute"
 )
