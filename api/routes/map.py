@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from api.auth import Caller
 from api.deps import State
 from api.errors import ERROR_RESPONSES
-from api.routes.places import check_place, place_of, place_scope
+from api.routes.places import visible_place
 from ioc.names import dimension_values
 from schemas.api import ErrorBody
 from schemas.kpis import DEFAULT_WINDOW, Dimension, Window
@@ -118,9 +118,7 @@ async def province_map(
     if district is None:
         level = "district"
     else:
-        place_of(state, "district", district)
-        check_place(principal, state, "district", district)
-        level, scope = "commune", place_scope("district", district)
+        level, (_, scope) = "commune", visible_place(principal, state, "district", district)
     places = [
         v
         for v in dimension_values(reader.ctx.registry, level, SOURCES.value_names)

@@ -92,6 +92,16 @@ def place_scope(dimension: str, code: str) -> Scope:
     return Scope(cast(ScopeKind, dimension), code)
 
 
+def visible_place(
+    principal: Principal, state: AppState, dimension: str, code: str
+) -> tuple[ValueName, Scope]:
+    """The place the token asks for, and it as a scope: 404 for an unknown one, 403 for one
+    outside the token's scope. Every route that takes a place starts here."""
+    found = place_of(state, dimension, code)
+    check_place(principal, state, dimension, code)
+    return found, place_scope(dimension, code)
+
+
 PlaceKind = Annotated[str, Path(description="district, commune, agency or market")]
 PlaceCode = Annotated[str, Path(description="A code from /api/v1/dimensions/{dimension}")]
 
@@ -109,9 +119,7 @@ async def place(
     code: PlaceCode,
     window: Annotated[Window, Query()] = DEFAULT_WINDOW,
 ) -> PlaceResponse:
-    found = place_of(state, dimension, code)
-    check_place(principal, state, dimension, code)
-    scope = place_scope(dimension, code)
+    found, scope = visible_place(principal, state, dimension, code)
     as_of, totals = await state.reader.totals(window, scope)
     rankings: dict[str, PlaceRanking] = {}
     for source in SOURCES.all:
@@ -149,13 +157,12 @@ async def lists(
 ) -> PlaceLists:
     """Sites offline now (longest silent first), documents and applications past their due
     time and not finished (most overdue first), each inside the place; totals count them all."""
-    place_of(state, dimension, code)
-    check_place(principal, state, dimension, code)
+    _, scope = visible_place(principal, state, dimension, code)
     reader = state.reader
     as_of = reader.clock.now()
     return await place_lists(
         reader.pool,
-        scope=place_scope(dimension, code),
+        scope=scope,
         hierarchy=reader.hierarchy,
         as_of=as_of,
         ctx=reader.ctx,

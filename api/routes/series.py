@@ -23,7 +23,7 @@ from api.deps import State
 from api.errors import ERROR_RESPONSES, ApiError, time_range
 from api.reader import KpiReader, TtlCache
 from api.routes.kpis import By, KpiName, QueryTime, dimension_for, kpi_or_404
-from api.routes.places import check_place, place_of, place_scope
+from api.routes.places import visible_place
 from ioc.access import Scope
 from ioc.kpi.query import TOTAL
 from ioc.kpi.scoped import scoped_series, scoped_values
@@ -186,9 +186,7 @@ async def comparisons(
     if dimension is not None or code is not None:
         if dimension is None or code is None:
             raise ApiError(400, "bad_place", "a place needs both `dimension` and `code`")
-        place_of(state, dimension, code)
-        check_place(principal, state, dimension, code)
-        scope = place_scope(dimension, code)
+        _, scope = visible_place(principal, state, dimension, code)
     reader = state.reader
     as_of = reader.clock.now().replace(microsecond=0)
     names = headline_kpis()
