@@ -69,6 +69,7 @@ class IngestService(mode.Service):
         self.group = settings.broker.consumer_group
         self.states: dict[tuple[str, int], PartitionState] = {}
         self._lock = asyncio.Lock()
+        self._assignments = 0  # bumped by each `acquire` once it has moved the positions
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._checkpoint: Checkpoint | None = None
@@ -152,6 +153,7 @@ class IngestService(mode.Service):
                 )
                 self.states[(tp.topic, tp.partition)] = state
                 self.consumer.seek(tp, state.next_offset)
+            self._assignments += 1  # after the seeks: a batch taken before them is not judged
             # before any new batch of these partitions: what a crashed owner stored but may not
             # have sent. Failing that, the worker stops (as for a failed write) rather than leave
             # them unsent; aiokafka would only log an error raised here.
@@ -183,12 +185,19 @@ class IngestService(mode.Service):
     async def _consume(self) -> None:
         ingest = self.settings.ingest
         while not self.should_stop:
+            assignments = self._assignments
             batch = await self.consumer.getmany(
                 timeout_ms=ingest.batch_max_wait_ms, max_records=ingest.batch_max_records
             )
             async with self._lock:
                 if self.should_stop:
                     break
+                if assignments != self._assignments:
+                    # `acquire` ran while this batch waited for the lock and moved every assigned
+                    # partition to its stored position: the batch came from the old positions.
+                    # Judging it would leave the consumer's position and the stored one apart
+                    # (after a broker reset, records between them were never read again).
+                    continue
                 records = []
                 for tp in self.consumer.assignment():
                     if (tp.topic, tp.partition) in self.states:

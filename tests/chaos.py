@@ -337,15 +337,22 @@ async def stored_outcomes(database_url: str) -> dict[str, int]:
 async def wait_stored(database_url: str, count: int, *, timeout: float) -> dict[str, int]:
     """Wait until the database holds the outcome of `count` records (or more: then fail)."""
 
+    seen: dict[str, int] = {}
+
     async def done() -> dict[str, int] | None:
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             got = await stored_outcomes(database_url)
+            seen.clear()
+            seen.update(got)
             stored = sum(got.values())
             assert stored <= count, f"{stored} records stored for {count} sent: some counted twice ({got})"
             return got if stored == count else None
         return None
 
-    got = await wait_for(done, timeout=timeout, interval=0.5, what=f"{count} records stored")
+    try:
+        got = await wait_for(done, timeout=timeout, interval=0.5, what=f"{count} records stored")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; stored at the end: {seen}") from None
     assert isinstance(got, dict)
     return got
 
