@@ -48,14 +48,23 @@ def cli() -> None:
 
 
 async def _migrate(settings: Settings) -> bool:
+    """The schema, and with TimescaleDB the retention policies that IOC_MINUTE_RETENTION_DAYS asks for."""
+    from datetime import timedelta
+
     import asyncpg
 
     from ioc.db.migrate import migrate
+    from ioc.db.retention import policy_ages
     from sources import SOURCES
 
     conn = await asyncpg.connect(settings.database_url)
     try:
-        return await migrate(conn, timescale=settings.database.db_timescale, sources=SOURCES.migrations)
+        return await migrate(
+            conn,
+            timescale=settings.database.db_timescale,
+            sources=SOURCES.migrations,
+            retention=policy_ages(timedelta(days=settings.kpi.minute_retention_days)),
+        )
     finally:
         await conn.close()
 

@@ -14,12 +14,14 @@ caller names the packages (`sources.SOURCES.migrations`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from importlib import resources
 from typing import Literal
 
 import asyncpg
 
+from ioc.db.retention import retention_policies
 from ioc.errors import ConfigError
 
 log = logging.getLogger("ioc.db.migrate")
@@ -56,9 +58,14 @@ async def migrate(
     *,
     timescale: Literal["auto", "on", "off"] = "auto",
     sources: Sequence[str] = (),
+    retention: Mapping[str, timedelta] | None = None,
 ) -> bool:
     """Bring the schema up to date (the kernel's and the `sources` packages' migrations);
-    returns whether TimescaleDB features are used."""
+    returns whether TimescaleDB features are used.
+
+    With TimescaleDB, `retention` (`retention.policy_ages` of the settings) also gives each
+    hypertable its retention policy now, so a database that `ioc migrate` prepared is bounded
+    before any worker's leader runs its hourly step (which keeps the policies in line after)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
         use_ts = timescale == "on" or (timescale == "auto" and await timescale_available(conn))
@@ -81,6 +88,8 @@ async def migrate(
                 "INSERT INTO schema_migrations (name, timescale) VALUES ($1, $2)", name, use_ts
             )
             log.info("applied migration %s", name)
+        if use_ts and retention:
+            await retention_policies(conn, retention)
     log.info(
         "database schema ready; %s",
         "TimescaleDB features in use" if use_ts else "plain PostgreSQL (TimescaleDB not available)",

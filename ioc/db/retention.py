@@ -1,6 +1,7 @@
 """Retention: what is dropped when, so the database stays bounded at national scale.
 
-`apply_retention` is the hourly step (the leader runs it at its first minute and every hour):
+`apply_retention` is the hourly step (the leader runs it at its first minute and every hour;
+`ioc migrate` sets the same policies at once, through `migrate(retention=...)`):
 
 - on plain PostgreSQL it is `purge`, DELETE statements on every table;
 - with TimescaleDB, each hypertable (the minute tables and `vc_presence`) is bounded by its own
@@ -15,11 +16,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import asyncpg
 
+from ioc.db.pool import Conn as Connection
 from ioc.db.pool import Queryable as Conn
 
 log = logging.getLogger("ioc.db.retention")
@@ -70,47 +73,94 @@ async def apply_retention(
 async def retention_policies(conn: Conn, ages: Mapping[str, timedelta]) -> dict[str, timedelta]:
     """Give each hypertable among `ages` a retention policy that drops chunks older than its
     age; returns the tables so bounded: none without TimescaleDB, and none that are plain
-    tables (IOC_DB_TIMESCALE=off). A table whose policy cannot be set (a build without the
-    Timescale-License part has no policies) is logged and left to the DELETE."""
-    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"):
-        return {}
-    rows = await conn.fetch(
-        """SELECT w.name, w.age, j.job_id, (j.config->>'drop_after')::interval = w.age AS current
-             FROM unnest($1::text[], $2::interval[]) AS w(name, age)
-             JOIN timescaledb_information.hypertables h
-               ON h.hypertable_schema = current_schema() AND h.hypertable_name = w.name
-             LEFT JOIN timescaledb_information.jobs j
-               ON j.proc_name = 'policy_retention'
-              AND j.hypertable_schema = h.hypertable_schema AND j.hypertable_name = h.hypertable_name
-            ORDER BY w.name""",
-        list(ages),
-        list(ages.values()),
-    )
-    bounded = {}
-    for table, age, job_id, current in rows:
+    tables (IOC_DB_TIMESCALE=off).
+
+    A table whose policy cannot be set or moved (the job API refuses: a role that does not own
+    the tables, a build without the Timescale-License part) is named in one warning and left to
+    the DELETE job, which bounds it by the same age; nothing is raised. Each change is its own
+    (sub)transaction, so a refusal leaves an enclosing transaction (`migrate`'s) usable."""
+    async with _one_connection(conn) as c:
         try:
-            if job_id is None:
-                await conn.execute(
-                    "SELECT add_retention_policy($1::text::regclass, drop_after => $2::interval,"
-                    " schedule_interval => $3::interval, if_not_exists => true)",
-                    table,
-                    age,
-                    POLICY_SCHEDULE,
-                )
-                log.info("retention policy created: %s drops chunks older than %s", table, age)
-            elif not current:
-                await conn.execute(
-                    "SELECT alter_job($1, config => (SELECT jsonb_set(config, '{drop_after}',"
-                    " to_jsonb($2::interval)) FROM timescaledb_information.jobs WHERE job_id = $1))",
-                    job_id,
-                    age,
-                )
-                log.info("retention policy of %s changed: drops chunks older than %s", table, age)
+            async with c.transaction():
+                if not await c.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+                ):
+                    log.info(
+                        "TimescaleDB is not installed in this database: the DELETE job bounds every table"
+                    )
+                    return {}
+                rows = await c.fetch(_POLICIES, list(ages), list(ages.values()))
         except asyncpg.PostgresError as exc:
-            log.warning("no retention policy on %s (%s); its rows are deleted instead", table, exc)
-            continue
-        bounded[table] = age
-    return bounded
+            _warn_refused(dict.fromkeys(ages, exc))
+            return {}
+        bounded: dict[str, timedelta] = {}
+        refused: dict[str, asyncpg.PostgresError] = {}
+        kept: dict[str, timedelta] = {}
+        for table, age, job_id, drop_after in rows:
+            try:
+                async with c.transaction():
+                    if job_id is None:
+                        await c.execute(
+                            "SELECT add_retention_policy($1::text::regclass, drop_after => $2::interval,"
+                            " schedule_interval => $3::interval, if_not_exists => true)",
+                            table,
+                            age,
+                            POLICY_SCHEDULE,
+                        )
+                        log.info("retention policy created: %s drops chunks older than %s", table, age)
+                    elif drop_after != age:
+                        await c.execute(
+                            "SELECT alter_job($1, config => (SELECT jsonb_set(config, '{drop_after}',"
+                            " to_jsonb($2::interval)) FROM timescaledb_information.jobs WHERE job_id = $1))",
+                            job_id,
+                            age,
+                        )
+                        log.info("retention policy of %s changed: drops chunks older than %s", table, age)
+            except asyncpg.PostgresError as exc:
+                refused[table] = exc
+                if job_id is not None:
+                    kept[table] = drop_after
+                continue
+            bounded[table] = age
+        if refused:
+            _warn_refused(refused, kept)
+        return bounded
+
+
+_POLICIES = """SELECT w.name, w.age, j.job_id, (j.config->>'drop_after')::interval AS drop_after
+                 FROM unnest($1::text[], $2::interval[]) AS w(name, age)
+                 JOIN timescaledb_information.hypertables h
+                   ON h.hypertable_schema = current_schema() AND h.hypertable_name = w.name
+                 LEFT JOIN timescaledb_information.jobs j
+                   ON j.proc_name = 'policy_retention'
+                  AND j.hypertable_schema = h.hypertable_schema AND j.hypertable_name = h.hypertable_name
+                ORDER BY w.name"""
+"""Each hypertable among the names, with its age and its retention job (and that job's age) if any."""
+
+
+def _warn_refused(refused: Mapping[str, Exception], kept: Mapping[str, timedelta] | None = None) -> None:
+    """One warning for every table left to the DELETE job: which, why, and what still runs."""
+    why = "; ".join(dict.fromkeys(f"{type(exc).__name__}: {str(exc).strip()}" for exc in refused.values()))
+    still = "".join(
+        f"; {t}'s existing policy still drops chunks older than {age}" for t, age in (kept or {}).items()
+    )
+    log.warning(
+        "TimescaleDB retention policies could not be set on %s (%s); the hourly DELETE job bounds"
+        " these tables instead%s",
+        ", ".join(refused),
+        why,
+        still,
+    )
+
+
+@asynccontextmanager
+async def _one_connection(conn: Conn) -> AsyncIterator[Connection]:
+    """`conn` itself, or a connection of it if it is a pool: the steps must share one session."""
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as held:
+            yield held
+    else:
+        yield conn
 
 
 async def purge(

@@ -7,11 +7,13 @@ WASM PostgreSQL 17.5 + TimescaleDB 2.23 under Node), beside the plain PostgreSQL
   rows and the same KPI answers (every window and breakdown, `all_kpis`, series), equal to the
   oracle's.
 - The compression and retention policies run (`CALL run_job`): every hypertable compresses and
-  its chunks give the same answers, the oracle's, and take late writes as PostgreSQL does; the
-  retention step (ioc/db/retention.py) sets a policy per hypertable from the settings, moves it
-  when the setting changes, and its jobs drop the chunks that ended before the cut and keep
-  every fresher row; the DELETE job (the fallback) deletes the same rows from compressed chunks;
-  on PostgreSQL the retention step is the DELETE job it was.
+  its chunks give the same answers, the oracle's, and take late writes as PostgreSQL does;
+  `ioc migrate` sets a retention policy per hypertable from the settings at once, the worker's
+  retention step (ioc/db/retention.py) keeps it there and moves it when the setting changes,
+  and its jobs drop the chunks that ended before the cut and keep every fresher row; the
+  DELETE job (the fallback) deletes the same rows from compressed chunks, and bounds every
+  table, with a warning, where the job API refuses the worker's role; on PostgreSQL the
+  retention step is the DELETE job it was.
 - Every view and every Grafana dashboard query runs on the hypertables and answers as on
   PostgreSQL.
 
@@ -24,9 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import random
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,7 +43,7 @@ from pydantic import SecretStr
 
 from ioc.db.migrate import _migration_files, migrate
 from ioc.db.pool import create_pool
-from ioc.db.retention import apply_retention, policy_ages, purge
+from ioc.db.retention import ROLLUP_FACTOR, apply_retention, policy_ages, purge
 from ioc.kpi.query import all_kpis, kpi_values
 from ioc.kpi.series import series
 from ioc.kpi.windows import floor_hour, floor_minute
@@ -50,10 +55,12 @@ from tests.chaos import CTX, REGISTRY, kpi_mismatches, store_events
 from tests.integration.test_deploy import DEPLOY, grafana_sql, seed, variable_options
 from tests.integration.test_deploy import sql_value as grafana_value
 from tests.scenarios import scenario
+from tests.services import base_env
 from tests.timescale_wasm import TimescaleWasm, ensure_installed, unavailable
 
 pytestmark = pytest.mark.integration
 
+ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 3, 3, 17, 42, tzinfo=UTC)  # 10:17:42 in the province, a Tuesday
 WINDOWS = ("5m", "15m", "1h", "6h", "24h", "7d")
 MINUTE_TABLES = (
@@ -344,46 +351,77 @@ RETENTION_JOBS = (
 )
 
 
-async def test_the_retention_policies_follow_the_settings(ts_url: str) -> None:
-    """The leader's maintenance step sets a retention policy per hypertable from
-    IOC_MINUTE_RETENTION_DAYS at its first minute, leaves it alone while the setting stays, and
-    moves it when the setting changes (a restart with another value)."""
+def ioc_migrate(url: str, days: float) -> str:
+    """`ioc migrate` as an operator runs it, with IOC_MINUTE_RETENTION_DAYS=`days`; its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "migrate"],
+        env=base_env(IOC_DATABASE_URL=url, IOC_MINUTE_RETENTION_DAYS=str(days)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
-    async def start_with(days: float) -> dict[str, tuple[int, timedelta, timedelta]]:
-        database = DatabaseSettings(database_url=SecretStr(ts_url), db_pool_min=1, db_pool_max=1)
-        maintenance = Maintenance(
-            Settings(database=database, kpi=KpiSettings(minute_retention_days=days)), CTX
-        )
-        await maintenance.on_start()
-        try:
-            now = datetime.now(UTC)
-            await maintenance.tick(floor_minute(now) - timedelta(minutes=1), now)
-        finally:
-            await maintenance.on_stop()
-        conn = await asyncpg.connect(ts_url)
-        try:
-            return {r["hypertable_name"]: tuple(r)[1:] for r in await conn.fetch(RETENTION_JOBS)}
-        finally:
-            await conn.close()
 
-    conn = await asyncpg.connect(ts_url)
+async def retention_jobs(url: str) -> dict[str, tuple[int, timedelta, timedelta]]:
+    """Each hypertable's retention job: (job id, schedule, drop_after)."""
+    conn = await asyncpg.connect(url)
     try:
-        assert await conn.fetch(RETENTION_JOBS) == []  # migrate alone sets none: the ages are settings
+        return {r["hypertable_name"]: tuple(r)[1:] for r in await conn.fetch(RETENTION_JOBS)}
     finally:
         await conn.close()
+
+
+async def leader_step(url: str, days: float) -> None:
+    """The worker's leader maintenance step (state sample, then retention) once, started with
+    IOC_MINUTE_RETENTION_DAYS=`days`, on `url` (one connection: the WASM server's limit)."""
+    database = DatabaseSettings(database_url=SecretStr(url), db_pool_min=1, db_pool_max=1)
+    maintenance = Maintenance(Settings(database=database, kpi=KpiSettings(minute_retention_days=days)), CTX)
+    await maintenance.on_start()
+    try:
+        now = datetime.now(UTC)
+        await maintenance.tick(floor_minute(now) - timedelta(minutes=1), now)
+    finally:
+        await maintenance.on_stop()
+
+
+async def test_ioc_migrate_sets_the_retention_policies_and_the_worker_keeps_them(
+    timescale: TimescaleWasm,
+) -> None:
+    """An operator's `ioc migrate` leaves every hypertable with its retention policy at once,
+    from IOC_MINUTE_RETENTION_DAYS (10x for `vc_presence`), before any worker runs; a worker
+    with the same setting leaves them alone; a later `ioc migrate` with another value moves
+    them (the same jobs), and the moved policies still run."""
     hour = timedelta(hours=1)
-    first = await start_with(35)
+    out = await asyncio.to_thread(ioc_migrate, timescale.url, 35)
+    assert "schema up to date (TimescaleDB)" in out
+    first = await retention_jobs(timescale.url)
     assert {t: (every, age) for t, (_, every, age) in first.items()} == {
         **{t: (hour, timedelta(days=35)) for t in MINUTE_TABLES},
         "vc_presence": (hour, timedelta(days=350)),
     }
-    assert await start_with(35) == first  # idempotent: the same jobs, untouched
-    changed = await start_with(20.5)
+    await leader_step(timescale.url, 35)
+    assert await retention_jobs(timescale.url) == first  # the worker agrees: untouched
+    await asyncio.to_thread(ioc_migrate, timescale.url, 35)
+    assert await retention_jobs(timescale.url) == first  # idempotent
+
+    await asyncio.to_thread(ioc_migrate, timescale.url, 20.5)
+    changed = await retention_jobs(timescale.url)
     assert {t: (job, age) for t, (job, _, age) in changed.items()} == {
         **{t: (first[t][0], timedelta(days=20, hours=12)) for t in MINUTE_TABLES},
         "vc_presence": (first["vc_presence"][0], timedelta(days=205)),
     }
-    conn = await asyncpg.connect(ts_url)
+    await leader_step(timescale.url, 20.5)
+    assert await retention_jobs(timescale.url) == changed
+    await leader_step(timescale.url, 30)  # the worker follows its own setting between migrations
+    assert {t: age for t, (_, _, age) in (await retention_jobs(timescale.url)).items()} == {
+        **dict.fromkeys(MINUTE_TABLES, timedelta(days=30)),
+        "vc_presence": timedelta(days=300),
+    }
+    conn = await asyncpg.connect(timescale.url)
     try:  # an altered policy still runs
         for job, _, _ in changed.values():
             await conn.execute("CALL run_job($1)", job)
@@ -406,6 +444,42 @@ A_ROW_OF = {
     "kpi_sketch_hour": _BINS,
     "kpi_distinct_hour": _MEMBERS,
 }
+TIME_OF = {table: columns.split(",")[0] for table, (columns, _) in A_ROW_OF.items()}
+
+
+async def seed_hourly(conn: asyncpg.Connection, hour_now: datetime) -> None:
+    """A row every hour in each table of A_ROW_OF up to `hour_now`: 6 days of the minute
+    tables, 50 of the others (kept 10x longer)."""
+    for table, (columns, values) in A_ROW_OF.items():
+        days = 6 if table in MINUTE_TABLES else 50
+        await conn.execute(
+            f"INSERT INTO {table} ({columns}) SELECT t, {values}"
+            " FROM generate_series($1::timestamptz, $2, interval '1 hour') t",
+            hour_now - timedelta(days=days),
+            hour_now,
+        )
+
+
+async def oldest_and_newest(url: str) -> dict[str, tuple[datetime, datetime]]:
+    """Each table of A_ROW_OF: its oldest and newest row's time."""
+    conn = await asyncpg.connect(url)
+    try:
+        return {
+            t: tuple(await conn.fetchrow(f"SELECT min({c}), max({c}) FROM {t}")) for t, c in TIME_OF.items()
+        }
+    finally:
+        await conn.close()
+
+
+def assert_bounded(
+    kept: dict[str, tuple[datetime, datetime]], minute_age: timedelta, before: datetime, after: datetime
+) -> None:
+    """Every table holds no row older than its age (a step that ran between `before` and
+    `after`), its fresh rows (those younger than the age by an hour) and its newest one."""
+    for table, (oldest, newest) in kept.items():
+        age = minute_age if table in MINUTE_TABLES else ROLLUP_FACTOR * minute_age
+        assert before - age <= oldest <= after - age + timedelta(hours=1), (table, oldest)
+        assert newest >= floor_hour(before), table  # (the step samples state: a newer minute)
 
 
 async def test_retention_jobs_drop_expired_chunks_and_keep_fresh_data(ts_url: str, database_url: str) -> None:
@@ -471,6 +545,68 @@ async def test_retention_jobs_drop_expired_chunks_and_keep_fresh_data(ts_url: st
     finally:
         await ts.close()
         await pg.close()
+
+
+async def test_where_the_job_api_refuses_the_delete_job_bounds_the_hypertables_and_says_so(
+    timescale: TimescaleWasm, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The tables' owner ran `ioc migrate` (policies at 35 days) and removed one policy by hand;
+    the worker runs as a role that may read and write every table but owns none, so TimescaleDB's
+    job API refuses it both a new policy and a moved one. With the setting now 2 days, the
+    leader's step raises nothing, logs one warning that names every hypertable it could not
+    bound by a policy, why, and the ages the old policies still drop at; and its DELETE keeps
+    every table within its age, the hypertables included."""
+    conn = await asyncpg.connect(timescale.url)
+    try:
+        assert await migrate(conn, sources=SOURCES.migrations, retention=policy_ages(timedelta(days=35)))
+        await conn.execute("SELECT remove_retention_policy('ingest_minute')")
+        await conn.execute(
+            "CREATE ROLE ioc_worker;"
+            " GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ioc_worker;"
+            " GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ioc_worker"
+        )
+        # PGlite's catalogs are not readable by other roles as a server's are (asyncpg's type
+        # lookup reads pg_range); reading everything is still owning nothing
+        await conn.execute("GRANT pg_read_all_data TO ioc_worker")
+        before = datetime.now(UTC)
+        await seed_hourly(conn, floor_hour(before))
+    finally:
+        await conn.close()
+    jobs = await retention_jobs(timescale.url)
+    assert jobs.keys() == policy_ages(timedelta(days=35)).keys() - {"ingest_minute"}
+    with caplog.at_level(logging.INFO, logger="ioc.db.retention"):
+        await leader_step(timescale.url + "?role=ioc_worker", 2)  # raises nothing
+    after = datetime.now(UTC)
+    mine = [r for r in caplog.records if r.name == "ioc.db.retention"]
+    warnings = [r.getMessage() for r in mine if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert all(table in warnings[0] for table in policy_ages(timedelta(days=2))), warnings[0]
+    assert 'must be owner of hypertable "ingest_minute"' in warnings[0]  # asked to add one
+    assert "insufficient permissions to alter job" in warnings[0]  # asked to move the others
+    assert "the hourly DELETE job bounds these tables instead" in warnings[0]
+    assert "kpi_minute's existing policy still drops chunks older than 35 days" in warnings[0]
+    assert await retention_jobs(timescale.url) == jobs  # nothing was moved behind its back
+    assert_bounded(await oldest_and_newest(timescale.url), timedelta(days=2), before, after)
+
+
+async def test_without_timescaledb_the_delete_job_bounds_every_table(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On PostgreSQL (no extension, so no policy can be set) the worker's leader step keeps
+    every table within its age by DELETE, and says that this is how."""
+    before = datetime.now(UTC)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await seed_hourly(conn, floor_hour(before))
+    finally:
+        await conn.close()
+    with caplog.at_level(logging.INFO, logger="ioc.db.retention"):
+        await leader_step(database_url, 2)
+    after = datetime.now(UTC)
+    assert [r.getMessage() for r in caplog.records if r.name == "ioc.db.retention"] == [
+        "TimescaleDB is not installed in this database: the DELETE job bounds every table"
+    ]
+    assert_bounded(await oldest_and_newest(database_url), timedelta(days=2), before, after)
 
 
 async def test_on_postgresql_the_retention_step_is_the_delete_job_it_was(database_url: str) -> None:
