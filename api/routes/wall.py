@@ -5,14 +5,21 @@ for its topics and breakdowns; the page builds itself from this answer, so a new
 appears on the wall without touching the page. The registry names the places a ranking lists
 (districts, communes, a source's own places such as markets), so the wall shows "Chợ Tam Cờ",
 not CHO_TAM_CO.
+
+What the page does with a source beyond its tiles (the lists behind its numbers in a place's
+view) is that source's own script, `sources/<name>/wall.js`, shipped as package data and served
+here as `/api/v1/wall/<name>/wall.js`; a source without one shows its tiles alone.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from importlib import resources
+
+from fastapi import APIRouter, Response
 
 from api.auth import Caller
 from api.deps import State
+from api.errors import ApiError
 from ioc.names import registry_values
 from ioc.registry import Registry
 from schemas.api import WallArea, WallBreakdown, WallDimension, WallResponse, WallTopic
@@ -73,3 +80,20 @@ async def wall(principal: Caller, state: State) -> WallResponse:
             if dim.values is not None:
                 dim.values = {k: v for k, v in dim.values.items() if holds(scope, dim.name, k)}
     return layout
+
+
+AREA_FILES = {"wall.js": "text/javascript; charset=utf-8"}
+"""The files of a source's wall area the page may load, with their types."""
+
+
+@router.get("/wall/{source}/{file}", include_in_schema=False)
+async def area_file(source: str, file: str) -> Response:
+    """A source's wall script, from its package (no KPI values: open like the static files).
+    Only a registered source's named files are read, so a path can never leave the package."""
+    names = [s.name for s in SOURCES.all]
+    if source not in names or file not in AREA_FILES:
+        raise ApiError(404, "unknown_area_file", f"no wall file {source}/{file}", names)
+    shipped = resources.files(f"sources.{source}") / file
+    if not shipped.is_file():
+        raise ApiError(404, "unknown_area_file", f"the source {source!r} has no {file}", list(AREA_FILES))
+    return Response(shipped.read_bytes(), media_type=AREA_FILES[file])

@@ -9,7 +9,8 @@ import { addWords, currentLang, t } from "./i18n.js";
 import { loadLists, renderLists } from "./lists.js";
 import { go, parseRoute, watchRoute } from "./route.js";
 import { startTour, stopTour, touring, tourNote } from "./tour.js";
-import { renderBreakdown, renderKpis } from "./view.js";
+import { renderBreakdown } from "./rankings.js";
+import { renderKpis } from "./tiles.js";
 
 const PLACE_EVERY_MS = 5_000; // a place's numbers are asked for this often while it is shown
 

@@ -147,4 +147,7 @@ async def test_installed_commands_run_from_any_directory(
         for shipped in sorted((REPO / "api" / "static").iterdir()):
             served = httpx.get(f"{api}/static/{shipped.name}")
             assert served.status_code == 200 and served.content == shipped.read_bytes(), shipped.name
+        for shipped in sorted(REPO.glob("sources/*/wall.js")):  # each source's wall area, package data too
+            served = httpx.get(f"{api}/api/v1/wall/{shipped.parent.name}/wall.js")
+            assert served.status_code == 200 and served.content == shipped.read_bytes(), str(shipped)
         assert httpx.get(api + "/readyz").json()["ready"] is True
