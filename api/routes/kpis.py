@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -41,6 +43,59 @@ By = Annotated[
     AfterValidator(_declared),
 ]
 """A breakdown dimension: any a source declares (checked against the KPI by `dimension_for`)."""
+UndocumentedBy = Annotated[str | None, Query(include_in_schema=False), AfterValidator(_declared)]
+"""`By`, accepted as it is but left out of an operation's schema: the generic `{name}` routes
+take any KPI, so no enum of theirs could say which breakdowns a given one has; each KPI's own
+operation (`own_operations`) documents its exact ones instead."""
+
+
+def by_parameter(allowed: list[str]) -> dict[str, Any]:
+    """The OpenAPI `by` parameter of one KPI's own operation: exactly its breakdowns."""
+    return {
+        "name": "by",
+        "in": "query",
+        "required": False,
+        "description": "Breakdown: one of this KPI's; without it, the total",
+        "schema": {"type": "string", "enum": allowed},
+    }
+
+
+def own_operations(router: APIRouter, prefix: str, generic: Callable[..., Any], **route: Any) -> None:
+    """Give each KPI that has breakdowns its own GET `{prefix}/<name>`: the `generic` route's
+    handler with `name` bound, so answered exactly as `{prefix}/{name}` answers it, and
+    documented with `by` limited to that KPI's breakdowns, so a client generated from the schema
+    cannot ask for a breakdown the KPI lacks (which is refused with a 400). Call it before the
+    generic route is added, so that these match first."""
+    for k in SOURCES.catalog:
+        if k.breakdowns:
+            router.add_api_route(
+                f"{prefix}/{k.name}",
+                _bound(generic, k.name),
+                methods=["GET"],
+                operation_id=f"{prefix.strip('/')}_{k.name.replace('.', '_')}",
+                openapi_extra={"parameters": [by_parameter([str(d) for d in k.breakdowns])]},
+                **route,
+            )
+
+
+def _bound(generic: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """`generic` with its `name` parameter fixed; the others (resolved types: FastAPI reads them
+    from the signature) stay as they are."""
+
+    async def endpoint(**params: Any) -> Any:
+        return await generic(name=name, **params)
+
+    hints = get_type_hints(generic, include_extras=True)
+    signature = inspect.signature(generic)
+    endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            p.replace(annotation=hints[p.name]) for p in signature.parameters.values() if p.name != "name"
+        ],
+        return_annotation=hints["return"],
+    )
+    return endpoint
+
+
 KpiName = Annotated[str, Path(description="A KPI name from /api/v1/catalog, e.g. portal.on_time_pct")]
 
 _TIME = re.compile(
@@ -87,24 +142,37 @@ async def kpis(
     return KpisResponse(window=window, as_of=as_of, kpis=values)
 
 
-@router.get(
-    "/kpis/{name}",
-    response_model=KpiResponse,
-    responses=ERROR_RESPONSES,
-    summary="One KPI, as a total or broken down by a dimension",
-)
 async def kpi(
     principal: Caller,
     state: State,
     name: KpiName,
     window: Annotated[Window, Query()] = DEFAULT_WINDOW,
-    by: By = None,
+    by: UndocumentedBy = None,
 ) -> KpiResponse:
+    """A KPI's total; with `by`, broken down (documented per KPI, in its own operation)."""
     kpi_or_404(name)
     dim = dimension_for(name, by)
     check_breakdown(principal, by, [str(d) for d in SOURCES.kpis[name].breakdowns], state.reader.hierarchy)
     as_of, values = await state.reader.values(name, window, dim, principal.scope)
     return KpiResponse(name=name, window=window, by=by, as_of=as_of, values=values)
+
+
+own_operations(
+    router,
+    "/kpis",
+    kpi,
+    response_model=KpiResponse,
+    responses=ERROR_RESPONSES,
+    summary="This KPI, as a total or broken down by one of its dimensions",
+)
+router.add_api_route(
+    "/kpis/{name}",
+    kpi,
+    methods=["GET"],
+    response_model=KpiResponse,
+    responses=ERROR_RESPONSES,
+    summary="One KPI's total (each KPI's own operation also lists its breakdowns)",
+)
 
 
 class CatalogEntryWithTarget(CatalogEntry):
