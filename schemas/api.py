@@ -233,12 +233,28 @@ class OverdueItem(BaseModel):
     overdue_s: float
 
 
+class MeetingMissingEndpoints(BaseModel):
+    """A meeting in progress whose planned sites in the place are not all online (the rule of
+    vc.meeting_endpoints_offline): which of them are missing."""
+
+    meeting_id: str
+    title: str | None
+    organiser: str | None = Field(description="Its agency's code; null when outside the place")
+    started_at: datetime
+    planned_endpoints: int = Field(description="Of its planned sites, those in the place")
+    endpoints_offline: list[OfflineSite] = Field(description="Of those, the ones not online now")
+
+
 class PlaceLists(BaseModel):
     """The lists behind a place's numbers, most overdue (or longest offline) first."""
 
     as_of: datetime
     offline_sites: list[OfflineSite]
     offline_sites_total: int
+    meetings_missing_endpoints: list[MeetingMissingEndpoints] = Field(
+        description="Meetings in progress with planned sites not online, most missing first"
+    )
+    meetings_missing_endpoints_total: int
     overdue_documents: list[OverdueItem]
     overdue_documents_total: int
     overdue_applications: list[OverdueItem]

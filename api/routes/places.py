@@ -146,7 +146,7 @@ async def place(
     "/places/{dimension}/{code}/lists",
     response_model=PlaceLists,
     responses=_RESPONSES,
-    summary="The lists behind a place's numbers: sites offline, overdue documents and applications",
+    summary="The lists behind a place's numbers: sites offline, meetings missing sites, overdue work",
 )
 async def lists(
     principal: Caller,
@@ -155,8 +155,9 @@ async def lists(
     code: PlaceCode,
     limit: Annotated[int, Query(ge=1, le=200, description="Most rows of each list")] = 20,
 ) -> PlaceLists:
-    """Sites offline now (longest silent first), documents and applications past their due
-    time and not finished (most overdue first), each inside the place; totals count them all."""
+    """Sites offline now (longest silent first), meetings in progress with planned sites not
+    online (most missing first, naming them), documents and applications past their due time and
+    not finished (most overdue first), each inside the place; totals count them all."""
     _, scope = visible_place(principal, state, dimension, code)
     reader = state.reader
     as_of = reader.clock.now()

@@ -48,14 +48,14 @@ export function overdueRow(item) {
 }
 
 /** A list's box in its area's trend slot, built the first time a place's view shows it. */
-function slotOf(area, kind) {
+function slotOf(area, { kind, hideEmpty }) {
   const figure = $(`section.area[data-area="${area}"] .trend`);
   if (!figure) return null;
   let slot = $(`.place-list[data-list="${kind}"]`, figure);
   if (!slot) {
     slot = h(
       "div",
-      { class: "place-list", "data-list": kind },
+      { class: "place-list", "data-list": kind, "data-first": hideEmpty },
       h("div", { class: "list-head" }, h("span", { class: "list-title" }), h("span", { class: "list-count" })),
       h("ol", {}),
     );
@@ -69,7 +69,7 @@ export function renderLists(state) {
   const lists = state.place?.lists;
   for (const [area, kinds] of SLOTS) {
     for (const { kind, row, hideEmpty } of kinds) {
-      const slot = slotOf(area, kind);
+      const slot = slotOf(area, { kind, hideEmpty });
       if (!slot) continue;
       setText($(".list-title", slot), t(`list.${kind}`));
       const items = lists?.[kind] ?? [];

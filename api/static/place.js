@@ -31,7 +31,8 @@ addWords("en", {
   "place.failed": "This place's numbers could not be loaded yet",
 });
 
-/** What wall.js shares: its state, fetch, names loader, areas and window. */
+/** What wall.js shares: its state, fetch, names loader, the sources' scripts (a promise: the
+ *  lists wait for them), areas and window. */
 let wall = null;
 
 function named(item) {
@@ -71,7 +72,7 @@ function problemOf(error) {
 async function refresh() {
   const place = wall.state.place;
   if (!place) return;
-  const listed = loadLists(place, wall.getJson, wall.loadNames).catch(() => null);
+  const listed = wall.scripts.then(() => loadLists(place, wall.getJson, wall.loadNames)).catch(() => null);
   let names = Promise.resolve();
   try {
     const path = `api/v1/places/${encodeURIComponent(place.dim)}/${encodeURIComponent(place.code)}`;
@@ -162,7 +163,7 @@ function onKey(event) {
   }
 }
 
-/** Start following the URL: `shared` is {state, getJson, loadNames, areas(), window()}. */
+/** Start following the URL: `shared` is {state, getJson, loadNames, scripts, areas(), window()}. */
 export function initPlaces(shared) {
   wall = shared;
   const bar = h(

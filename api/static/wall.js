@@ -83,7 +83,7 @@ async function start() {
   session.onSignedOut = () => location.reload(); // the token was refused: ask again, from the start
   await signIn();
   state.areas = await loadLayout();
-  await loadSourceAreas(state.areas);
+  const scripts = loadSourceAreas(state.areas); // a place's lists need them, the first figures not
   buildAreas($("#areas"), state.areas);
   $("#lang").addEventListener("click", toggleLanguage);
   $("#alerts").addEventListener("click", onAlertClick);
@@ -95,7 +95,7 @@ async function start() {
   initComparisons({ state, getJson });
   initMap({ state, getJson });
   renderAll();
-  initPlaces({ state, getJson, loadNames, areas: () => state.areas, window: () => state.window });
+  initPlaces({ state, getJson, loadNames, scripts, areas: () => state.areas, window: () => state.window });
   setInterval(() => polled(state) && whenLive(pollWindowed)(), POLL_EVERY_MS);
   setInterval(everySecond, 1000);
   setInterval(whenLive(refreshBreakdowns), BREAKDOWN_EVERY_MS);

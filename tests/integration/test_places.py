@@ -56,6 +56,29 @@ def overdue(now: datetime) -> list[Record]:
     return docs + apps
 
 
+def meetings(now: datetime) -> list[Record]:
+    """Three meetings: one in progress across two districts, whose Yên Sơn site TQ-YS-002 and
+    Hàm Yên site TQ-HY-001 have never spoken (TQ-YS-001 and TQ-HY-002 send heartbeats); one in
+    progress with its one site speaking; one that has ended, its site silent."""
+    planned = {
+        "HOP-1": ["TQ-YS-001", "TQ-YS-002", "TQ-HY-001", "TQ-HY-002"],
+        "HOP-2": ["TQ-YS-001"],
+        "HOP-3": ["TQ-YS-003"],
+    }
+    out = [
+        record(
+            "vc.meeting.started",
+            occurred_at=now - timedelta(minutes=minutes),
+            meeting_id=meeting,
+            title=f"Giao ban trực tuyến {meeting}",
+            organiser="SO_TTTT",
+            planned_endpoints=planned[meeting],
+        )
+        for meeting, minutes in (("HOP-1", 10), ("HOP-2", 20), ("HOP-3", 30))
+    ]
+    return [*out, record("vc.meeting.ended", occurred_at=now - timedelta(minutes=5), meeting_id="HOP-3")]
+
+
 def get(base: str, path: str, token: str = T_ALL) -> httpx.Response:
     return httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
@@ -64,7 +87,9 @@ def get(base: str, path: str, token: str = T_ALL) -> httpx.Response:
 async def api(broker: EmbeddedBroker, database_url: str) -> AsyncIterator[str]:
     env = base_env(IOC_KAFKA_URL=broker.url, IOC_DATABASE_URL=database_url, IOC_API_TOKENS=TOKENS)
     now = datetime.now(UTC)
-    await produce(broker.bootstrap_servers, heartbeats(30, now) + applications(6, now) + overdue(now))
+    await produce(
+        broker.bootstrap_servers, heartbeats(30, now) + applications(6, now) + overdue(now) + meetings(now)
+    )
     with running_worker(env), running_api(env) as (_api, base):
         wait_until(
             lambda: (
@@ -143,3 +168,38 @@ def test_the_lists_behind_a_place_stay_inside_it(api: str) -> None:
     ham_yen = get(api, "/api/v1/places/district/HAM_YEN/lists").json()
     assert [a["id"] for a in ham_yen["overdue_applications"]] == ["HS-HAM_YEN"]
     assert get(api, "/api/v1/places/district/NOWHERE/lists").status_code == 404
+
+
+def test_meetings_missing_sites_name_them_inside_the_place(api: str) -> None:
+    """A meeting in progress is listed under a place while one of its planned sites there is not
+    online, naming only that place's sites; the sites it lists are those the KPI counts."""
+    wait_until(  # the meetings topic's consumer may join its group after the others
+        lambda: get(api, "/api/v1/kpis").json()["kpis"]["vc.meetings_active"] == 2,
+        timeout=60,
+        what="the meetings to be counted",
+    )
+    body = get(api, "/api/v1/places/district/YEN_SON/lists").json()
+    listed = body["meetings_missing_endpoints"]
+    assert [m["meeting_id"] for m in listed][:1] == ["HOP-1"]  # HOP-3 has ended
+    first = listed[0]
+    assert first["title"] == "Giao ban trực tuyến HOP-1"
+    assert first["planned_endpoints"] == 2  # its two Yên Sơn sites, never Hàm Yên's
+    missing = [e["endpoint_id"] for e in first["endpoints_offline"]]
+    assert "TQ-YS-002" in missing and all(e.startswith("TQ-YS-") for e in missing)
+    never = next(e for e in first["endpoints_offline"] if e["endpoint_id"] == "TQ-YS-002")
+    assert never["last_seen"] is None and never["commune"] == "YS-002"
+    assert first["organiser"] is None  # the province's department lies outside the district
+    assert body["meetings_missing_endpoints_total"] == len(listed)
+    place = get(api, "/api/v1/places/district/YEN_SON").json()
+    distinct = {e["endpoint_id"] for m in listed for e in m["endpoints_offline"]}
+    assert len(distinct) == place["kpis"]["vc.meeting_endpoints_offline"]
+
+    scoped = get(api, "/api/v1/places/district/YEN_SON/lists", T_YEN_SON).json()
+    assert scoped["meetings_missing_endpoints"] == listed
+    assert "HY-" not in str(scoped["meetings_missing_endpoints"])
+    ham_yen = get(api, "/api/v1/places/district/HAM_YEN/lists").json()["meetings_missing_endpoints"]
+    assert [m["meeting_id"] for m in ham_yen][:1] == ["HOP-1"]
+    assert "TQ-HY-001" in [e["endpoint_id"] for e in ham_yen[0]["endpoints_offline"]]
+    assert "TQ-YS-002" not in str(ham_yen)
+    commune = get(api, "/api/v1/places/commune/YS-003/lists").json()  # only the ended meeting's site
+    assert commune["meetings_missing_endpoints"] == [] and commune["meetings_missing_endpoints_total"] == 0

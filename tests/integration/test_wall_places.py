@@ -1,12 +1,14 @@
 """A place's view on the wall, in the real Chromium against the real worker, API, broker and
 database: a click on a ranking row opens the district (its URL says so), its figures are the
-district's, its rankings go one level down, its lists show what is overdue, the back button and
-Escape lead back up, a deep link (and a reload) opens the same view within a second, arrow keys
-and Enter drive it all, the window stays in the URL, the tour goes round the districts, and the
-place's view still fits 1920×1080 and 3840×2160 (screenshots left beside the test's files)."""
+district's, its rankings go one level down, its lists show what is overdue and which meeting
+misses which site, the back button and Escape lead back up, a deep link (and a reload) opens the
+same view within a second, arrow keys and Enter drive it all, the window stays in the URL, the
+tour goes round the districts, and the place's view still fits 1920×1080 and 3840×2160
+(screenshots left beside the test's files)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import pytest
 
 from cli.runtime.broker import EmbeddedBroker
 from tests.chaos import produce
-from tests.integration.test_places import overdue
+from tests.integration.test_places import meetings, overdue
 from tests.integration.test_wall import (
     LAYOUT_PROBLEMS,
     SEEN,
@@ -70,7 +72,8 @@ async def test_drill_down_by_click_deep_link_back_and_keys(
         + applications(6, now)
         + market(now)
         + community(now)
-        + overdue(now),
+        + overdue(now)
+        + meetings(now),
     )
     with running_worker(env), running_api(env) as (_api, base):
         page = await browser.new_page(viewport={"width": 1920, "height": 1080})
@@ -114,6 +117,16 @@ async def test_drill_down_by_click_deep_link_back_and_keys(
         sites = page.locator('[data-list="offline_sites"] li')
         await expect(sites.first).to_be_visible()
         assert "TQ-YS-001" not in await sites.evaluate_all("rows => rows.map(r => r.dataset.id)")
+
+        # The meeting in progress that misses one of the district's sites, naming it.
+        missing = page.locator('[data-list="meetings_missing_endpoints"]')
+        await expect(missing.locator(".list-title")).to_have_text("Cuộc họp thiếu điểm cầu", timeout=SEEN)
+        await expect(missing.locator("li").first).to_have_attribute("data-id", "HOP-1")
+        await expect(missing.locator("li .missing").first).to_contain_text(
+            "Điểm cầu cấp xã số 02, Huyện Yên Sơn"
+        )
+        await expect(missing.locator("li .age").first).to_have_text(re.compile(r"^thiếu [12]/2$"))
+        assert "Hàm Yên" not in await missing.inner_text()
 
         for width, height in ((1920, 1080), (3840, 2160)):
             await page.set_viewport_size({"width": width, "height": height})
