@@ -1,5 +1,7 @@
 """GET /api/v1/series/{name}: a KPI over time, one point per step; GET /api/v1/comparisons:
-the wall's headline KPIs as they were at the same time yesterday and last week.
+the wall's headline KPIs as they were at the same time yesterday and last week. Both take a
+place (`dimension=&code=`, a district, commune, agency or market inside the token's scope): its
+series and comparisons are what a token scoped to that place would get (a place's view).
 
 A series' points are aligned to their steps, and a ratio's points do not add up to a window's
 ratio, so "the last hour, as it was yesterday at this time" is asked for directly: a windowed
@@ -11,6 +13,7 @@ windowed ratio divides by a state KPI (availability, active shares) the divisor 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated
 from weakref import WeakKeyDictionary
@@ -19,12 +22,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.auth import Caller, check_breakdown
-from api.deps import State
+from api.deps import AppState, State
 from api.errors import ERROR_RESPONSES, ApiError, time_range
 from api.reader import KpiReader, TtlCache
 from api.routes.kpis import By, KpiName, QueryTime, dimension_for, kpi_or_404
 from api.routes.places import visible_place
-from ioc.access import Scope
+from ioc.access import Principal, Scope
 from ioc.kpi.query import TOTAL
 from ioc.kpi.scoped import scoped_series, scoped_values
 from ioc.kpi.series import Point as SeriesPoint
@@ -35,9 +38,30 @@ from sources import SOURCES
 
 router = APIRouter(prefix="/api/v1", tags=["series"])
 
+_PLACE_RESPONSES: dict[int | str, dict[str, object]] = {
+    **ERROR_RESPONSES,
+    403: {"model": ErrorBody, "description": "The place is outside the token's scope"},
+    404: {"model": ErrorBody, "description": "Unknown kind of place or code"},
+}
+
+PlaceDimension = Annotated[
+    str | None, Query(description="A place's kind (district, commune, agency, market), with `code`")
+]
+PlaceCode = Annotated[str | None, Query(description="The place's code; without both: the token's scope")]
+
+
+def asked_scope(principal: Principal, state: AppState, dimension: str | None, code: str | None) -> Scope:
+    """The place asked for as a scope (checked: 404 unknown, 403 outside the token's), or the
+    token's own scope when none is asked for."""
+    if dimension is None and code is None:
+        return principal.scope
+    if dimension is None or code is None:
+        raise ApiError(400, "bad_place", "a place needs both `dimension` and `code`")
+    return visible_place(principal, state, dimension, code)[1]
+
 
 @router.get(
-    "/series/{name}", response_model=SeriesResponse, responses=ERROR_RESPONSES, summary="A KPI over time"
+    "/series/{name}", response_model=SeriesResponse, responses=_PLACE_RESPONSES, summary="A KPI over time"
 )
 async def kpi_series(
     principal: Caller,
@@ -49,10 +73,15 @@ async def kpi_series(
     to: Annotated[QueryTime | None, Query(description="RFC 3339; default now")] = None,
     step: Annotated[Step, Query()] = DEFAULT_STEP,
     by: By = None,
+    dimension: PlaceDimension = None,
+    code: PlaceCode = None,
 ) -> SeriesResponse:
+    """With a place, the series over it (a breakdown then lists only the values inside it)."""
     kpi_or_404(name)
     dim = dimension_for(name, by)
-    check_breakdown(principal, by, [str(d) for d in SOURCES.kpis[name].breakdowns], state.reader.hierarchy)
+    scope = asked_scope(principal, state, dimension, code)
+    breakdowns = [str(d) for d in SOURCES.kpis[name].breakdowns]
+    check_breakdown(replace(principal, scope=scope), by, breakdowns, state.reader.hierarchy)
     start, end = time_range(from_, to, now=state.reader.clock.now())
     n = point_count(start, end, step, state.reader.ctx)
     if dim is not None:
@@ -65,7 +94,7 @@ async def kpi_series(
             f"{n} points asked for; at most {MAX_POINTS} per response:"
             " shorten the range or use a larger step",
         )
-    got = await state.reader.series(name, start, end, step, dim, principal.scope)
+    got = await state.reader.series(name, start, end, step, dim, scope)
     as_points = {k: [Point(t=t, value=v) for t, v in pts] for k, pts in got.items()}
     if dim is None:
         return SeriesResponse(name=name, step=step, from_=start, to=end, points=as_points.get("", []))
@@ -158,35 +187,20 @@ def _cache(reader: KpiReader) -> TtlCache:
     return _CACHES[reader]
 
 
-_COMPARE_RESPONSES: dict[int | str, dict[str, object]] = {
-    **ERROR_RESPONSES,
-    403: {"model": ErrorBody, "description": "The place is outside the token's scope"},
-    404: {"model": ErrorBody, "description": "Unknown kind of place or code"},
-}
-
-
 @router.get(
     "/comparisons",
     response_model=ComparisonsResponse,
-    responses=_COMPARE_RESPONSES,
+    responses=_PLACE_RESPONSES,
     summary="The wall's headline KPIs at the same time yesterday and last week",
 )
 async def comparisons(
     principal: Caller,
     state: State,
     window: Annotated[Window, Query()] = DEFAULT_WINDOW,
-    dimension: Annotated[
-        str | None, Query(description="A place's kind (district, commune, agency, market), with `code`")
-    ] = None,
-    code: Annotated[
-        str | None, Query(description="The place's code; without both: the token's scope")
-    ] = None,
+    dimension: PlaceDimension = None,
+    code: PlaceCode = None,
 ) -> ComparisonsResponse:
-    scope = principal.scope
-    if dimension is not None or code is not None:
-        if dimension is None or code is None:
-            raise ApiError(400, "bad_place", "a place needs both `dimension` and `code`")
-        _, scope = visible_place(principal, state, dimension, code)
+    scope = asked_scope(principal, state, dimension, code)
     reader = state.reader
     as_of = reader.clock.now().replace(microsecond=0)
     names = headline_kpis()

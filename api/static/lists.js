@@ -29,6 +29,11 @@ export function registerLists(area, lists) {
   if (lists.length) SLOTS.set(area, lists);
 }
 
+/** Whether an area's slot shows lists in a place's view (then not the place's trend). */
+export function hasLists(area) {
+  return SLOTS.has(area);
+}
+
 /** "5 phút", "2 giờ", "3 ngày": a duration in its largest whole unit. */
 export function duration(seconds) {
   if (seconds < 3600) return t("dur.m", { n: Math.max(1, Math.floor(seconds / 60)) });

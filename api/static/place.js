@@ -1,8 +1,9 @@
 // A place's view: click (or Enter on) a ranking row and the wall shows that district, commune,
 // agency or market: its KPIs in the same tiles, each area's ranking one level down inside it
-// (api/v1/places/{dimension}/{code}), and a way back (the "back" button, Escape, Backspace).
-// Each view has its own URL (route.js), so a reload or a colleague's link opens the same view.
-// Arrow keys move through the ranking rows, for a keyboard or a wall's remote control.
+// (api/v1/places/{dimension}/{code}), its lists or its own trend (lists.js, trends.js), and a
+// way back (the "back" button, Escape, Backspace). Each view has its own URL (route.js), so a
+// reload or a colleague's link opens the same view. Arrow keys move through the ranking rows, for
+// a keyboard or a wall's remote control.
 
 import { $, $$, h, setText } from "./dom.js";
 import { addWords, currentLang, t } from "./i18n.js";
@@ -11,6 +12,7 @@ import { go, parseRoute, watchRoute } from "./route.js";
 import { startTour, stopTour, touring, tourNote } from "./tour.js";
 import { renderBreakdown } from "./rankings.js";
 import { renderKpis } from "./tiles.js";
+import { placeTrendsDue, refreshPlaceTrends, renderTrendArea } from "./trends.js";
 
 const PLACE_EVERY_MS = 5_000; // a place's numbers are asked for this often while it is shown
 
@@ -57,7 +59,10 @@ export function renderPlaceBar() {
 
 function render() {
   renderKpis(wall.state);
-  for (const area of wall.areas()) renderBreakdown(wall.state, area);
+  for (const area of wall.areas()) {
+    renderBreakdown(wall.state, area);
+    renderTrendArea(wall.state, area);
+  }
   if (wall.state.place) renderLists(wall.state);
   renderPlaceBar();
 }
@@ -86,6 +91,7 @@ async function refresh() {
     Object.assign(place, { loading: false, error: problemOf(error) });
   }
   render();
+  if (placeTrendsDue(place)) wall.scripts.then(() => refreshPlaceTrends(place)); // after its numbers
   const [lists] = await Promise.all([listed, names]);
   if (wall.state.place !== place) return;
   if (lists) place.lists = lists;

@@ -1,10 +1,10 @@
 """A place's view on the wall, in the real Chromium against the real worker, API, broker and
 database: a click on a ranking row opens the district (its URL says so), its figures are the
 district's, its rankings go one level down, its lists show what is overdue and which meeting
-misses which site, the back button and Escape lead back up, a deep link (and a reload) opens the
-same view within a second, arrow keys and Enter drive it all, the window stays in the URL, the
-tour goes round the districts, and the place's view still fits 1920×1080 and 3840×2160
-(screenshots left beside the test's files)."""
+misses which site, the areas without lists draw the district's own trend, the back button and
+Escape lead back up, a deep link (and a reload) opens the same view within a second, arrow keys
+and Enter drive it all, the window stays in the URL, the tour goes round the districts, and the
+place's view still fits 1920×1080 and 3840×2160 (screenshots left beside the test's files)."""
 
 from __future__ import annotations
 
@@ -128,6 +128,15 @@ async def test_drill_down_by_click_deep_link_back_and_keys(
         await expect(missing.locator("li .age").first).to_have_text(re.compile(r"^thiếu [12]/2$"))
         assert "Hàm Yên" not in await missing.inner_text()
 
+        # Where an area has no lists, its trend is the district's own: the community teams' four
+        # activities, drawn as a line.
+        trend = page.locator('[data-trend="community"]')
+        await expect(trend).to_have_attribute("data-place", "district/YEN_SON", timeout=SEEN)
+        await expect(trend).to_have_attribute("data-total", "4", timeout=SEEN)
+        await expect(trend.locator(".plot svg path.line.l0")).not_to_have_count(0)
+        await expect(trend.locator(".legend")).to_have_text("Hoạt động hỗ trợ")
+        await expect(page.locator('[data-trend="market"] .plot svg')).to_be_visible()
+
         for width, height in ((1920, 1080), (3840, 2160)):
             await page.set_viewport_size({"width": width, "height": height})
             await page.wait_for_timeout(400)  # the page re-fits figures and rankings after a resize
@@ -149,6 +158,7 @@ async def test_drill_down_by_click_deep_link_back_and_keys(
         await expect(page.locator("body")).to_have_attribute("data-view", "province")
         assert hash_of(page) == "/"
         await expect(online).to_have_attribute("data-raw", "3", timeout=SEEN)
+        await expect(page.locator('[data-trend="community"]')).to_have_attribute("data-place", "")
 
         # Keys alone: arrows move through the rows, Enter opens one, Backspace comes back.
         await page.keyboard.press("ArrowDown")
