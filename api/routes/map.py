@@ -5,7 +5,8 @@ The wall draws these as a schematic tile map (api/static/map.js): no package her
 province's boundaries, so each place is one tile, in the registry's order. A place's KPIs are
 its values in the KPI's breakdown by that kind of place (`district`, `commune`), the same numbers
 the rankings show; a KPI without that breakdown does not colour the map. A token sees only the
-places inside its scope.
+places inside its scope: one scoped to a district or a commune, asking for no district, gets its
+own district's communes (those inside its scope), not a province map with nothing on it.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.auth import Caller
-from api.deps import State
+from api.deps import AppState, State
 from api.errors import ERROR_RESPONSES
-from api.routes.places import visible_place
+from api.routes.places import place_of, visible_place
+from ioc.access import Principal
 from ioc.names import dimension_values
 from schemas.api import ErrorBody
 from schemas.kpis import DEFAULT_WINDOW, Dimension, Window
@@ -56,6 +58,8 @@ class MapResponse(BaseModel):
     as_of: datetime
     level: str = Field(description="The kind of place of the tiles: district, or commune in a district")
     district: str | None = Field(default=None, description="The district whose communes these are")
+    district_name_vi: str | None = None
+    district_name_en: str | None = None
     kpis: list[str] = Field(description="The KPIs that colour the map (thresholds and this breakdown)")
     tiles: list[MapTile]
 
@@ -94,6 +98,18 @@ def offline(known: float | None, online: float | None) -> int | None:
     return max(0, round(known - online))
 
 
+def home_district(principal: Principal, state: AppState) -> str | None:
+    """The district of a token scoped to a district or to one of its communes; None otherwise
+    (the whole province, an agency)."""
+    scope = principal.scope
+    if scope.kind == "district":
+        return str(scope.value)
+    if scope.kind == "commune":
+        above = state.reader.hierarchy.ancestors.get(("commune", str(scope.value)), frozenset())
+        return next((code for dim, code in sorted(above) if dim == "district"), None)
+    return None
+
+
 _RESPONSES: dict[int | str, dict[str, object]] = {
     **ERROR_RESPONSES,
     403: {"model": ErrorBody, "description": "The district is outside the token's scope"},
@@ -115,10 +131,16 @@ async def province_map(
 ) -> MapResponse:
     reader = state.reader
     scope = principal.scope
-    if district is None:
+    titled: tuple[str | None, str | None] = (None, None)  # the district's names, on its map
+    if district is None and (home := home_district(principal, state)) is not None:
+        district = home  # its own communes, read with its own scope (a commune's: that one)
+        found = place_of(state, "district", home)
+        level, titled = "commune", (found.name_vi, found.name_en)
+    elif district is None:
         level = "district"
     else:
-        level, (_, scope) = "commune", visible_place(principal, state, "district", district)
+        level, (found, scope) = "commune", visible_place(principal, state, "district", district)
+        titled = (found.name_vi, found.name_en)
     places = [
         v
         for v in dimension_values(reader.ctx.registry, level, SOURCES.value_names)
@@ -134,7 +156,14 @@ async def province_map(
     ]
     if not places:  # nothing of this level inside the token's scope (a commune's, an agency's)
         return MapResponse(
-            window=window, as_of=reader.clock.now(), level=level, district=district, kpis=rated, tiles=[]
+            window=window,
+            as_of=reader.clock.now(),
+            level=level,
+            district=district,
+            district_name_vi=titled[0],
+            district_name_en=titled[1],
+            kpis=rated,
+            tiles=[],
         )
     names = [*rated, "vc.endpoints_known", "vc.endpoints_online"]
     answers = await asyncio.gather(*(reader.values(n, window, by, scope) for n in names))
@@ -158,4 +187,13 @@ async def province_map(
                 sites_known=None if known is None else round(known),
             )
         )
-    return MapResponse(window=window, as_of=as_of, level=level, district=district, kpis=rated, tiles=tiles)
+    return MapResponse(
+        window=window,
+        as_of=as_of,
+        level=level,
+        district=district,
+        district_name_vi=titled[0],
+        district_name_en=titled[1],
+        kpis=rated,
+        tiles=tiles,
+    )

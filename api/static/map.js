@@ -1,10 +1,11 @@
 // The province as a schematic tile map (api/v1/map): one tile per district, or, in a district's or
-// a commune's view, one per commune of that district, coloured by its worst KPI against the
-// wall's thresholds, with its video-conference sites offline. No package here ships the
-// province's boundaries, so this is no drawing of them: tiles follow the registry's order, row by
-// row, in as many columns as suit the screen. A click (or Enter) on a tile opens that place as a
-// ranking row does (route.js); arrow keys move between tiles. The header's "Bản đồ" button shows
-// the map in the areas' place, or the areas again; the choice lasts for the browser session.
+// a commune's view (and for a token scoped to a district or a commune), one per commune of that
+// district, coloured by its worst KPI against the wall's thresholds, with its video-conference
+// sites offline. No package here ships the province's boundaries, so this is no drawing of them:
+// tiles follow the registry's order, row by row, in as many columns as suit the screen. A click
+// (or Enter) on a tile opens that place as a ranking row does (route.js); arrow keys move between
+// tiles. The header's "Bản đồ" button shows the map in the areas' place, or the areas again;
+// the choice lasts for the browser session.
 
 import { $, $$, h, setText } from "./dom.js";
 import { addWords, currentLang, kpiLabel, plural, t, withUnit } from "./i18n.js";
@@ -154,10 +155,11 @@ function tileNode(state, tile, here, district) {
   );
 }
 
-/** The district whose communes the answer holds, with its names (from the place shown), or
- *  null for the province's districts. */
+/** The district whose communes the answer holds, with its names, or null for the province's
+ *  districts (a token scoped to a district or a commune gets its own district's). */
 function districtNamed(state, body) {
   if (!body?.district) return null;
+  if (body.district_name_vi) return { name_vi: body.district_name_vi, name_en: body.district_name_en };
   const place = state.place;
   const found = place?.code === body.district ? place : place?.path?.find((p) => p.code === body.district);
   return found?.name_vi ? found : { name_vi: body.district, name_en: body.district };

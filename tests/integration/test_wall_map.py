@@ -2,7 +2,8 @@
 database: every registered site speaks but Hàm Yên's, so Hàm Yên's tile is red with its 19 sites
 offline while the others are green; a click on it opens the district (its URL says so) and the
 map shows its communes; the map fits 1920×1080, 3840×2160 and a 1366×768 laptop (screenshots
-left beside the test)."""
+left beside the test). A token scoped to a district, or to one of its communes, opens the map on
+its own district's communes (those it may see), not on an empty province."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import playwright.async_api as playwright_api
 import pytest
 
@@ -18,6 +20,7 @@ from cli.runtime.broker import EmbeddedBroker
 from ioc.registry import load_registry
 from tests.chaos import produce
 from tests.integration.test_wall import SEEN, Record, browser, record
+from tests.integration.test_wall_access import sign_in
 from tests.services import base_env, running_api, running_worker
 
 pytestmark = pytest.mark.integration
@@ -172,3 +175,68 @@ async def test_map_colours_a_failing_district_and_drills_down(
         await expect(page.locator("#map")).to_be_hidden()
         assert errors == []
         await page.close()
+
+
+T_HAM_YEN = "map-district-0123456789"  # made-up tokens for the test
+T_COMMUNE = "map-commune-01234567890"
+SCOPED = orjson.dumps(
+    {
+        T_HAM_YEN: {"name": "hy.viewer", "role": "viewer", "scope": f"district:{SILENT}"},
+        T_COMMUNE: {"name": "hy001.viewer", "role": "viewer", "scope": "commune:HY-001"},
+    }
+).decode()
+
+
+async def test_a_scoped_token_opens_the_map_on_its_own_district(
+    broker: EmbeddedBroker, database_url: str, browser: Any, tmp_path: Path
+) -> None:
+    """Hàm Yên's district token sees its communes, red with their silent sites; a token of its
+    commune HY-001 sees that commune alone, under its district's name."""
+    expect = playwright_api.expect
+    env = base_env(IOC_KAFKA_URL=broker.url, IOC_DATABASE_URL=database_url, IOC_API_TOKENS=SCOPED)
+    now = datetime.now(UTC).replace(second=30, microsecond=0)
+    await produce(broker.bootstrap_servers, every_site_but(SILENT, now))
+    communes = [c.code for c in load_registry().communes if c.district == SILENT]
+    with running_worker(env), running_api(env) as (_api, base):
+        page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(base + "/")
+        await sign_in(page, T_HAM_YEN)
+        await expect(page.locator("body")).to_have_attribute("data-conn", "live", timeout=SEEN)
+        await page.click("#map-toggle")
+        await expect(page.locator("#map .map-title")).to_have_text("Các xã của Huyện Hàm Yên", timeout=SEEN)
+        tiles = page.locator("#map .map-tile")
+        await expect(tiles).to_have_count(len(communes), timeout=SEEN)
+        assert await tiles.evaluate_all("ts => ts.map(t => t.dataset.code)") == communes
+        await expect(map_tile(page, "HY-001")).to_have_attribute("data-status", "bad", timeout=SEEN)
+        await expect(map_tile(page, "HY-001").locator(".map-offline")).to_have_text("1 điểm cầu mất kết nối")
+        await page.wait_for_timeout(400)
+        await page.screenshot(path=str(tmp_path / "wall-map-district-token-1920x1080.png"))
+        assert await page.evaluate(MAP_PROBLEMS) == []
+        await page.close()
+
+        commune = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        commune.on("pageerror", lambda exc: errors.append(str(exc)))
+        await commune.goto(base + "/")
+        await sign_in(commune, T_COMMUNE)
+        await commune.click("#map-toggle")
+        await expect(commune.locator("#map .map-title")).to_have_text(
+            "Các xã của Huyện Hàm Yên", timeout=SEEN
+        )
+        only = commune.locator("#map .map-tile")
+        await expect(only).to_have_count(1, timeout=SEEN)
+        await expect(only).to_have_attribute("data-code", "HY-001")
+        await expect(only).to_have_attribute("data-status", "bad", timeout=SEEN)
+        body = httpx.get(
+            base + "/api/v1/map", headers={"Authorization": f"Bearer {T_COMMUNE}"}, timeout=10
+        ).json()
+        assert (body["level"], body["district"], [t["code"] for t in body["tiles"]]) == (
+            "commune",
+            SILENT,
+            ["HY-001"],
+        )
+        await commune.click("#lang")
+        await expect(commune.locator("#map .map-title")).to_have_text("Communes of Ham Yen District")
+        await commune.close()
+        assert errors == []
