@@ -79,8 +79,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {
         "model": ErrorBody,
         "description": "Well-formed parameters that break a rule across them, which a schema cannot"
-        " express: `from` after `to`, more than 10,000 points, a breakdown the KPI lacks (the per-KPI"
-        " operations list only allowed ones); `allowed` lists what is",
+        " express: `from` after `to`; more than 10,000 points (a series' steps from `from` to `to`"
+        " times, with `by`, the values it lists: the registry's, those seen, `unknown`); a breakdown"
+        " the KPI lacks (each KPI's own operation lists only its own). Each example below is one"
+        " such rule; `allowed` lists what is",
         "content": {
             "application/json": {
                 "examples": {
@@ -103,3 +105,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown KPI; `allowed` lists the KPI names"},
     422: {"model": ErrorBody, "description": "A parameter has an invalid value; `allowed` lists the values"},
 }
+
+
+def with_400_examples(
+    responses: dict[int | str, dict[str, Any]], **examples: dict[str, Any]
+) -> dict[int | str, dict[str, Any]]:
+    """`responses` whose documented 400 also gives `examples` (`_example(...)` each): a route
+    with a rule of its own across parameters says so where a client generated from the schema
+    looks (the 400's examples), since JSON Schema cannot state it."""
+    base = responses[400]
+    content = base["content"]["application/json"]
+    return {
+        **responses,
+        400: {
+            **base,
+            "content": {"application/json": {**content, "examples": {**content["examples"], **examples}}},
+        },
+    }
+
+
+BAD_PLACE = _example("bad_place", "a place needs both `dimension` and `code`")
+"""The 400 of a route that takes a place: `dimension` without `code`, or `code` without `dimension`."""

@@ -23,15 +23,16 @@ from pydantic import BaseModel, Field
 
 from api.auth import Caller, check_breakdown
 from api.deps import AppState, State
-from api.errors import ERROR_RESPONSES, ApiError, time_range
+from api.errors import BAD_PLACE, ERROR_RESPONSES, ApiError, time_range, with_400_examples
 from api.reader import KpiReader, TtlCache
-from api.routes.kpis import By, KpiName, QueryTime, dimension_for, kpi_or_404
+from api.routes.kpis import KpiName, QueryTime, UndocumentedBy, dimension_for, kpi_or_404, own_operations
 from api.routes.places import visible_place
 from ioc.access import Principal, Scope
 from ioc.kpi.query import TOTAL
 from ioc.kpi.scoped import scoped_series, scoped_values
 from ioc.kpi.series import Point as SeriesPoint
 from ioc.kpi.series import point_count
+from ioc.kpi.windows import step_size
 from schemas.api import ErrorBody, Point, SeriesResponse
 from schemas.kpis import DEFAULT_STEP, DEFAULT_WINDOW, MAX_POINTS, Kind, Step, Window
 from sources import SOURCES
@@ -39,7 +40,7 @@ from sources import SOURCES
 router = APIRouter(prefix="/api/v1", tags=["series"])
 
 _PLACE_RESPONSES: dict[int | str, dict[str, object]] = {
-    **ERROR_RESPONSES,
+    **with_400_examples(ERROR_RESPONSES, bad_place=BAD_PLACE),
     403: {"model": ErrorBody, "description": "The place is outside the token's scope"},
     404: {"model": ErrorBody, "description": "Unknown kind of place or code"},
 }
@@ -60,9 +61,6 @@ def asked_scope(principal: Principal, state: AppState, dimension: str | None, co
     return visible_place(principal, state, dimension, code)[1]
 
 
-@router.get(
-    "/series/{name}", response_model=SeriesResponse, responses=_PLACE_RESPONSES, summary="A KPI over time"
-)
 async def kpi_series(
     principal: Caller,
     state: State,
@@ -72,7 +70,7 @@ async def kpi_series(
     ] = None,
     to: Annotated[QueryTime | None, Query(description="RFC 3339; default now")] = None,
     step: Annotated[Step, Query()] = DEFAULT_STEP,
-    by: By = None,
+    by: UndocumentedBy = None,
     dimension: PlaceDimension = None,
     code: PlaceCode = None,
 ) -> SeriesResponse:
@@ -83,10 +81,12 @@ async def kpi_series(
     breakdowns = [str(d) for d in SOURCES.kpis[name].breakdowns]
     check_breakdown(replace(principal, scope=scope), by, breakdowns, state.reader.hierarchy)
     start, end = time_range(from_, to, now=state.reader.clock.now())
-    n = point_count(start, end, step, state.reader.ctx)
-    if dim is not None:
-        ctx = state.reader.ctx
-        n *= max(1, len(ctx.sources.source_of(name).registry_values(dim, ctx.registry)))
+    ctx = state.reader.ctx
+    values = 1 if dim is None else max(1, len(ctx.sources.source_of(name).registry_values(dim, ctx.registry)))
+    # a bound first, in constant time: counting 8,000 years of minutes one by one takes hours
+    n = points_at_least(start, end, step) * values
+    if n <= MAX_POINTS:
+        n = point_count(start, end, step, ctx) * values
     if n > MAX_POINTS:
         raise ApiError(
             400,
@@ -95,10 +95,43 @@ async def kpi_series(
             " shorten the range or use a larger step",
         )
     got = await state.reader.series(name, start, end, step, dim, scope)
+    answered = sum(map(len, got.values()))
+    if answered > MAX_POINTS:  # a breakdown also lists the values seen that the registry lacks
+        raise ApiError(
+            400,
+            "too_many_points",
+            f"{answered} points asked for; at most {MAX_POINTS} per response:"
+            " shorten the range or use a larger step",
+        )
     as_points = {k: [Point(t=t, value=v) for t, v in pts] for k, pts in got.items()}
     if dim is None:
         return SeriesResponse(name=name, step=step, from_=start, to=end, points=as_points.get("", []))
     return SeriesResponse(name=name, step=step, by=by, from_=start, to=end, series=as_points)
+
+
+own_operations(
+    router,
+    "/series",
+    kpi_series,
+    response_model=SeriesResponse,
+    responses=_PLACE_RESPONSES,
+    summary="This KPI over time, as a total or broken down by one of its dimensions",
+)
+router.add_api_route(
+    "/series/{name}",
+    kpi_series,
+    methods=["GET"],
+    response_model=SeriesResponse,
+    responses=_PLACE_RESPONSES,
+    summary="A KPI over time (each KPI's own operation also lists its breakdowns)",
+)
+
+
+def points_at_least(start: datetime, end: datetime, step: str) -> int:
+    """A lower bound of the steps in [start, end), in constant time, so a range of millennia is
+    refused at once (`point_count` counts them one by one); a day is at most 25 hours."""
+    size = timedelta(hours=25) if step == "1d" else step_size(step)
+    return max(0, (end - start) // size)
 
 
 AGO = {"yesterday": timedelta(days=1), "last_week": timedelta(days=7)}

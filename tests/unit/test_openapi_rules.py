@@ -28,7 +28,7 @@ def by_enum(operation: dict[str, Any]) -> list[str] | None:
     return found[0]["schema"]["enum"] if found else None
 
 
-@pytest.mark.parametrize("route", ["kpis"])
+@pytest.mark.parametrize("route", ["kpis", "series"])
 def test_each_kpi_with_breakdowns_has_an_operation_with_exactly_them(
     document: dict[str, Any], route: str
 ) -> None:
@@ -43,7 +43,7 @@ def test_each_kpi_with_breakdowns_has_an_operation_with_exactly_them(
         assert operation["operationId"] == f"{route}_{kpi.name.replace('.', '_')}"
 
 
-@pytest.mark.parametrize("route", ["kpis"])
+@pytest.mark.parametrize("route", ["kpis", "series"])
 def test_the_generic_operation_offers_no_breakdown_but_keeps_its_path(
     document: dict[str, Any], route: str
 ) -> None:
