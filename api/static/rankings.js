@@ -7,6 +7,9 @@ import { PLACE_KINDS } from "./route.js";
 import { statusOf } from "./tiles.js";
 
 const ROW_REM = 2.25; // one ranking row: its height plus its margin in wall.css
+const COMPACT_ROW_REM = 1.6; // the same, compact (wall.css: ol[data-compact])
+const MARGIN_REM = 0.2; // of a row, its margin at least: the last row needs none below it
+const MIN_ROWS = 3; // a ranking shows at least this many, compact if it must
 const MAX_ROWS = 6; // a ranking shows the few worst, not a table
 const MIN_NAME_FIT = 0.62; // a long place name in a ranking shrinks to fit, never below this
 
@@ -49,7 +52,12 @@ export function renderBreakdown(state, area) {
     byLabel.dataset.i18n = `by.${by}`;
     setText(byLabel, t(`by.${by}`));
   }
-  const fits = Math.max(1, Math.min(MAX_ROWS, Math.floor(list.clientHeight / (ROW_REM * remPx()))));
+  const rowsIn = (rowRem) => Math.floor((list.clientHeight + MARGIN_REM * remPx()) / (rowRem * remPx()));
+  // compact rows when full-height ones would show fewer than MIN_ROWS (a comparison line above
+  // each headline tile costs a 1920x1080 wall a row): the list's height itself never changes
+  const compact = rowsIn(ROW_REM) < MIN_ROWS && Object.keys(values).length >= MIN_ROWS;
+  list.toggleAttribute("data-compact", compact);
+  const fits = Math.max(1, Math.min(MAX_ROWS, rowsIn(compact ? COMPACT_ROW_REM : ROW_REM)));
   const numbers = Object.values(values).filter((v) => !isMissing(v));
   const max = Math.max(0, ...numbers);
   const rows = worstFirst(entry, values).slice(0, fits);

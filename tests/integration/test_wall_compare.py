@@ -3,7 +3,8 @@ province's targets, in the real Chromium against the real worker, API, broker an
 
 Yesterday's and last week's documents go through the same path as today's (the broker and the
 worker; a long grace period lets such old events in), so the differences the tiles show are the
-pipeline's own arithmetic. Screenshots at 1920×1080 and 3840×2160 are left beside the test.
+pipeline's own arithmetic. The comparison lines cost no ranking its rows: each shows at least
+three at every size. Screenshots at 1920×1080 and 3840×2160 are left beside the test.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ COMPARED = """() => new Promise((done) => {
   check();
 })"""
 """Milliseconds from the page's start until the comparisons are drawn (the API warm)."""
+
+RANKING_ROWS = """() => Object.fromEntries([...document.querySelectorAll('section.area')].map(
+  (a) => [a.dataset.area, a.querySelectorAll('.breakdown li').length]))"""
+"""How many ranking rows each area shows."""
 
 COMPARE_CUT = """() => [...document.querySelectorAll('.tile.big')].flatMap((tile) => {
   const box = tile.getBoundingClientRect(), out = [];
@@ -168,6 +173,8 @@ async def test_headline_tiles_compare_with_yesterday_last_week_and_target(
             await page.screenshot(path=str(tmp_path / f"wall-compare-{width}x{height}.png"))
             problems = await page.evaluate(LAYOUT_PROBLEMS) + await page.evaluate(COMPARE_CUT)
             assert problems == [], f"comparisons at {width}×{height}: {problems}"
+            rows = await page.evaluate(RANKING_ROWS)  # every ranking here has more values than 3
+            assert rows and min(rows.values()) >= 3, f"ranking rows at {width}×{height}: {rows}"
         await page.set_viewport_size({"width": 1920, "height": 1080})
 
         # A place's view on a laptop fits too.
