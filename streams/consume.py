@@ -193,10 +193,13 @@ class IngestService(mode.Service):
                 if self.should_stop:
                     break
                 if assignments != self._assignments:
-                    # `acquire` ran while this batch waited for the lock and moved every assigned
-                    # partition to its stored position: the batch came from the old positions.
-                    # Judging it would leave the consumer's position and the stored one apart
-                    # (after a broker reset, records between them were never read again).
+                    # `acquire` moved the positions while this batch was being fetched: it may
+                    # come from the old positions (judging it would leave the consumer's position
+                    # and the stored one apart; after a broker reset, records between them were
+                    # never read again) or from the new ones, which getmany has now moved past.
+                    # Either way it is dropped and every partition is fetched again from where
+                    # judging reached.
+                    self._rewind()
                     continue
                 records = []
                 for tp in self.consumer.assignment():
@@ -205,6 +208,13 @@ class IngestService(mode.Service):
                 if records:
                     await self._handle(records)
                 self._update_lag()
+
+    def _rewind(self) -> None:
+        """Set each owned partition's fetch position to the next offset to judge."""
+        for tp in self.consumer.assignment():
+            state = self.states.get((tp.topic, tp.partition))
+            if state is not None:
+                self.consumer.seek(tp, state.next_offset)
 
     def _from_stored_position(self, tp: TopicPartition, fetched: list[Any]) -> list[Any]:
         """The fetched records of `tp` that come after the stored position.
