@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         windows = [w.strip() for w in settings.serve.metrics_windows.split(",") if w.strip()]
         refresher = KpiRefresher(kpi_collector, pool, ctx, clock, windows, settings.serve.metrics_refresh_s)
         broker = BrokerProbe(client_options(settings.broker))
-        hubs = live.ScopedHubs(live.Broadcaster(snapshotter, settings.serve.live_queue), snapshotter_for)
+        hubs = live.ScopedHubs(live.Broadcaster(snapshotter), snapshotter_for)
         app.state.ioc = AppState(settings, pool, broker, registry, snapshotter, reader, hubs, thresholds)
 
         def on_stored() -> None:  # a worker stored a batch: fresh answers and pushes now

@@ -255,9 +255,6 @@ class ApiExtraSettings(BaseSettings):
         description="Fallback only: a source topic that declares no freshness is stale after this "
         "long without an event, around the clock.",
     )
-    live_queue: int = Field(
-        default=16, ge=1, description="Messages queued per live client before it is dropped."
-    )
     kpi_targets: str = Field(
         default="",
         description='The province\'s targets, JSON {kpi: number}, e.g. {"portal.on_time_pct": 95}; '

@@ -1,14 +1,16 @@
 """WS /api/v1/live: a full snapshot on connect, then what changed, pushed as it changes.
 
-Each client has a small bounded queue. A client that cannot keep up is disconnected (close
-code 1013, "try again later") instead of slowing the others or growing memory; it reconnects
-and starts again from a full snapshot.
+Latest value first: each client sends, whenever it is ready, what changed between the snapshot
+it last sent and the newest one. A client that falls behind (a slow link, or thousands of
+clients on one process) skips the snapshots in between instead of queueing them, so it is never
+more than one send behind the newest data and the process holds a few snapshots, not a queue
+per client. The texts from one snapshot to the newest are encoded once and shared by every
+client that stands at that snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +24,9 @@ from ioc.access import Scope
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 log = logging.getLogger("ioc.api.live")
+
+HISTORY = 8
+"""Snapshots kept for clients behind the newest; one further behind gets a full snapshot."""
 
 
 def full_message(snap: Snapshot) -> dict[str, Any]:
@@ -69,41 +74,71 @@ def change_messages(old: Snapshot, new: Snapshot) -> list[dict[str, Any]]:
     return out
 
 
-class Broadcaster:
-    """Fans snapshot changes out to connected clients through bounded queues."""
+class LiveClient:
+    """One connection's place in its hub: the snapshot version it last sent, and a wake-up."""
 
-    def __init__(self, snapshotter: Snapshotter, queue_size: int) -> None:
+    __slots__ = ("closed", "sent", "wake")
+
+    def __init__(self, sent: int) -> None:
+        self.sent = sent
+        self.wake = asyncio.Event()
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake.set()
+
+
+class Broadcaster:
+    """Tells connected clients a new snapshot exists; each fetches the texts it needs."""
+
+    def __init__(self, snapshotter: Snapshotter, history: int = HISTORY) -> None:
         self.snapshotter = snapshotter
-        self.queue_size = queue_size
-        self.clients: set[asyncio.Queue[str | None]] = set()
+        self.history = history
+        self.version = 0  # of the newest snapshot; 0: none yet
+        self.clients: set[LiveClient] = set()
+        self._snaps: dict[int, Snapshot] = {}
+        self._texts: dict[int, list[str]] = {}  # from a version to the newest
+        self._full: tuple[int, str] | None = None
         snapshotter.listeners.append(self._on_change)
 
     def _on_change(self, old: Snapshot | None, new: Snapshot) -> None:
-        if not self.clients:
-            return
-        # A client that connected before the first snapshot existed has seen nothing yet:
-        # it gets the first one in full, or it would wait for a change that may never come.
-        messages = [full_message(new)] if old is None else change_messages(old, new)
-        # encoded once for all clients: per client, the same encoding was repeated thousands of times
-        texts = [orjson.dumps(m).decode() for m in messages]
-        for queue in list(self.clients):
-            for text in texts:
-                try:
-                    queue.put_nowait(text)
-                except asyncio.QueueFull:
-                    self.clients.discard(queue)
-                    with contextlib.suppress(asyncio.QueueEmpty):
-                        queue.get_nowait()
-                    queue.put_nowait(None)  # tells the sender to close: too slow
-                    break
+        self.version += 1
+        self._snaps[self.version] = new
+        self._snaps.pop(self.version - self.history, None)
+        self._texts.clear()
+        for client in self.clients:
+            client.wake.set()
 
-    def subscribe(self) -> asyncio.Queue[str | None]:
-        queue: asyncio.Queue[str | None] = asyncio.Queue(self.queue_size)
-        self.clients.add(queue)
-        return queue
+    def full_text(self) -> str | None:
+        """The newest snapshot in full (what a client gets on connect), encoded once per version."""
+        if self.version == 0:
+            return None
+        if self._full is None or self._full[0] != self.version:
+            self._full = (self.version, orjson.dumps(full_message(self._snaps[self.version])).decode())
+        return self._full[1]
 
-    def unsubscribe(self, queue: asyncio.Queue[str | None]) -> None:
-        self.clients.discard(queue)
+    def texts_since(self, version: int) -> list[str]:
+        """What a client that last sent `version` must send to stand at the newest snapshot."""
+        if version == self.version:
+            return []
+        texts = self._texts.get(version)
+        if texts is None:
+            old, new = self._snaps.get(version), self._snaps[self.version]
+            # A client that has seen nothing yet, or fell further behind than the history kept,
+            # gets the newest in full: it would otherwise wait for a change that may never come.
+            messages = [full_message(new)] if old is None else change_messages(old, new)
+            texts = self._texts[version] = [orjson.dumps(m).decode() for m in messages]
+        return texts
+
+    def subscribe(self) -> LiveClient:
+        """A new client, standing at the newest snapshot (which it sends first, in full)."""
+        client = LiveClient(self.version)
+        self.clients.add(client)
+        return client
+
+    def unsubscribe(self, client: LiveClient) -> None:
+        self.clients.discard(client)
 
 
 async def _until_disconnect(ws: WebSocket) -> None:
@@ -127,7 +162,7 @@ class ScopedHubs:
         hub = self._hubs.get(scope)
         if hub is None:
             snapshotter = self._make(scope)
-            hub = self._hubs[scope] = Broadcaster(snapshotter, self.main.queue_size)
+            hub = self._hubs[scope] = Broadcaster(snapshotter, self.main.history)
             snapshotter.start()
         return hub
 
@@ -149,27 +184,26 @@ async def live(ws: WebSocket) -> None:
     if principal is None:
         return
     broadcaster = ws.app.state.ioc.hubs.of(principal.scope)
-    queue = broadcaster.subscribe()
+    client = broadcaster.subscribe()
+    first = broadcaster.full_text()
+    # Waiting on the client too means a closed connection (or a server shutting down) ends this
+    # handler at once, not at the next change.
     gone = asyncio.create_task(_until_disconnect(ws))
+    gone.add_done_callback(lambda _: client.close())
     try:
-        snap = broadcaster.snapshotter.current
-        if snap is not None:
-            await ws.send_text(orjson.dumps(full_message(snap)).decode())
+        if first is not None:
+            await ws.send_text(first)
         while True:
-            # Waiting on the client too means a closed connection (or a server shutting down)
-            # ends this handler at once, not at the next change.
-            next_message = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({next_message, gone}, return_when=asyncio.FIRST_COMPLETED)
-            if gone in done:
-                next_message.cancel()
+            await client.wake.wait()
+            client.wake.clear()
+            if client.closed:
                 return
-            message = next_message.result()
-            if message is None:
-                await ws.close(code=1013, reason="client too slow; reconnect for a fresh snapshot")
-                return
-            await ws.send_text(message)
+            version = broadcaster.version
+            for text in broadcaster.texts_since(client.sent):
+                await ws.send_text(text)
+            client.sent = version
     except WebSocketDisconnect:
         pass
     finally:
         gone.cancel()
-        broadcaster.unsubscribe(queue)
+        broadcaster.unsubscribe(client)
