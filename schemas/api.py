@@ -118,6 +118,11 @@ class WallArea(BaseModel):
     breakdown: WallBreakdown
     of: dict[str, str]
     aside: dict[str, str]
+    script: str | None = Field(
+        default=None,
+        description="The source's own wall script (its lists in a place's view), relative to the "
+        "API's root; null when the source shows its tiles alone.",
+    )
 
 
 class WallTopic(BaseModel):

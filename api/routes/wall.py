@@ -35,6 +35,13 @@ def place_names(registry: Registry, dimension: str) -> dict[str, tuple[str, str]
     return None if found is None else {v.code: (v.name_vi, v.name_en) for v in found}
 
 
+def area_script(source: str) -> str | None:
+    """Where the page loads a source's script from, if its package ships one (so the page never
+    asks for a script that is not there)."""
+    shipped = resources.files(f"sources.{source}") / "wall.js"
+    return f"api/v1/wall/{source}/wall.js" if shipped.is_file() else None
+
+
 def wall_layout(registry: Registry) -> WallResponse:
     areas = [
         WallArea(
@@ -47,6 +54,7 @@ def wall_layout(registry: Registry) -> WallResponse:
             breakdown=WallBreakdown(kpi=s.wall.breakdown[0], by=str(s.wall.breakdown[1])),
             of=dict(s.wall.of),
             aside=dict(s.wall.aside),
+            script=area_script(s.name),
         )
         for s in SOURCES.all
     ]

@@ -6,7 +6,8 @@
 // `kind` names a list of api/v1/places/{dimension}/{code}/lists (and its `${kind}_total`), shown
 // in the place's view with the title `list.${kind}` (the script adds its words), one row per item
 // drawn by `row`; `names` are the dimensions whose names its rows show; a `hideEmpty` list takes
-// no room while it is empty. A source without a script (404) shows its tiles alone.
+// no room while it is empty. A source without a script (`script` null in the layout) shows its
+// tiles alone.
 
 import { h } from "./dom.js";
 import { addWords, dimensionName, formatAge, formatCount, t } from "./i18n.js";
@@ -16,7 +17,8 @@ import { duration, overdueRow, registerLists } from "./lists.js";
 const KIT = Object.freeze({ h, t, addWords, dimensionName, formatAge, formatCount, duration, overdueRow });
 
 async function loadOne(area) {
-  const url = new URL(`api/v1/wall/${encodeURIComponent(area.id)}/wall.js`, document.baseURI);
+  if (!area.script) return; // the layout says which sources ship a script
+  const url = new URL(area.script, document.baseURI);
   let module;
   try {
     module = await import(url.href);

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from api.errors import ApiError
-from api.routes.wall import area_file
+from api.routes.wall import area_file, wall_layout
+from ioc.registry import load_registry
 from sources import SOURCES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,3 +35,18 @@ def test_anything_else_is_a_404(source: str, file: str) -> None:
     with pytest.raises(ApiError) as refused:
         asyncio.run(area_file(source, file))
     assert refused.value.status == 404
+
+
+def test_the_layout_names_a_script_only_where_the_package_ships_one() -> None:
+    """The page loads what the layout names, so a source without a script costs no 404."""
+    layout = wall_layout(load_registry(None))
+    scripts = {a.id: a.script for a in layout.areas}
+    shipped = {p.parent.name for p in REPO.glob("sources/*/wall.js")}
+    assert scripts == {name: (f"api/v1/wall/{name}/wall.js" if name in shipped else None) for name in scripts}
+    assert {"vc", "eoffice", "portal"} <= shipped and {"market", "community"} <= set(scripts) - shipped
+    for name, script in scripts.items():
+        if script is not None:
+            assert (
+                asyncio.run(area_file(name, "wall.js")).body
+                == (REPO / "sources" / name / "wall.js").read_bytes()
+            )
