@@ -71,7 +71,7 @@ def time_range(start: datetime | None, end: datetime | None, *, now: datetime) -
     return start, end
 
 
-def _example(error: str, detail: str, allowed: list[str] | None = None) -> dict[str, Any]:
+def error_example(error: str, detail: str, allowed: list[str] | None = None) -> dict[str, Any]:
     return {"summary": detail, "value": {"error": error, "detail": detail, "allowed": allowed}}
 
 
@@ -86,16 +86,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {
             "application/json": {
                 "examples": {
-                    "from_after_to": _example(
+                    "from_after_to": error_example(
                         "from_after_to",
                         "`from` 2026-03-03T12:00:00+07:00 is after `to` 2026-03-03T10:00:00+07:00",
                     ),
-                    "too_many_points": _example(
+                    "too_many_points": error_example(
                         "too_many_points",
                         "20160 points asked for; at most 10000 per response:"
                         " shorten the range or use a larger step",
                     ),
-                    "unknown_breakdown": _example(
+                    "unknown_breakdown": error_example(
                         "unknown_breakdown", "eoffice.received has no breakdown by 'district'", ["agency"]
                     ),
                 }
@@ -110,7 +110,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 def with_400_examples(
     responses: dict[int | str, dict[str, Any]], **examples: dict[str, Any]
 ) -> dict[int | str, dict[str, Any]]:
-    """`responses` whose documented 400 also gives `examples` (`_example(...)` each): a route
+    """`responses` whose documented 400 also gives `examples` (`error_example(...)` each): a route
     with a rule of its own across parameters says so where a client generated from the schema
     looks (the 400's examples), since JSON Schema cannot state it."""
     base = responses[400]
@@ -124,5 +124,5 @@ def with_400_examples(
     }
 
 
-BAD_PLACE = _example("bad_place", "a place needs both `dimension` and `code`")
+BAD_PLACE = error_example("bad_place", "a place needs both `dimension` and `code`")
 """The 400 of a route that takes a place: `dimension` without `code`, or `code` without `dimension`."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,6 +28,8 @@ def storable(text: str) -> str:
 
 MAX_MATCHERS = 32
 MAX_SILENCE_DAYS = 366
+NO_NUL = r"^[^\x00]*$"
+"""Stated in the schema, so a client knows before sending; `storable` still checks (surrogates)."""
 
 
 class AckBody(BaseModel):
@@ -57,8 +59,12 @@ class Matcher(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    value: str = Field(max_length=500)
-    isRegex: bool = False
+    value: str = Field(max_length=500, pattern=NO_NUL)
+    isRegex: bool = Field(
+        default=False,
+        description="`value` is then a regular expression matching the whole label value; one that "
+        "does not compile is refused with 422",
+    )
     isEqual: bool = True
 
     @field_validator("value")
@@ -82,36 +88,51 @@ class Matcher(BaseModel):
 
 
 class SilenceBody(BaseModel):
-    """A silence to create (`createdBy` is the token's name, whatever is sent)."""
+    """A silence to create (`createdBy` is the token's name, whatever is sent).
+
+    Refused with 400 `invalid_silence` (`SILENCE_RULES`): `endsAt` not after `startsAt`, or not in
+    the future; longer than 366 days; matchers that match every alert (even one with no labels)."""
 
     model_config = ConfigDict(extra="ignore")
 
     matchers: list[Matcher] = Field(min_length=1, max_length=MAX_MATCHERS)
     startsAt: AwareDatetime
     endsAt: AwareDatetime
-    comment: str = Field(min_length=1, max_length=MAX_COMMENT)
+    comment: str = Field(min_length=1, max_length=MAX_COMMENT, pattern=NO_NUL)
 
     @field_validator("comment")
     @classmethod
     def _storable(cls, v: str) -> str:
         return storable(v)
 
-    @field_validator("matchers")
-    @classmethod
-    def _not_everything(cls, matchers: list[Matcher]) -> list[Matcher]:
-        if all(m.matches({}) for m in matchers):
-            raise ValueError(
-                "the matchers match every alert (even one with no labels); name at least one label value"
-            )
-        return matchers
 
-    @model_validator(mode="after")
-    def _ordered(self) -> SilenceBody:
-        if self.endsAt <= self.startsAt:
-            raise ValueError("endsAt must be after startsAt")
-        if (self.endsAt - self.startsAt).days > MAX_SILENCE_DAYS:
-            raise ValueError(f"a silence lasts at most {MAX_SILENCE_DAYS} days")
-        return self
+SILENCE_RULES = {
+    "out_of_range": "startsAt and endsAt must fall within the years 1 to 9999 in UTC",
+    "ends_before_start": "endsAt must be after startsAt",
+    "too_long": f"a silence lasts at most {MAX_SILENCE_DAYS} days",
+    "ends_in_the_past": "endsAt is in the past: the silence would never apply",
+    "matches_everything": "the matchers match every alert (even one with no labels);"
+    " name at least one label value",
+}
+"""The rules across a silence's fields and the clock, which a schema cannot state: their words."""
+
+
+def silence_refusal(body: SilenceBody, now: datetime) -> str | None:
+    """The first rule of `SILENCE_RULES` a well-formed silence breaks, or None (the route
+    answers 400 `invalid_silence` with its words)."""
+    try:  # as stored: a time zone's offset can carry year 9999 past the calendar's end
+        body.startsAt.astimezone(UTC), body.endsAt.astimezone(UTC)
+    except OverflowError:
+        return "out_of_range"
+    if body.endsAt <= body.startsAt:
+        return "ends_before_start"
+    if (body.endsAt - body.startsAt).days > MAX_SILENCE_DAYS:
+        return "too_long"
+    if body.endsAt <= now:
+        return "ends_in_the_past"
+    if all(m.matches({}) for m in body.matchers):
+        return "matches_everything"
+    return None
 
 
 SilenceState = Literal["active", "pending", "expired"]

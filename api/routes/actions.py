@@ -17,12 +17,22 @@ from fastapi import APIRouter, Path, Request, Response
 
 from api.auth import Admin, AuthError, Caller, Operator
 from api.deps import AppState, State
-from api.errors import ERROR_RESPONSES, ApiError
+from api.errors import ERROR_RESPONSES, ApiError, error_example
 from api.routes.alerts import TimeBounds
 from ioc.access import Principal
 from ioc.db import alert_actions as store
 from ioc.db.alerts import firing_alert
-from schemas.actions import Ack, AckBody, AuditResponse, Matcher, Silence, SilenceBody, SilenceCreated
+from schemas.actions import (
+    SILENCE_RULES,
+    Ack,
+    AckBody,
+    AuditResponse,
+    Matcher,
+    Silence,
+    SilenceBody,
+    SilenceCreated,
+    silence_refusal,
+)
 from schemas.alerts import Alert
 from schemas.api import ErrorBody
 
@@ -35,6 +45,19 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     404: {"model": ErrorBody, "description": "No such firing alert or silence within the token's scope"},
     409: {"model": ErrorBody, "description": "The silence has already expired"},
+}
+SILENCE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ACTION_RESPONSES,
+    400: {
+        "model": ErrorBody,
+        "description": "A well-formed silence that breaks a rule across its fields or the clock, which"
+        " a schema cannot express; `error` is `invalid_silence` and each example below is one rule",
+        "content": {
+            "application/json": {
+                "examples": {k: error_example("invalid_silence", v) for k, v in SILENCE_RULES.items()}
+            }
+        },
+    },
 }
 SILENCES_EXPIRED_SHOWN = timedelta(days=7)
 """Expired silences stay listed this long, so an operator sees what just ended."""
@@ -135,7 +158,7 @@ async def silences(principal: Caller, state: State) -> list[Silence]:
 @router.post(
     "/silences",
     response_model=SilenceCreated,
-    responses=ACTION_RESPONSES,
+    responses=SILENCE_RESPONSES,
     summary="Silence matching alerts (Alertmanager's v2 body); `createdBy` is the token's name",
 )
 async def create_silence(
@@ -149,8 +172,9 @@ async def create_silence(
             f"`{principal.scope.kind}` (or a place under it) equal to a value in the scope, not a regex",
         )
     now = state.reader.clock.now()
-    if body.endsAt <= now:
-        raise ApiError(400, "invalid_silence", "endsAt is in the past: the silence would never apply")
+    refused = silence_refusal(body, now)
+    if refused is not None:
+        raise ApiError(400, "invalid_silence", SILENCE_RULES[refused])
     async with state.pool.acquire() as conn, conn.transaction():
         silence_id = await store.create_silence(conn, body, created_by=principal.name, now=now)
         await store.audit(

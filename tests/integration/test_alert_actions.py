@@ -274,7 +274,14 @@ async def test_bad_actions_get_a_4xx_that_says_what_is_allowed(
         ("POST", "/api/v1/alerts/not-a-fingerprint/ack", None, 422, "fingerprint"),
         ("POST", "/api/v1/alerts/0123456789abcdef/ack", {"comment": "x" * 5000}, 422, "1000"),
         ("DELETE", "/api/v1/alerts/0123456789abcdef/ack", None, 404, "no alert"),
-        ("POST", "/api/v1/silences", good | {"endsAt": (now - timedelta(hours=1)).isoformat()}, 422, "after"),
+        ("POST", "/api/v1/silences", good | {"endsAt": (now - timedelta(hours=1)).isoformat()}, 400, "after"),
+        (
+            "POST",
+            "/api/v1/silences",
+            good | {"matchers": [{"name": "agency", "value": ".*", "isRegex": True}]},
+            400,
+            "every alert",
+        ),
         ("POST", "/api/v1/silences", good | {"matchers": []}, 422, "matchers"),
         (
             "POST",
