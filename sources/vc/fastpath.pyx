@@ -246,11 +246,50 @@ cdef Py_ssize_t _number_end(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) 
     return i
 
 
+cdef double[23] _POW10 = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+]
+
+
+cdef inline bint _short_decimal(const unsigned char* s, Py_ssize_t at, Py_ssize_t end, double* out) noexcept nogil:
+    """A validated number token of at most 15 digits and no exponent, the shape of nearly every
+    value on the wire (`130.6`), as digits / 10^k: both exact doubles, so the one division is
+    correctly rounded (Clinger's fast path), the same double Python's parser gives, at a tenth
+    of its cost. False for any other token, which `_number` hands to Python's parser."""
+    cdef uint64_t digits = 0
+    cdef int count = 0, fraction = -1
+    cdef bint negative = s[at] == 45
+    cdef Py_ssize_t i = at + 1 if negative else at
+    cdef unsigned char c
+    while i < end:
+        c = s[i]
+        if c == 46:
+            fraction = 0
+        elif _digit(c):
+            count += 1
+            if count > 15:
+                return False
+            digits = digits * 10 + (c - 48)
+            if fraction >= 0:
+                fraction += 1
+        else:
+            return False  # an exponent
+        i += 1
+    out[0] = <double>digits / _POW10[fraction if fraction > 0 else 0]
+    if negative:
+        out[0] = -out[0]
+    return True
+
+
 cdef bint _number(const unsigned char* s, Py_ssize_t at, Py_ssize_t end, double* out) noexcept:
-    """A validated JSON number token as a double: Python's own correctly rounded parser, which
-    unlike C's strtod ignores the process's locale (a decimal comma would read 42.5 as 42)."""
+    """A validated JSON number token as a double: a short decimal directly, any other through
+    Python's own correctly rounded parser, which unlike C's strtod ignores the process's locale
+    (a decimal comma would read 42.5 as 42)."""
     cdef char[48] buf
     cdef Py_ssize_t length = end - at
+    if _short_decimal(s, at, end, out):
+        return True
     if length > 40:
         return False
     memcpy(buf, s + at, length)

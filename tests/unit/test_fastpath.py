@@ -162,6 +162,53 @@ def _sample(seed: int) -> tuple[bytes, bytes]:
     return event["endpoint_id"].encode(), encode(event)
 
 
+def _with_rtt(token: bytes) -> bytes:
+    """A plain heartbeat whose `rtt_ms` is written as `token`, byte for byte."""
+    event = valid_event("vc.heartbeat", endpoint_id="E")
+    event["rtt_ms"] = 999.0
+    value = encode(event)
+    assert value.count(b'"rtt_ms":999.0') == 1
+    return value.replace(b'"rtt_ms":999.0', b'"rtt_ms":' + token)
+
+
+@settings(max_examples=3000)
+@given(
+    st.integers(0, 10**17),
+    st.text("0123456789", max_size=18),
+    st.sampled_from([b"", b"e0", b"E-3", b"e+2"]),
+)
+def test_a_number_is_read_as_the_very_double_python_reads(whole: int, fraction: str, exponent: bytes) -> None:
+    """Short decimals (most of the wire) are read natively, longer ones and exponents by
+    Python's parser: either way the double is float()'s, to the last bit."""
+    token = str(whole).encode() + (b"." + fraction.encode() if fraction else b"") + exponent
+    fast = parse_heartbeat(b"E", _with_rtt(token))
+    assert fast is not None, token
+    assert fast[5].hex() == float(token).hex(), token
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        b"0.1", b"0.3", b"130.6", b"2.675", b"999999999999999", b"0.000000000000001",
+        b"9007199254740993", b"123456789012345.6", b"1.7976931348623157",
+        b"0.1000000000000000055511151231257827",
+    ],
+)  # fmt: skip
+def test_awkward_decimals_are_read_exactly(token: bytes) -> None:
+    fast = parse_heartbeat(b"E", _with_rtt(token))
+    assert fast is not None and fast[5].hex() == float(token).hex()
+
+
+def test_minus_zero_is_read_as_python_reads_it() -> None:
+    value = encode(valid_event("vc.heartbeat", endpoint_id="E"))
+    event = orjson.loads(value)
+    event["packet_loss_pct"] = 999
+    raw = orjson.dumps(event).replace(b'"packet_loss_pct":999', b'"packet_loss_pct":-0.0')
+    fast = parse_heartbeat(b"E", raw)
+    assert fast is not None and str(fast[7]) == "-0.0"
+    _agrees(b"E", raw)
+
+
 @settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**6), st.data())
 def test_byte_level_mutations_agree(seed: int, draw: st.DataObject) -> None:
