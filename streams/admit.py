@@ -29,7 +29,7 @@ from streams.dedupe import DedupeMemory, fingerprint
 
 __all__ = [
     "BatchResult", "PartitionState", "Position", "RawRecord", "Scanned", "admit", "deadletter_value",
-    "scan", "suspects",
+    "held_before", "scan", "suspects",
 ]  # fmt: skip
 
 
@@ -111,16 +111,17 @@ def admit(
     future_tolerance: timedelta,
     into: BatchResult | None = None,
     scanned: Scanned | None = None,
-    confirmed: Mapping[tuple[str, int], set[int]] | None = None,
+    held: Mapping[tuple[str, int], set[int]] | None = None,
 ) -> BatchResult:
     """Judge each record in order; updates `states` (offsets, newest time, duplicate memory).
 
     With `into`, the records are added to that batch (a batch judged in slices, so the worker's
     event loop can send and receive between them) and it is returned.
 
-    `scanned` is `scan(records)` when the caller has it already, and `confirmed` the ids of
-    each partition's `suspects` that the database holds (streams/dedupe_store.py): a suspect
-    not in it is new. Without them, the records are scanned here and no suspect is held.
+    `scanned` is `scan(records)` when the caller has it already, and `held` what `held_before`
+    found for the whole batch, with the ids of each partition's `suspects` that the database
+    holds (streams/dedupe_store.py): a suspect not in it is new. Without them, the records are
+    scanned and searched here, and no suspect is held.
 
     Canonical heartbeats, nearly all the volume, are scanned, checked and summed by the native
     fast path (a source's, here sources/vc/fastpath.pyx) in runs; it stops at any record it cannot settle
@@ -130,7 +131,7 @@ def admit(
     records = records if isinstance(records, list) else list(records)
     scan, decoded = scanned if scanned is not None else _scanned(records)
     fps = scan.fingerprints
-    call = _Call(result, states, now, grace, future_tolerance, fps, confirmed or {})
+    call = _Call(result, states, now, grace, future_tolerance, fps, held or {})
     for start, stop in scan.runs:
         run = call.run(records[start])
         i = start
@@ -184,22 +185,48 @@ def suspects(
     slices: list[list[RawRecord]], scans: list[Scanned], states: Mapping[tuple[str, int], PartitionState]
 ) -> dict[tuple[str, int], list[int]]:
     """Per partition, the fingerprints of `slices` (each scanned: `scans`) perhaps held in one of
-    its sealed hours (streams/dedupe.py). The scan's runs (records of one partition in a row)
-    group them, so no record is visited one by one here."""
+    its sealed hours (streams/dedupe.py)."""
+    out = {}
+    for tp, parts in _by_partition(slices, scans, states).items():
+        seen = states[tp].seen
+        if seen.has_sealed and (found := seen.suspects(np.concatenate(parts))):
+            out[tp] = found
+    return out
+
+
+def held_before(
+    slices: list[list[RawRecord]],
+    scans: list[Scanned],
+    states: Mapping[tuple[str, int], PartitionState],
+    *,
+    hour: int,
+) -> dict[tuple[str, int], set[int]]:
+    """Per partition, the fingerprints of `slices` its duplicate memory held before them (not
+    counting its sealed hours' suspects: `suspects`). Searched once for a whole batch, its
+    slices' ids together, rather than once per `admit` call: the same answer, since ids
+    accepted meanwhile go to the memory's set, which `admit` asks itself."""
+    out = {}
+    for tp, parts in _by_partition(slices, scans, states).items():
+        seen = states[tp].seen
+        seen.start_hour(hour)
+        out[tp] = seen.held_among(np.concatenate(parts))
+    return out
+
+
+def _by_partition(
+    slices: list[list[RawRecord]], scans: list[Scanned], states: Mapping[tuple[str, int], PartitionState]
+) -> dict[tuple[str, int], list[npt.NDArray[np.int64]]]:
+    """The fingerprints of `slices` (each scanned: `scans`) per owned partition. The scan's
+    runs (records of one partition in a row) group them, so no record is visited one by one."""
     by_tp: dict[tuple[str, int], list[npt.NDArray[np.int64]]] = {}
     for records, (scan, _) in zip(slices, scans, strict=True):
         fps = scan.fingerprints
         for start, stop in scan.runs:
             first = records[start]
             tp = (first.topic, first.partition)
-            state = states.get(tp)
-            if state is not None and state.seen.has_sealed:
+            if tp in states:
                 by_tp.setdefault(tp, []).append(fps[start:stop])
-    out = {}
-    for tp, parts in by_tp.items():
-        if found := states[tp].seen.suspects(np.concatenate(parts)):
-            out[tp] = found
-    return out
+    return by_tp
 
 
 def _scanned(records: list[RawRecord]) -> Scanned:
@@ -230,7 +257,7 @@ class _Call:
         grace: timedelta,
         future_tolerance: timedelta,
         fps: npt.NDArray[np.int64],
-        confirmed: Mapping[tuple[str, int], set[int]],
+        held: Mapping[tuple[str, int], set[int]],
     ) -> None:
         self.result, self.states = result, states
         self.now, self.grace, self.future_tolerance = now, grace, future_tolerance
@@ -244,8 +271,8 @@ class _Call:
         self.grace_s = grace.total_seconds()
         self.grace_us = min(grace // timedelta(microseconds=1), _MAX_GRACE_US)
         self.fps = fps
-        self.confirmed = confirmed
-        self.olds: dict[tuple[str, int], set[int]] = {}  # per partition: searched once per call
+        # per partition, the ids held before: given for the batch, or searched once per call
+        self.olds: dict[tuple[str, int], set[int]] = dict(held)
 
     def run(self, first: RawRecord) -> _Run:
         tp = (first.topic, first.partition)
@@ -253,7 +280,7 @@ class _Call:
         state.seen.start_hour(self.hour)  # so that adding to the set is all an accepted id needs
         old = self.olds.get(tp)
         if old is None:
-            old = self.olds[tp] = state.seen.held_among(self.fps) | self.confirmed.get(tp, set())
+            old = self.olds[tp] = state.seen.held_among(self.fps)
         self.result.touched.add(tp)
         return _Run(self, tp, state, old)
 

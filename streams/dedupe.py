@@ -139,7 +139,8 @@ class DedupeMemory:
         self.tidy()
         if not len(fps) or not self._exact:
             return set()
-        wanted = np.asarray(fps, dtype=np.int64)
+        # sorted, each run's binary searches walk it in order: fewer cache misses
+        wanted = np.sort(np.asarray(fps, dtype=np.int64))
         found = np.zeros(len(wanted), dtype=np.bool_)
         for exact in self._exact.values():
             found |= exact.among(wanted)

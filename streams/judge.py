@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from streams import dedupe_store
-from streams.admit import BatchResult, PartitionState, RawRecord, Scanned, admit, scan, suspects
+from streams.admit import BatchResult, PartitionState, RawRecord, Scanned, admit, held_before, scan, suspects
 from streams.dedupe_store import WithDb
 
 _Tp = tuple[str, int]
@@ -39,6 +39,9 @@ async def judge(
     slices = [records[i : i + SLICE] for i in range(0, len(records), SLICE)]
     scans = [scan(s) for s in slices]
     confirmed = await _confirmed(slices, scans, states, with_db)
+    held = held_before(slices, scans, states, hour=hour)
+    for tp, ids in confirmed.items():
+        held.setdefault(tp, set()).update(ids)
     result = BatchResult()
     for i, (part, scanned) in enumerate(zip(slices, scans, strict=True)):
         if i:
@@ -53,7 +56,7 @@ async def judge(
             future_tolerance=future_tolerance,
             into=result,
             scanned=scanned,
-            confirmed=confirmed,
+            held=held,
         )
     return result
 
