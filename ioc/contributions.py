@@ -35,7 +35,8 @@ _T = TypeVar("_T")
 
 
 def minute_of(at: datetime) -> datetime:
-    return at.replace(second=0, microsecond=0)
+    # most callers pass a minute already (a batch's sums): no new datetime for those
+    return at.replace(second=0, microsecond=0) if at.second or at.microsecond else at
 
 
 @dataclass(slots=True)
