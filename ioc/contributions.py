@@ -56,8 +56,10 @@ class Effects:
     """Everything one batch of accepted events changes, merged per row."""
 
     sums: defaultdict[tuple[str, datetime, Dims], float] = field(default_factory=lambda: defaultdict(float))
-    sketches: defaultdict[tuple[str, datetime, Dims, int], float] = field(
-        default_factory=lambda: defaultdict(float)
+    # (metric, minute, dims) -> bin -> count: a sketch row per bin, grouped by what all the
+    # bins of a row share, so a batch's thousands of bins are keyed and encoded once per group
+    sketches: defaultdict[tuple[str, datetime, Dims], defaultdict[int, float]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(float))
     )
     # distinct counts: (metric, minute, dims, member) of every member seen (a set: a member counts once)
     distinct: set[tuple[str, datetime, Dims, str]] = field(default_factory=set)
@@ -76,7 +78,7 @@ class Effects:
         self.seen(metric, dims)
 
     def observe(self, metric: str, at: datetime, dims: Dims, value: float, count: float = 1.0) -> None:
-        self.sketches[(metric, minute_of(at), dims, bin_of(value))] += count
+        self.sketches[(metric, minute_of(at), dims)][bin_of(value)] += count
         self.seen(metric, dims)
 
     def count_distinct(self, metric: str, at: datetime, dims: Dims, member: str) -> None:
@@ -86,10 +88,12 @@ class Effects:
 
     def observe_bins(self, metric: str, at: datetime, dims: Dims, bins: dict[int, float]) -> None:
         """Add sketch bins counted elsewhere (see sources/vc/arithmetic.py) in one go."""
-        minute = minute_of(at)
-        sketches = self.sketches
-        for bin_, count in bins.items():
-            sketches[(metric, minute, dims, bin_)] += count
+        row = self.sketches[(metric, minute_of(at), dims)]
+        if row:
+            for bin_, count in bins.items():
+                row[bin_] += count
+        else:
+            row.update(bins)
         self.seen(metric, dims)
 
     def part(self, name: str, new: type[_T]) -> _T:
@@ -105,7 +109,7 @@ class Effects:
         if pending.bin is None:
             self.sums[(pending.metric, pending.bucket, pending.dims)] += pending.value
         else:
-            self.sketches[(pending.metric, pending.bucket, pending.dims, pending.bin)] += pending.value
+            self.sketches[(pending.metric, pending.bucket, pending.dims)][pending.bin] += pending.value
         self.seen(pending.metric, pending.dims)
         self.pending.append(pending)
 
@@ -115,8 +119,8 @@ class Effects:
             self.sums[(held.metric, held.bucket, held.dims)] -= held.value
             self.sums[(held.metric, held.bucket, to)] += held.value
         else:
-            self.sketches[(held.metric, held.bucket, held.dims, held.bin)] -= held.value
-            self.sketches[(held.metric, held.bucket, to, held.bin)] += held.value
+            self.sketches[(held.metric, held.bucket, held.dims)][held.bin] -= held.value
+            self.sketches[(held.metric, held.bucket, to)][held.bin] += held.value
         self.seen(held.metric, to)
 
     def entity(self, table: str, entity_id: str) -> dict[str, Any]:

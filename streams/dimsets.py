@@ -49,7 +49,7 @@ class DimensionSets:
         for _, _, dims in fx.sums:
             if dims not in ids:
                 out[dims] = None
-        for _, _, dims, _ in fx.sketches:
+        for _, _, dims in fx.sketches:
             if dims not in ids:
                 out[dims] = None
         for _, _, dims, _ in fx.distinct:

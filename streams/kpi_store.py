@@ -9,6 +9,7 @@ transaction with the offsets it covers. The sources' own tables are written by t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from ioc.clock import micros
@@ -91,15 +92,20 @@ class _Encoded:
         self._minute_of: dict[datetime, int] = {}
         self._key_of: dict[tuple[str, Dims], int] = {}
 
-    def row(self, metric: str, bucket: datetime, dims: Dims) -> None:
+    def row(self, metric: str, bucket: datetime, dims: Dims, times: int = 1) -> None:
+        """`times` rows of the same minute, metric and dimensions (a sketch's bins)."""
         minute = self._minute_of.get(bucket)
         if minute is None:
             minute = self._minute_of[bucket] = micros(bucket) // 60_000_000
         key = self._key_of.get((metric, dims))
         if key is None:
             key = self._key_of[(metric, dims)] = len(self._key_of) + 1
-        self.minutes.append(minute)
-        self.keys.append(key)
+        if times == 1:
+            self.minutes.append(minute)
+            self.keys.append(key)
+        else:
+            self.minutes.extend([minute] * times)
+            self.keys.extend([key] * times)
 
     def key_columns(self, sets: DimensionSets) -> tuple[list[str], list[int]]:
         names = list(self._key_of)
@@ -118,15 +124,18 @@ def _add_sums(writes: Writes, rows: dict[tuple[str, datetime, Dims], float], set
 
 
 def _add_sketches(
-    writes: Writes, rows: dict[tuple[str, datetime, Dims, int], float], sets: DimensionSets
+    writes: Writes, rows: Mapping[tuple[str, datetime, Dims], Mapping[int, float]], sets: DimensionSets
 ) -> None:
-    """kpi_sketch_minute and kpi_sketch_hour."""
-    encoded, bins, counts = _Encoded(), [], []
-    for (metric, bucket, dims, bin_), count in rows.items():
-        if count != 0:
-            encoded.row(metric, bucket, dims)
-            bins.append(bin_)
-            counts.append(count)
+    """kpi_sketch_minute and kpi_sketch_hour: a row per bin."""
+    encoded, bins, counts = _Encoded(), list[int](), list[float]()
+    for (metric, bucket, dims), row in rows.items():
+        kept = row
+        if 0 in row.values():  # a held contribution moved away (ioc/contributions.py)
+            kept = {b: c for b, c in row.items() if c != 0}
+        if kept:
+            encoded.row(metric, bucket, dims, len(kept))
+            bins.extend(kept)
+            counts.extend(kept.values())
     if counts:
         writes.add(_SKETCH_CTES, encoded.minutes, encoded.keys, bins, counts, *encoded.key_columns(sets))
 
