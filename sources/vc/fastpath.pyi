@@ -31,7 +31,6 @@ class HeartbeatSums:
     minutes: dict[tuple[int, str, str], Minute]
     presence: dict[tuple[str, int], list[Any]]  # [district, site_level, minute bits]
     latest: dict[str, tuple[str, str, int, bool, int]]
-    def __len__(self) -> int: ...
     def add(
         self,
         endpoint: str,
