@@ -28,8 +28,8 @@ from streams.deadletters import deadletter_value, unstorable
 from streams.dedupe import DedupeMemory, fingerprint
 
 __all__ = [
-    "BatchResult", "PartitionState", "Position", "RawRecord", "Scanned", "admit", "deadletter_value",
-    "held_before", "scan", "suspects",
+    "BatchResult", "PartitionState", "Position", "RawRecord", "Scanned", "admit", "batch_ids",
+    "deadletter_value", "held_before", "scan", "suspects",
 ]  # fmt: skip
 
 
@@ -181,44 +181,16 @@ def scan(records: list[RawRecord]) -> Scanned:
     return _scanned(records)
 
 
-def suspects(
-    slices: list[list[RawRecord]], scans: list[Scanned], states: Mapping[tuple[str, int], PartitionState]
-) -> dict[tuple[str, int], list[int]]:
-    """Per partition, the fingerprints of `slices` (each scanned: `scans`) perhaps held in one of
-    its sealed hours (streams/dedupe.py)."""
-    out = {}
-    for tp, parts in _by_partition(slices, scans, states).items():
-        seen = states[tp].seen
-        if seen.has_sealed and (found := seen.suspects(np.concatenate(parts))):
-            out[tp] = found
-    return out
+_Tp: TypeAlias = tuple[str, int]
 
 
-def held_before(
-    slices: list[list[RawRecord]],
-    scans: list[Scanned],
-    states: Mapping[tuple[str, int], PartitionState],
-    *,
-    hour: int,
-) -> dict[tuple[str, int], set[int]]:
-    """Per partition, the fingerprints of `slices` its duplicate memory held before them (not
-    counting its sealed hours' suspects: `suspects`). Searched once for a whole batch, its
-    slices' ids together, rather than once per `admit` call: the same answer, since ids
-    accepted meanwhile go to the memory's set, which `admit` asks itself."""
-    out = {}
-    for tp, parts in _by_partition(slices, scans, states).items():
-        seen = states[tp].seen
-        seen.start_hour(hour)
-        out[tp] = seen.held_among(np.concatenate(parts))
-    return out
-
-
-def _by_partition(
-    slices: list[list[RawRecord]], scans: list[Scanned], states: Mapping[tuple[str, int], PartitionState]
-) -> dict[tuple[str, int], list[npt.NDArray[np.int64]]]:
-    """The fingerprints of `slices` (each scanned: `scans`) per owned partition. The scan's
-    runs (records of one partition in a row) group them, so no record is visited one by one."""
-    by_tp: dict[tuple[str, int], list[npt.NDArray[np.int64]]] = {}
+def batch_ids(
+    slices: list[list[RawRecord]], scans: list[Scanned], states: Mapping[_Tp, PartitionState]
+) -> dict[_Tp, npt.NDArray[np.int64]]:
+    """The fingerprints of `slices` (each scanned: `scans`) per owned partition, gathered once
+    for the batch's searches (`suspects`, `held_before`). The scan's runs (records of one
+    partition in a row) group them, so no record is visited one by one."""
+    by_tp: dict[_Tp, list[npt.NDArray[np.int64]]] = {}
     for records, (scan, _) in zip(slices, scans, strict=True):
         fps = scan.fingerprints
         for start, stop in scan.runs:
@@ -226,7 +198,39 @@ def _by_partition(
             tp = (first.topic, first.partition)
             if tp in states:
                 by_tp.setdefault(tp, []).append(fps[start:stop])
-    return by_tp
+    return {tp: np.concatenate(parts) for tp, parts in by_tp.items()}
+
+
+def suspects(
+    ids: Mapping[_Tp, npt.NDArray[np.int64]], states: Mapping[_Tp, PartitionState]
+) -> dict[_Tp, list[int]]:
+    """Per partition, those of its `ids` (`batch_ids`) perhaps held in one of its sealed hours
+    (streams/dedupe.py): to be confirmed by the database."""
+    out = {}
+    for tp, fps in ids.items():
+        seen = states[tp].seen
+        if seen.has_sealed and (found := seen.suspects(fps)):
+            out[tp] = found
+    return out
+
+
+def held_before(
+    ids: Mapping[_Tp, npt.NDArray[np.int64]],
+    states: Mapping[_Tp, PartitionState],
+    *,
+    hour: int,
+    confirmed: Mapping[_Tp, set[int]],
+) -> dict[_Tp, set[int]]:
+    """Per partition, those of its `ids` (`batch_ids`) its duplicate memory held before the
+    batch: found in its exact hours, or `confirmed` by the database among its `suspects`.
+    Searched once for a whole batch rather than once per `admit` call: the same answer, since
+    ids accepted meanwhile go to the memory's set, which `admit` asks itself."""
+    out = {}
+    for tp, fps in ids.items():
+        seen = states[tp].seen
+        seen.start_hour(hour)
+        out[tp] = seen.held_among(fps) | confirmed.get(tp, set())
+    return out
 
 
 def _scanned(records: list[RawRecord]) -> Scanned:

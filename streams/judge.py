@@ -6,12 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from streams import dedupe_store
-from streams.admit import BatchResult, PartitionState, RawRecord, Scanned, admit, held_before, scan, suspects
+from streams.admit import (
+    BatchResult,
+    PartitionState,
+    RawRecord,
+    admit,
+    batch_ids,
+    held_before,
+    scan,
+    suspects,
+)
 from streams.dedupe_store import WithDb
 
 _Tp = tuple[str, int]
@@ -38,10 +50,9 @@ async def judge(
         await dedupe_store.tend(states, hour, with_db)
     slices = [records[i : i + SLICE] for i in range(0, len(records), SLICE)]
     scans = [scan(s) for s in slices]
-    confirmed = await _confirmed(slices, scans, states, with_db)
-    held = held_before(slices, scans, states, hour=hour)
-    for tp, ids in confirmed.items():
-        held.setdefault(tp, set()).update(ids)
+    ids = batch_ids(slices, scans, states)
+    confirmed = await _confirmed(ids, states, with_db)
+    held = held_before(ids, states, hour=hour, confirmed=confirmed)
     result = BatchResult()
     for i, (part, scanned) in enumerate(zip(slices, scans, strict=True)):
         if i:
@@ -62,16 +73,13 @@ async def judge(
 
 
 async def _confirmed(
-    slices: list[list[RawRecord]],
-    scans: list[Scanned],
-    states: dict[_Tp, PartitionState],
-    with_db: WithDb[Any],
+    ids: Mapping[_Tp, npt.NDArray[np.int64]], states: dict[_Tp, PartitionState], with_db: WithDb[Any]
 ) -> dict[_Tp, set[int]]:
     """The batch's ids that the partitions' sealed hours perhaps hold and the database holds
     (streams/dedupe_store.py): nothing to ask while no partition holds a sealed hour."""
     if not any(s.seen.has_sealed for s in states.values()):
         return {}
-    asked = suspects(slices, scans, states)
+    asked = suspects(ids, states)
     if not asked:
         return {}
     hours = {tp: states[tp].seen.sealed_hours for tp in asked}
