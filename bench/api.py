@@ -65,7 +65,7 @@ async def build_week(database_url: str, days: int) -> WeekDatabase:
         args = (shift, period, copies, hi - period)
         for table, values in (
             ("kpi_minute", f"{_DIMS}, value"),
-            ("kpi_sketch_minute", f"{_DIMS}, bin, count"),
+            ("kpi_sketch_minute", f"{_DIMS}, bins, counts"),
         ):
             await conn.execute(f"CREATE TEMP TABLE src AS SELECT * FROM {table} WHERE bucket > $1", args[3])
             await conn.execute(f"TRUNCATE {table}")
@@ -76,15 +76,18 @@ async def build_week(database_url: str, days: int) -> WeekDatabase:
                 *args[:3],
             )
             await conn.execute("DROP TABLE src")
-            rollup = table.replace("minute", "hour")
-            agg = "sum(value)" if table == "kpi_minute" else "bin, sum(count)"
-            group = _DIMS + (", bin" if table != "kpi_minute" else "")
-            await conn.execute(f"TRUNCATE {rollup}")
-            await conn.execute(
-                f"INSERT INTO {rollup} (bucket, metric, {values})"
-                f" SELECT date_trunc('hour', bucket), metric, {_DIMS}, {agg} FROM {table}"
-                f" GROUP BY date_trunc('hour', bucket), metric, {group}"
-            )
+        await conn.execute("TRUNCATE kpi_hour, kpi_sketch_hour")
+        await conn.execute(
+            f"INSERT INTO kpi_hour (bucket, metric, {_DIMS}, value)"
+            f" SELECT date_trunc('hour', bucket), metric, {_DIMS}, sum(value) FROM kpi_minute"
+            f" GROUP BY date_trunc('hour', bucket), metric, {_DIMS}"
+        )
+        await conn.execute(
+            f"INSERT INTO kpi_sketch_hour (bucket, metric, {_DIMS}, bins, counts)"
+            f" SELECT hour, metric, {_DIMS}, array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin)"
+            f" FROM (SELECT date_trunc('hour', bucket) AS hour, metric, {_DIMS}, bin, sum(count) AS n"
+            f" FROM kpi_sketch_bins_minute GROUP BY 1, 2, 3, 4) h GROUP BY hour, metric, {_DIMS}"
+        )
         await conn.execute("CREATE TEMP TABLE src AS SELECT * FROM vc_presence WHERE hour > $1", hi - period)
         await conn.execute("TRUNCATE vc_presence")
         await conn.execute(

@@ -16,7 +16,7 @@ from ioc.clock import micros
 from ioc.contributions import Dims, Effects
 from ioc.db.pool import Conn
 from ioc.db.writes import Writes
-from ioc.kpi.tables import DISTINCT, SKETCHES, SUMS, BlockTable
+from ioc.kpi.tables import DISTINCT, SKETCHES, SUMS
 from sources import SOURCES
 from streams.dimsets import DimensionSets
 
@@ -34,37 +34,50 @@ _KEY = "metric, bucket, dim_set"
 _KEYS = """unnest({}::text[], {}::int[]) WITH ORDINALITY AS k(metric, dim_set, key)"""
 
 
-def _rows_ctes(table: BlockTable) -> str:
-    """The parts writing one aggregate kind's minute rows and their hourly rollup.
-
-    Arguments: unix minutes, keys, (bins,) numbers, then the keys' metrics and set ids.
-    """
-    name = "sketches" if table.extra else "sums"
-    extra = table.extra.removeprefix(", ")
-    columns = f"minute, key{table.extra}, {table.value}"
-    arrays = "$1::bigint[], $2::bigint[]" + (", $3::int[], $4::float8[]" if extra else ", $3::float8[]")
-    keys = ("$5", "$6") if extra else ("$4", "$5")
-    conflict = f"{_KEY}{table.extra}"
-    picked = f"k.dim_set, r.{extra}" if extra else "k.dim_set"
-    return f"""
-{name} AS (
-    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, {picked}, r.{table.value}
-    FROM unnest({arrays}) AS r({columns})
-    JOIN {_KEYS.format(*keys)} USING (key)
-), {name}_minute AS (
-    INSERT INTO {table.table("minute")} AS t (bucket, metric, dim_set{table.extra}, {table.value})
-    SELECT * FROM {name}
-    ON CONFLICT ({conflict}) DO UPDATE SET {table.value} = t.{table.value} + EXCLUDED.{table.value}
-), {name}_hour AS (
-    INSERT INTO {table.table("hour")} AS t (bucket, metric, dim_set{table.extra}, {table.value})
-    SELECT date_trunc('hour', bucket, 'UTC'), metric, dim_set{table.extra}, sum({table.value})
-    FROM {name} GROUP BY 1, 2, 3{", 4" if extra else ""} HAVING sum({table.value}) <> 0
-    ON CONFLICT ({conflict}) DO UPDATE SET {table.value} = t.{table.value} + EXCLUDED.{table.value}
+_SUMS_CTES = f"""
+sums AS (
+    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dim_set, r.value
+    FROM unnest($1::bigint[], $2::bigint[], $3::float8[]) AS r(minute, key, value)
+    JOIN {_KEYS.format("$4", "$5")} USING (key)
+), sums_minute AS (
+    INSERT INTO {SUMS.table("minute")} AS t (bucket, metric, dim_set, value)
+    SELECT * FROM sums
+    ON CONFLICT ({_KEY}) DO UPDATE SET value = t.value + EXCLUDED.value
+), sums_hour AS (
+    INSERT INTO {SUMS.table("hour")} AS t (bucket, metric, dim_set, value)
+    SELECT date_trunc('hour', bucket, 'UTC'), metric, dim_set, sum(value)
+    FROM sums GROUP BY 1, 2, 3 HAVING sum(value) <> 0
+    ON CONFLICT ({_KEY}) DO UPDATE SET value = t.value + EXCLUDED.value
 )"""
 
+# Sketches: the bins travel as rows (minute, key, bin, count) and are stored as one row per
+# (metric, bucket, dimension set) holding them as arrays, ascending by bin (migration 0070:
+# a tenth of the rows). A row that exists already takes the new bins added per bin; a bin whose
+# count comes to 0 (a held contribution moved away) is left out.
+_MERGE_BINS = """(
+        SELECT COALESCE(array_agg(bin ORDER BY bin), '{}'), COALESCE(array_agg(n ORDER BY bin), '{}')
+        FROM (SELECT bin, sum(count) AS n
+              FROM unnest(t.bins || EXCLUDED.bins, t.counts || EXCLUDED.counts) AS u(bin, count)
+              GROUP BY bin HAVING sum(count) <> 0) merged)"""
 
-_SUMS_CTES = _rows_ctes(SUMS)
-_SKETCH_CTES = _rows_ctes(SKETCHES)
+_SKETCH_CTES = f"""
+sketches AS (
+    SELECT to_timestamp(r.minute * 60) AS bucket, k.metric, k.dim_set, r.bin, r.count
+    FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::float8[]) AS r(minute, key, bin, count)
+    JOIN {_KEYS.format("$5", "$6")} USING (key)
+), sketches_minute AS (
+    INSERT INTO {SKETCHES.table("minute")} AS t (bucket, metric, dim_set, bins, counts)
+    SELECT bucket, metric, dim_set, array_agg(bin ORDER BY bin), array_agg(count ORDER BY bin)
+    FROM sketches GROUP BY bucket, metric, dim_set
+    ON CONFLICT ({_KEY}) DO UPDATE SET (bins, counts) = {_MERGE_BINS}
+), sketches_hour AS (
+    INSERT INTO {SKETCHES.table("hour")} AS t (bucket, metric, dim_set, bins, counts)
+    SELECT hour, metric, dim_set, array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin)
+    FROM (SELECT date_trunc('hour', bucket, 'UTC') AS hour, metric, dim_set, bin, sum(count) AS n
+          FROM sketches GROUP BY 1, 2, 3, 4 HAVING sum(count) <> 0) h
+    GROUP BY hour, metric, dim_set
+    ON CONFLICT ({_KEY}) DO UPDATE SET (bins, counts) = {_MERGE_BINS}
+)"""
 
 # Distinct counts: a member named again (a replay, a second payment) changes nothing.
 _DISTINCT_CTES = f"""
@@ -126,7 +139,7 @@ def _add_sums(writes: Writes, rows: dict[tuple[str, datetime, Dims], float], set
 def _add_sketches(
     writes: Writes, rows: Mapping[tuple[str, datetime, Dims], Mapping[int, float]], sets: DimensionSets
 ) -> None:
-    """kpi_sketch_minute and kpi_sketch_hour: a row per bin."""
+    """kpi_sketch_minute and kpi_sketch_hour: a row per minute (hour), metric and dimensions."""
     encoded, bins, counts = _Encoded(), list[int](), list[float]()
     for (metric, bucket, dims), row in rows.items():
         kept = row

@@ -197,8 +197,8 @@ async def _window_blocks(
                 extra=table.extra,
                 value=table.value,
                 aggregate=table.aggregate,
-                minutes=table.table("minute"),
-                hours=table.table("hour"),
+                minutes=table.rows("minute"),
+                hours=table.rows("hour"),
             )
             args = (group, start, h1, h2, end) if within is None else (group, start, h1, h2, end, within[1])
             for r in await conn.fetch(sql, *args):

@@ -51,7 +51,7 @@ async def _window_series_blocks(
     out: defaultdict[tuple[datetime, str], Blocks] = defaultdict(Blocks)
     for table in TABLES:
         for (col, join), metrics in grouped_by_dimension(ctx.sources, reads.of(table), by).items():
-            extra, agg, rows = table.extra, table.aggregate, table.table(suffix)
+            extra, agg, rows = table.extra, table.aggregate, table.rows(suffix)
             sql = (
                 f"SELECT {t} AS t, metric, {col} AS d{extra}, {agg} AS v FROM {rows} x{join}"
                 " WHERE metric = ANY($1::text[]) AND bucket >= $2 AND bucket < $3"

@@ -56,6 +56,14 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 
 
+def sketch_rows(bins: dict[tuple[Any, ...], float]) -> list[tuple[Any, ...]]:
+    """Counts keyed (row key..., bin) as kpi_sketch_* rows: the row key, its bins ascending, their counts."""
+    rows: defaultdict[tuple[Any, ...], dict[int, float]] = defaultdict(dict)
+    for (*key, b), n in sorted(bins.items(), key=lambda kv: kv[0][-1]):
+        rows[tuple(key)][b] = n
+    return [(*key, list(r), list(r.values())) for key, r in rows.items()]
+
+
 # -- what the dashboards and rules ask -------------------------------------------------------------
 
 
@@ -276,8 +284,8 @@ async def seed(conn: asyncpg.Connection, now: datetime) -> None:
         )
     for table, rows in (("kpi_sketch_minute", sketch), ("kpi_sketch_hour", hourly(sketch))):
         await conn.executemany(
-            f"INSERT INTO {table} (bucket, metric, dim_set, bin, count) VALUES ($1, $2, {dim_set}, $7, $8)",
-            [(*k, v) for k, v in rows.items()],
+            f"INSERT INTO {table} (bucket, metric, dim_set, bins, counts) VALUES ($1, $2, {dim_set}, $7, $8)",
+            sketch_rows(rows),
         )
     await conn.executemany(
         "INSERT INTO vc_presence (endpoint_id, hour, district, site_level, minutes)"
@@ -445,8 +453,8 @@ async def seed_market_community(conn: asyncpg.Connection, now: datetime, ctx: Kp
         )
     for table, rows in (("kpi_sketch_minute", sketch), ("kpi_sketch_hour", hourly(sketch))):
         await conn.executemany(
-            f"INSERT INTO {table} (bucket, metric, dim_set, bin, count) VALUES ($1, $2, {dim_set}, $4, $5)",
-            [(*k, v) for k, v in rows.items()],
+            f"INSERT INTO {table} (bucket, metric, dim_set, bins, counts) VALUES ($1, $2, {dim_set}, $4, $5)",
+            sketch_rows(rows),
         )
     for table, grain in (("kpi_distinct_minute", floor_minute), ("kpi_distinct_hour", floor_hour)):
         await conn.executemany(

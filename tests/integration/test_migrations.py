@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -29,9 +31,13 @@ _OLD_COLUMNS = ("district", "site_level", "agency", "service_level")
 _KPI_TABLES = ("kpi_minute", "kpi_hour", "kpi_sketch_minute", "kpi_sketch_hour")
 
 
-@pytest.fixture
-async def old_database(pg_server: EmbeddedPostgres) -> AsyncIterator[asyncpg.Connection]:
-    """A database migrated only up to the migration before `_BEFORE`: the previous release's."""
+@asynccontextmanager
+async def _database_before(
+    pg_server: EmbeddedPostgres, before: str, packages: Sequence[str] = ()
+) -> AsyncIterator[asyncpg.Connection]:
+    """A new database migrated up to the migration before `before`: a previous release's. With
+    `packages`, their migrations are applied too, also those named after `before` (a source's
+    own migrations, that a release before `before` already held)."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg_server.url)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -42,18 +48,30 @@ async def old_database(pg_server: EmbeddedPostgres) -> AsyncIterator[asyncpg.Con
         "CREATE TABLE schema_migrations (name text PRIMARY KEY, timescale boolean NOT NULL,"
         " applied_at timestamptz NOT NULL DEFAULT now())"
     )
-    for stem, sql, _ in _migration_files():
-        if stem >= _BEFORE:
-            break
-        await conn.execute(sql)
+    for stem, sql, _ in _migration_files(packages):
+        if stem >= before and not (packages and stem.startswith("01")):
+            continue
+        if before == "0070_sketch_arrays":  # the sources' views as they were: on the tables
+            await conn.execute(sql.replace("kpi_sketch_bins_", "kpi_sketch_"))
+        else:
+            await conn.execute(sql)
         await conn.execute("INSERT INTO schema_migrations (name, timescale) VALUES ($1, false)", stem)
-    yield conn
-    await conn.close()
-    admin = await asyncpg.connect(pg_server.url)
     try:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        yield conn
     finally:
-        await admin.close()
+        await conn.close()
+        admin = await asyncpg.connect(pg_server.url)
+        try:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+async def old_database(pg_server: EmbeddedPostgres) -> AsyncIterator[asyncpg.Connection]:
+    """A database migrated only up to the migration before `_BEFORE`: the previous release's."""
+    async with _database_before(pg_server, _BEFORE) as conn:
+        yield conn
 
 
 @pytest.fixture
@@ -69,7 +87,7 @@ async def _copy_back(new: asyncpg.Connection, old: asyncpg.Connection) -> int:
     for table in (t.strip() for t in TABLES.split(",")):
         if table in _KPI_TABLES:
             rows = await new.fetch(
-                f"SELECT t.*, ds.dims::text AS dims FROM {table} t"
+                f"SELECT t.*, ds.dims::text AS dims FROM {_rows_of(table)} t"
                 " JOIN dimension_sets ds ON ds.id = t.dim_set"
             )
         else:
@@ -90,6 +108,11 @@ async def _copy_back(new: asyncpg.Connection, old: asyncpg.Connection) -> int:
     return copied
 
 
+def _rows_of(table: str) -> str:
+    """Where `table`'s rows are read one per key: the sketches a row per bin (0070 stores arrays)."""
+    return table.replace("kpi_sketch_", "kpi_sketch_bins_")
+
+
 def _dims(value: str | dict[str, str]) -> dict[str, str]:
     return value if isinstance(value, dict) else dict(json.loads(value))
 
@@ -105,7 +128,7 @@ async def test_an_upgrade_keeps_every_kpi_answer(
     ]
     await run_pipeline(conn, events, cuts=[len(events) // 3, 2 * len(events) // 3])
     kpi_rows = await conn.fetchval("SELECT count(*) FROM kpi_minute") + await conn.fetchval(
-        "SELECT count(*) FROM kpi_sketch_minute"
+        "SELECT count(*) FROM kpi_sketch_bins_minute"
     )
     assert kpi_rows > 0
 
@@ -114,7 +137,7 @@ async def test_an_upgrade_keeps_every_kpi_answer(
     await migrate(old_database, sources=SOURCES.migrations)
 
     migrated = await old_database.fetchval("SELECT count(*) FROM kpi_minute") + await old_database.fetchval(
-        "SELECT count(*) FROM kpi_sketch_minute"
+        "SELECT count(*) FROM kpi_sketch_bins_minute"
     )
     assert migrated == kpi_rows
     rows = (
@@ -127,3 +150,62 @@ async def test_an_upgrade_keeps_every_kpi_answer(
     for view in ("vc_kpi_hour", "eoffice_kpi_hour", "portal_kpi_hour"):
         sql = f"SELECT * FROM {view} ORDER BY 1, 2, 3"
         assert await old_database.fetch(sql) == await conn.fetch(sql), view
+
+
+async def test_sketch_bins_move_into_arrays_and_every_view_follows(pg_server: EmbeddedPostgres) -> None:
+    """0070 (sketch bins as arrays) over a database holding bins as rows, the sources' views
+    already built on them (a source's migrations sort after it): the same bins, the same
+    percentiles from every view, the views' comments kept."""
+    async with _database_before(pg_server, "0070_sketch_arrays", SOURCES.migrations) as db:
+        sets = [
+            await db.fetchval("INSERT INTO dimension_sets (dims) VALUES ($1::jsonb) RETURNING id", d)
+            for d in ('{"district": "A"}', '{"district": "B"}', '{"market": "M"}')
+        ]
+        bins = [
+            (NOW.replace(second=0, microsecond=0) + timedelta(minutes=m), metric, dim_set, b, float(n))
+            for m in range(3)
+            for metric, dim_set in zip(("vc.rtt_ms", "vc.rtt_ms", "market.amount_vnd"), sets, strict=True)
+            for b, n in ((-3, 0), (10 + m, 2), (40, 1 + m), (200 + 7 * m, 5))
+        ]
+        await db.copy_records_to_table(
+            "kpi_sketch_minute", records=bins, columns=["bucket", "metric", "dim_set", "bin", "count"]
+        )
+        await db.execute(
+            "INSERT INTO kpi_sketch_hour (bucket, metric, dim_set, bin, count)"
+            " SELECT date_trunc('hour', bucket), metric, dim_set, bin, sum(count)"
+            " FROM kpi_sketch_minute GROUP BY 1, 2, 3, 4"
+        )
+        for grain in ("minute", "hour"):
+            await db.execute(
+                f"INSERT INTO kpi_{grain} (bucket, metric, dim_set, value) SELECT DISTINCT bucket,"
+                f" 'market.payments', dim_set, 3 FROM kpi_sketch_{grain} WHERE dim_set = $1",
+                sets[2],
+            )
+        views = (
+            "kpi_percentile_minute",
+            "kpi_percentile_hour",
+            "market_kpi_minute_total",
+            "market_kpi_hour_total",
+        )
+        comment = "SELECT obj_description($1::regclass, 'pg_class')"
+        before = {v: await db.fetch(f"SELECT * FROM {v} ORDER BY 1, 2") for v in views}
+        comments = {v: await db.fetchval(comment, v) for v in views}
+        assert all(before.values()) and all(comments.values())
+        per_bin = {
+            table: await db.fetch(
+                f"SELECT bucket, metric, dim_set, bin, count FROM {table}"
+                " WHERE count <> 0 ORDER BY 1, 2, 3, 4"
+            )
+            for table in ("kpi_sketch_minute", "kpi_sketch_hour")
+        }
+
+        await migrate(db, sources=SOURCES.migrations)
+
+        for table, rows in per_bin.items():
+            assert await db.fetch(f"SELECT * FROM {_rows_of(table)} ORDER BY 1, 2, 3, 4") == rows
+        # one row per minute (hour), metric and dimension set, bins ascending, the zero bin gone
+        assert await db.fetchval("SELECT count(*) FROM kpi_sketch_minute") == 9
+        assert await db.fetchval("SELECT bool_and(bins[1] > -3) FROM kpi_sketch_minute")
+        for view in views:
+            assert await db.fetch(f"SELECT * FROM {view} ORDER BY 1, 2") == before[view], view
+            assert await db.fetchval(comment, view) == comments[view]

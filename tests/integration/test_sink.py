@@ -10,14 +10,17 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
 
+from ioc.contributions import Dims, Effects, dims_of
 from ioc.db.pool import create_pool
 from ioc.db.writes import Writes
+from ioc.kpi.sketch import bin_of
 from ioc.settings import DatabaseSettings
-from streams import sink
+from streams import kpi_store, sink
 from streams.admit import BatchResult, PartitionState, admit
 from streams.dimsets import DimensionSets
 from tests.factories import Rec, encode, key_of, topic_of, valid_event
@@ -237,3 +240,51 @@ async def test_a_dimension_set_two_workers_meet_at_once_gets_one_id(database_url
     finally:
         await first.close()
         await second.close()
+
+
+async def test_sketch_bins_of_batches_merge_into_one_row_per_minute_and_hour(
+    conn: asyncpg.Connection,
+) -> None:
+    """A sketch is stored as one row per (minute, metric, dimension set) with its bins as arrays
+    (migration 0070): later batches add per bin, a bin whose count comes to 0 (a held
+    contribution moved away) leaves the arrays, and the hourly row holds the minutes' sum."""
+    here, there = dims_of(district="A"), dims_of(district="B")
+    first, second = Effects(), Effects()
+    for value in (10.0, 10.0, 250.0):
+        first.observe("vc.rtt_ms", NOW, here, value)
+    first.observe("vc.rtt_ms", NOW + timedelta(minutes=1), here, 40.0)
+    first.observe("vc.rtt_ms", NOW, there, 5.0)
+    second.observe("vc.rtt_ms", NOW, here, 10.0)
+    second.observe("vc.rtt_ms", NOW, here, 3.0)
+    second.observe_bins("vc.rtt_ms", NOW, here, {bin_of(250.0): -1.0})
+    second.observe_bins("vc.rtt_ms", NOW, there, {bin_of(5.0): -1.0})
+    sets = DimensionSets()
+    for fx in (first, second):
+        await sets.learn(conn, sets.missing(fx))
+        writes = Writes()
+        kpi_store.add_effects(writes, fx, sets)
+        await writes.execute(conn)
+
+    def arrays(table: str, bucket: datetime, dims: Dims) -> Any:
+        return conn.fetchrow(
+            f"SELECT bins, counts FROM {table} WHERE metric = 'vc.rtt_ms' AND bucket = $1 AND dim_set = $2",
+            bucket,
+            sets.ids[dims],
+        )
+
+    ordered = sorted([bin_of(3.0), bin_of(10.0)])
+    assert tuple(await arrays("kpi_sketch_minute", NOW, here)) == (
+        ordered,
+        [1.0 if b == bin_of(3.0) else 3.0 for b in ordered],
+    )
+    assert tuple(await arrays("kpi_sketch_minute", NOW + timedelta(minutes=1), here)) == (
+        [bin_of(40.0)],
+        [1.0],
+    )
+    assert tuple(await arrays("kpi_sketch_minute", NOW, there)) == ([], [])  # every bin moved away
+    hour = sorted([bin_of(3.0), bin_of(10.0), bin_of(40.0)])
+    assert tuple(await arrays("kpi_sketch_hour", NOW, here)) == (
+        hour,
+        [{bin_of(3.0): 1.0, bin_of(10.0): 3.0, bin_of(40.0): 1.0}[b] for b in hour],
+    )
+    assert await conn.fetchval("SELECT count(*) FROM kpi_sketch_bins_minute") == 3

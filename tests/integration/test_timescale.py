@@ -431,7 +431,7 @@ async def test_ioc_migrate_sets_the_retention_policies_and_the_worker_keeps_them
 
 # The columns and values of a row in each table the retention bounds, its time first.
 _SUMS = ("bucket, metric, dim_set, value", "'r', 0, 1")
-_BINS = ("bucket, metric, dim_set, bin, count", "'r', 0, 0, 1")
+_BINS = ("bucket, metric, dim_set, bins, counts", "'r', 0, '{0}', '{1}'")
 _MEMBERS = ("bucket, metric, dim_set, member", "'r', 0, 'm'")
 A_ROW_OF = {
     "kpi_minute": _SUMS,

@@ -66,7 +66,7 @@ CREATE OR REPLACE VIEW market_kpi_minute_total AS
 SELECT bucket, payments, value_vnd, value_vnd / NULLIF(payments, 0) AS payment_vnd_avg,
        (SELECT ioc_sketch_value(min(bin) FILTER (WHERE upto >= greatest(1, ceil(0.50 * total - 1e-9))))
         FROM (SELECT bin, sum(n) OVER (ORDER BY bin) AS upto, sum(n) OVER () AS total
-              FROM (SELECT bin, sum(count) AS n FROM kpi_sketch_minute k
+              FROM (SELECT bin, sum(count) AS n FROM kpi_sketch_bins_minute k
                     WHERE k.metric = 'market.amount_vnd' AND k.bucket = s.bucket
                     GROUP BY bin HAVING sum(count) > 0) bins) ranked) AS payment_vnd_p50,
        (SELECT count(DISTINCT member) FROM kpi_distinct_minute d
@@ -80,7 +80,7 @@ CREATE OR REPLACE VIEW market_kpi_hour_total AS
 SELECT bucket, payments, value_vnd, value_vnd / NULLIF(payments, 0) AS payment_vnd_avg,
        (SELECT ioc_sketch_value(min(bin) FILTER (WHERE upto >= greatest(1, ceil(0.50 * total - 1e-9))))
         FROM (SELECT bin, sum(n) OVER (ORDER BY bin) AS upto, sum(n) OVER () AS total
-              FROM (SELECT bin, sum(count) AS n FROM kpi_sketch_hour k
+              FROM (SELECT bin, sum(count) AS n FROM kpi_sketch_bins_hour k
                     WHERE k.metric = 'market.amount_vnd' AND k.bucket = s.bucket
                     GROUP BY bin HAVING sum(count) > 0) bins) ranked) AS payment_vnd_p50,
        (SELECT count(DISTINCT member) FROM kpi_distinct_hour d
