@@ -217,6 +217,21 @@ class Bench:
             await admin.close()
         self._databases.append(name)
         url = self.url_of(name)
+        if self.settings.code:  # the tree under test brings its own schema (an A/B across a migration)
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "cli",
+                "migrate",
+                env=self.child_env({"IOC_DATABASE_URL": url, "IOC_LOG_LEVEL": "WARNING"}),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            out, _ = await proc.communicate()
+            if proc.returncode != 0:
+                tail = out.decode()[-2000:]
+                raise RuntimeError(f"migrating {name} with {self.settings.code} failed:\n{tail}")
+            return url
         conn = await asyncpg.connect(url)
         try:
             await migrate(conn, sources=SOURCES.migrations)
