@@ -76,6 +76,7 @@ def _feed(per_hour: int, hours: int) -> DedupeDay:
         memory.start_hour(h + 1)
         for over in memory.to_seal():  # as streams/dedupe_store.py `tend`: in first, then out
             started = time.perf_counter()
+            memory.release(over)  # its exact runs go before the seal reads the hour back
             ids = _hour_ids(over, per_hour)
             memory.sealed(over, ids, new=ids, bits=15)
             del ids

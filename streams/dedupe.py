@@ -99,7 +99,7 @@ class _Exact:
 class DedupeMemory:
     """Fingerprints of accepted events of the last `retention_hours` hours (see module doc)."""
 
-    __slots__ = ("_compact", "_exact", "_hour", "_sealed", "recent", "retention_hours")
+    __slots__ = ("_compact", "_exact", "_hour", "_sealed", "_sealing", "recent", "retention_hours")
 
     def __init__(self, retention_hours: int = 25) -> None:
         self.retention_hours = retention_hours
@@ -108,6 +108,7 @@ class DedupeMemory:
         self._exact: dict[int, _Exact] = {}  # hour -> ids, for hours not sealed in the database
         self._compact = CompactIds()  # sealed hours, truncated
         self._sealed: dict[int, tuple[int, int]] = {}  # sealed hour -> (ids, bucket bits in the db)
+        self._sealing: set[int] = set()  # hours released for their seal, not sealed yet
 
     def __len__(self) -> int:
         return len(self.recent) + sum(len(e) for e in self._exact.values()) + len(self._compact)
@@ -137,6 +138,8 @@ class DedupeMemory:
         """Those of `fps` certainly held in earlier runs of ids (not the set `recent`, which the
         hot loop asks itself). One call per batch and partition."""
         self.tidy()
+        if self._sealing:
+            self._refuse()
         if not len(fps) or not self._exact:
             return set()
         # sorted, each run's binary searches walk it in order: fewer cache misses
@@ -149,6 +152,8 @@ class DedupeMemory:
 
     def suspects(self, fps: list[int] | _Ids) -> list[int]:
         """Those of `fps` perhaps held in a sealed hour: duplicates only if the database has them."""
+        if self._sealing:
+            self._refuse()
         if not len(fps) or not len(self._compact):
             return []
         wanted = np.asarray(fps, dtype=np.int64)
@@ -214,10 +219,26 @@ class DedupeMemory:
         """Sealed hours past the retention: the worker reads their ids back for `forget`."""
         return sorted(h for h in self._sealed if h <= self._hour - self.retention_hours)
 
+    def release(self, hour: int) -> None:
+        """Drop `hour`'s exact runs before it is sealed (`to_seal`), so that a national hour's
+        ids are not held twice while the seal reads them back from the database (58 MB each).
+        Until `sealed(hour)` the memory answers nothing: an hour held in neither form would let
+        its re-sends through, so a seal that fails must end judging with this memory (the
+        worker crashes, and its successor restores the hour from the database)."""
+        self._exact.pop(hour, None)
+        self._sealing.add(hour)
+
+    def _refuse(self) -> None:
+        raise RuntimeError(
+            f"duplicate memory asked while hours {sorted(self._sealing)} are released for their seal"
+            " and not sealed: the seal failed, and this memory must be restored from the database"
+        )
+
     def sealed(self, hour: int, ids: _Ids, *, new: _Ids, bits: int) -> None:
         """`hour` is now sealed in the database, as `ids` with `bits` bucket bits (`new` of them
         not sealed before): its exact runs give way to the compact structure."""
         self._exact.pop(hour, None)  # first: a national hour's runs need not sit beside the rebuild
+        self._sealing.discard(hour)
         added = new if hour in self._sealed else ids
         if len(added):
             self._compact.add(added, expect=self._expected(len(ids)))

@@ -50,15 +50,26 @@ def buckets(ids: _Ids, bits: int) -> npt.NDArray[np.int64]:
 
 
 def _ids(packed: list[bytes]) -> _Ids:
-    """The ids of packed rows, in one array filled row by row (a national hour is 58 MB: no
-    second copy of it is made on the way)."""
+    """The ids of packed rows, in one array filled row by row, each row let go once copied (a
+    national hour is 58 MB: the rows and the array are not both held whole). Empties `packed`."""
     out = np.empty(sum(len(p) for p in packed) // 8, dtype=np.int64)
     at = 0
-    for p in packed:
+    packed.reverse()
+    while packed:
+        p = packed.pop()
         n = len(p) // 8
         out[at : at + n] = np.frombuffer(p, dtype=">i8")
         at += n
+        del p
     return out
+
+
+def _ids_of(rows: list[Record]) -> _Ids:
+    """The ids of fetched rows of fingerprints (batch rows or sealed rows). Empties `rows`, so
+    that the rows go as their ids are copied out (`_ids`)."""
+    packed = [_packed(r) for r in rows]
+    rows.clear()
+    return _ids(packed)
 
 
 def _packed(row: Record) -> bytes:
@@ -83,11 +94,10 @@ async def seal_hour(conn: Conn, *, topic: str, partition: int, hour: int) -> tup
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1), $2)", topic, partition)
         rows = await conn.fetch(f"SELECT packed, fingerprints FROM accepted_fingerprints {where}", *key)
-        ids = new = _ids([_packed(r) for r in rows])
-        del rows
+        ids = new = _ids_of(rows)
         before = await conn.fetch(f"SELECT packed FROM {SEALED} {where}", *key)
         if before:
-            sealed = _ids([r["packed"] for r in before])
+            sealed = _ids_of(before)
             ids, new = np.union1d(sealed, ids), np.setdiff1d(ids, sealed)
             await conn.execute(f"DELETE FROM {SEALED} {where}", *key)
         bits = seal_bits(len(ids))
@@ -118,7 +128,7 @@ async def hour_ids(conn: Conn, *, topic: str, partition: int, hour: int) -> _Ids
         partition,
         hour,
     )
-    return _ids([r["packed"] for r in rows])
+    return _ids_of(rows)
 
 
 async def confirm(
@@ -201,8 +211,7 @@ async def restore(conn: Conn, memory: DedupeMemory, topic: str, partition: int, 
             *tp,
             *_part_ranges(part, bits),
         )
-        ids = _ids([r["packed"] for r in rows])
-        del rows
+        ids = _ids_of(rows)
         shard = ids.view(np.uint64) >> np.uint64(64 - SHARD_BITS)
         per = SHARDS // RESTORE_PARTS
         ids = ids[(shard >= part * per) & (shard < (part + 1) * per)]
@@ -226,9 +235,10 @@ async def tend(states: Mapping[_Tp, PartitionState], hour: int, with_db: WithDb[
     for (topic, partition), state in states.items():
         memory = state.seen
         memory.start_hour(hour)
-        # the hour over in first (its exact runs go), then the expired hour's ids read back
-        # and out: a national hour's ids are never held twice at once
+        # the hour over in first (its exact runs go before the seal reads it back), then the
+        # expired hour's ids read back and out: a national hour's ids are never held twice
         for h in memory.to_seal():
+            memory.release(h)  # every batch of it is stored (see above); a failed seal crashes
             seal = functools.partial(seal_hour, topic=topic, partition=partition, hour=h)
             ids, new, bits = await with_db(seal)
             memory.sealed(h, ids, new=new, bits=bits)

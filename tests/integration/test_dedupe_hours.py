@@ -158,6 +158,9 @@ async def test_a_seal_killed_half_way_loses_nothing_and_counts_nothing_twice(
     broken.offset = worker.offset
     with pytest.raises(ConnectionResetError):
         await broken.send(heartbeats(5, START + timedelta(hours=1)), START + timedelta(hours=1))
+    # the memory that lost its hour judges nothing more (its worker crashes and is replaced)
+    with pytest.raises(RuntimeError, match="restored from the database"):
+        await worker.send(first[:5], START + timedelta(hours=1))
     # the hour is still stored batch by batch, whole, and nothing of it is sealed
     assert await conn.fetchval("SELECT sum(octet_length(packed)) / 8 FROM accepted_fingerprints") == before
     assert await conn.fetchval("SELECT count(*) FROM accepted_fingerprints_sealed") == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -120,6 +121,24 @@ def test_sealed_hours_are_held_compactly_and_without_false_negatives() -> None:
     assert mem.expired() == [100]
     mem.forget(100, hours[100])
     assert len(mem) == 24 * 20_000 and len(mem.suspects(hours[100])) < 0.005 * 20_000
+
+
+def test_an_hour_released_for_its_seal_stops_every_answer_until_it_is_sealed() -> None:
+    """Its exact ids go before the seal reads them back (a national hour would be held twice);
+    until it is sealed the memory refuses to judge, so a failed seal cannot let re-sends of
+    that hour through: the worker must restore the memory from the database."""
+    mem = DedupeMemory()
+    ids = _ids(5_000, 1)
+    mem.remember(ids.copy(), hour=100)
+    mem.start_hour(101)
+    mem.release(100)
+    assert mem.to_seal() == [] and mem.nbytes < 1_000
+    with pytest.raises(RuntimeError, match="restored from the database"):
+        mem.held_among(ids[:3])
+    with pytest.raises(RuntimeError, match="restored from the database"):
+        mem.suspects(ids[:3])
+    mem.sealed(100, np.sort(ids), new=ids, bits=3)
+    assert len(mem.suspects(ids)) == len(ids)
 
 
 @settings(max_examples=60, deadline=None)
