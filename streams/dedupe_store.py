@@ -24,7 +24,7 @@ from asyncpg import Record
 from ioc.db.pool import Conn
 from streams.admit import PartitionState
 from streams.dedupe import DedupeMemory, pack, unpack
-from streams.idfilter import SHARD_BITS, SHARDS
+from streams.idfilter import SHARD_BITS, SHARDS, shard_of
 
 T = TypeVar("T")
 
@@ -212,7 +212,7 @@ async def restore(conn: Conn, memory: DedupeMemory, topic: str, partition: int, 
             *_part_ranges(part, bits),
         )
         ids = _ids_of(rows)
-        shard = ids.view(np.uint64) >> np.uint64(64 - SHARD_BITS)
+        shard = shard_of(ids.view(np.uint64))
         per = SHARDS // RESTORE_PARTS
         ids = ids[(shard >= part * per) & (shard < (part + 1) * per)]
         memory.load_sealed_ids(ids, expect=expect)

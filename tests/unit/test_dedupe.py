@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.dedupe import RECENT_MAX, DedupeMemory, fingerprint, pack
-from streams.idfilter import CompactIds
+from streams.idfilter import SHARD_BITS, CompactIds, shard_of
 
 
 def test_fingerprint_is_stable_and_fits_bigint() -> None:
@@ -167,3 +167,10 @@ def test_compact_ids_never_answer_no_for_an_id_they_hold(
             compact.remove(gone)
         assert len(compact) == len(held)
         assert compact.maybe_among(held).all()
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=200))
+def test_an_ids_shard_is_its_top_bits(fps: list[int]) -> None:
+    """Read from the top byte (no temporary of 8 bytes an id), as the shift would give it."""
+    u = np.asarray(fps, dtype=np.int64).view(np.uint64)
+    assert shard_of(u).tolist() == (u >> np.uint64(64 - SHARD_BITS)).tolist()
