@@ -129,8 +129,14 @@ class BenchSettings:
     scale_workers: tuple[int, ...] = field(
         default=(1, 2, 3, 4), metadata=_help("worker processes, at --partitions partitions")
     )
-    # -- targets (issue 9)
-    target_ratio: float = field(default=0.33, metadata=_help("pipeline / plain consumer, per worker process"))
+    # -- targets (issue 9, raised by issue 20: national scale)
+    target_ratio: float = field(default=0.5, metadata=_help("pipeline / plain consumer, per worker process"))
+    target_cpu_us: float = field(
+        default=5.0, metadata=_help("worker + PostgreSQL CPU per event in the pipeline run, µs")
+    )
+    target_live_clients: int = field(
+        default=4000, metadata=_help("live clients one API process serves with pushes p99 < 2 s")
+    )
     target_fresh_p95_s: float = field(
         default=0.5, metadata=_help("event → API answer p95 at the highest rate")
     )
