@@ -35,7 +35,9 @@ NO_NUL = r"^[^\x00]*$"
 class AckBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    comment: str = Field(default="", max_length=MAX_COMMENT, description="Why, for the next shift")
+    comment: str = Field(
+        default="", max_length=MAX_COMMENT, pattern=NO_NUL, description="Why, for the next shift"
+    )
 
     @field_validator("comment")
     @classmethod
