@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -43,25 +44,33 @@ def _with_database(url: str, name: str) -> str:
     return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
 
-@pytest.fixture
-async def database_url(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
-    """A new, migrated database on the session's server, dropped afterwards."""
+@asynccontextmanager
+async def empty_database(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
+    """A new database on the session's server, not migrated; dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg_server.url)
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
-    url = _with_database(pg_server.url, name)
-    conn = await asyncpg.connect(url)
     try:
-        await migrate(conn, sources=SOURCES.migrations)
+        yield _with_database(pg_server.url, name)
     finally:
-        await conn.close()
-    yield url
-    admin = await asyncpg.connect(pg_server.url)
-    try:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+        admin = await asyncpg.connect(pg_server.url)
+        try:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+async def database_url(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
+    """A new, migrated database on the session's server, dropped afterwards."""
+    async with empty_database(pg_server) as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn, sources=SOURCES.migrations)
+        finally:
+            await conn.close()
+        yield url
 
 
 @pytest.fixture

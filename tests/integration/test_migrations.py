@@ -8,10 +8,11 @@ every KPI, total and breakdown, to the independent oracle.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
-import uuid
-from collections.abc import AsyncIterator, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -20,7 +21,9 @@ import pytest
 
 from cli.runtime.postgres import EmbeddedPostgres
 from ioc.db.migrate import _migration_files, migrate
+from ioc.kpi.tables import SKETCHES
 from sources import SOURCES
+from tests.conftest import empty_database
 from tests.integration.test_kpis_oracle import NOW, REGISTRY, TABLES, assert_matches_oracle, run_pipeline
 from tests.scenarios import scenario
 
@@ -33,38 +36,31 @@ _KPI_TABLES = ("kpi_minute", "kpi_hour", "kpi_sketch_minute", "kpi_sketch_hour")
 
 @asynccontextmanager
 async def _database_before(
-    pg_server: EmbeddedPostgres, before: str, packages: Sequence[str] = ()
+    pg_server: EmbeddedPostgres,
+    before: str,
+    packages: Sequence[str] = (),
+    as_released: Callable[[str], str] = lambda sql: sql,
 ) -> AsyncIterator[asyncpg.Connection]:
-    """A new database migrated up to the migration before `before`: a previous release's. With
-    `packages`, their migrations are applied too, also those named after `before` (a source's
-    own migrations, that a release before `before` already held)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server.url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base, _, query = pg_server.url.partition("?")
-    conn = await asyncpg.connect(f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else ""))
-    await conn.execute(
-        "CREATE TABLE schema_migrations (name text PRIMARY KEY, timescale boolean NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())"
-    )
-    for stem, sql, _ in _migration_files(packages):
-        if stem >= before and not (packages and stem.startswith("01")):
-            continue
-        if before == "0070_sketch_arrays":  # the sources' views as they were: on the tables
-            await conn.execute(sql.replace("kpi_sketch_bins_", "kpi_sketch_"))
-        else:
-            await conn.execute(sql)
-        await conn.execute("INSERT INTO schema_migrations (name, timescale) VALUES ($1, false)", stem)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-        admin = await asyncpg.connect(pg_server.url)
+    """A new database migrated as a release before `before` left it: the kernel's migrations
+    before it and, with `packages`, every migration of theirs (a source's own migrations sort
+    after the kernel's). `as_released` turns a migration's text back into what that release held."""
+    kernel = {stem for stem, _, _ in _migration_files()}
+    async with empty_database(pg_server) as url:
+        conn = await asyncpg.connect(url)
         try:
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await conn.execute(
+                "CREATE TABLE schema_migrations (name text PRIMARY KEY, timescale boolean NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for stem, sql, _ in _migration_files(packages):
+                if stem < before or stem not in kernel:
+                    await conn.execute(as_released(sql))
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (name, timescale) VALUES ($1, false)", stem
+                    )
+            yield conn
         finally:
-            await admin.close()
+            await conn.close()
 
 
 @pytest.fixture
@@ -110,7 +106,8 @@ async def _copy_back(new: asyncpg.Connection, old: asyncpg.Connection) -> int:
 
 def _rows_of(table: str) -> str:
     """Where `table`'s rows are read one per key: the sketches a row per bin (0070 stores arrays)."""
-    return table.replace("kpi_sketch_", "kpi_sketch_bins_")
+    prefix, _, suffix = table.rpartition("_")
+    return SKETCHES.rows(suffix) if prefix == SKETCHES.prefix else table
 
 
 def _dims(value: str | dict[str, str]) -> dict[str, str]:
@@ -156,7 +153,9 @@ async def test_sketch_bins_move_into_arrays_and_every_view_follows(pg_server: Em
     """0070 (sketch bins as arrays) over a database holding bins as rows, the sources' views
     already built on them (a source's migrations sort after it): the same bins, the same
     percentiles from every view, the views' comments kept."""
-    async with _database_before(pg_server, "0070_sketch_arrays", SOURCES.migrations) as db:
+    # the sources' views as that release held them: on the tables, not the bins views
+    old_views = functools.partial(re.sub, r"\bkpi_sketch_bins_", "kpi_sketch_")
+    async with _database_before(pg_server, "0070_sketch_arrays", SOURCES.migrations, old_views) as db:
         sets = [
             await db.fetchval("INSERT INTO dimension_sets (dims) VALUES ($1::jsonb) RETURNING id", d)
             for d in ('{"district": "A"}', '{"district": "B"}', '{"market": "M"}')
